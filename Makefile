@@ -1,0 +1,41 @@
+# The two entry points of README.md:
+#   make demo  - install what is needed, build, build the guest assets, boot the demo guest
+#   make test  - the same set-up, then the whole test suite
+.PHONY: all deps build build-asan assets demo test bench clean format
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+GUEST ?= $(BUILD)/guest
+CMAKE_FLAGS ?=
+
+all: build
+
+deps:
+	@bash scripts/setup.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+	@ninja -C $(BUILD)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DVESSEL_SANITIZE=ON -DVESSEL_BUILD_GUESTS=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@ninja -C $(ASAN_BUILD) vessel_unit_tests
+
+assets: deps
+	@bash scripts/build-guest-assets.sh $(GUEST)
+
+demo: build assets
+	@$(BUILD)/vessel --kernel $(GUEST)/vmlinuz --initrd $(GUEST)/initramfs.cpio.gz \
+	  --memory 256M --cmdline "console=ttyS0 quiet"
+
+test: build build-asan assets
+	@bash scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+bench: build assets
+	@bash bench/boot.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

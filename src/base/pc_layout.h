@@ -1,0 +1,66 @@
+// The PC platform Vessel presents to a guest: guest-physical addresses, I/O
+// ports and interrupt lines. One place, so that the boot code (e820, ACPI
+// tables), the devices and the VM assembly agree.
+#pragma once
+
+#include <cstdint>
+
+namespace vessel::layout {
+
+// --- Guest-physical memory -------------------------------------------------
+// RAM runs from 0 up to kLowRamEnd; anything beyond continues at 4 GiB.
+inline constexpr uint64_t kLowRamEnd = 0xC000'0000;  // 3 GiB: start of the 32-bit MMIO hole
+inline constexpr uint64_t kHighRamStart = 0x1'0000'0000;
+
+// Low memory used by the direct boot path (all below 1 MiB).
+inline constexpr uint64_t kBootGdt = 0x500;         // boot GDT
+inline constexpr uint64_t kBootIdt = 0x520;         // empty IDT
+inline constexpr uint64_t kBootParams = 0x7000;     // Linux zero page / multiboot info / PVH start info
+inline constexpr uint64_t kPml4 = 0x9000;           // identity page tables for 64-bit entry
+inline constexpr uint64_t kPdpt = 0xA000;
+inline constexpr uint64_t kPd = 0xB000;             // 4 pages: identity map of 4 GiB with 2 MiB pages
+inline constexpr uint64_t kCmdline = 0x20000;       // kernel command line
+inline constexpr uint64_t kCmdlineMax = 0x10000;
+inline constexpr uint64_t kEbdaStart = 0x9FC00;     // reserved from here to 1 MiB
+inline constexpr uint64_t kAcpiTables = 0xE0000;    // RSDP and the ACPI tables
+inline constexpr uint64_t kAcpiTablesEnd = 0x100000;
+inline constexpr uint64_t kKernelLoad = 0x100000;   // 1 MiB: protected-mode kernel
+
+// MMIO (inside the hole).
+inline constexpr uint64_t kTestDeviceMmio = 0xD000'0000;  // test device for the test guests
+inline constexpr uint64_t kTestDeviceMmioSize = 0x1000;
+inline constexpr uint64_t kIoapicBase = 0xFEC0'0000;
+inline constexpr uint64_t kLapicBase = 0xFEE0'0000;
+
+// --- I/O ports ---------------------------------------------------------------
+inline constexpr uint16_t kPortPic1 = 0x20;
+inline constexpr uint16_t kPortPit = 0x40;
+inline constexpr uint16_t kPortI8042Data = 0x60;
+inline constexpr uint16_t kPortSysCtrlB = 0x61;
+inline constexpr uint16_t kPortI8042Cmd = 0x64;
+inline constexpr uint16_t kPortCmos = 0x70;  // index; 0x71 data
+inline constexpr uint16_t kPortPic2 = 0xA0;
+inline constexpr uint16_t kPortDebugExit = 0xF4;  // like QEMU's isa-debug-exit
+inline constexpr uint16_t kPortCom1 = 0x3F8;
+inline constexpr uint16_t kPortAcpiPm = 0x600;   // PM1a event (4 bytes) + PM1a control (2 bytes)
+inline constexpr uint16_t kPortAcpiPm1aEvt = 0x600;
+inline constexpr uint16_t kPortAcpiPm1aCnt = 0x604;
+inline constexpr uint16_t kPortAcpiPmTmr = 0x608;
+inline constexpr uint16_t kPortAcpiSmiCmd = 0x0;  // no SMI command port: ACPI is always enabled
+inline constexpr uint16_t kPortResetCf9 = 0xCF9;   // reset control register
+inline constexpr uint16_t kPortTestDevice = 0x510;  // test device port window (16 ports)
+
+// --- Interrupt lines (GSI = ISA IRQ for 0-15) ---------------------------------
+inline constexpr uint32_t kIrqPit = 0;
+inline constexpr uint32_t kIrqKeyboard = 1;
+inline constexpr uint32_t kIrqCom1 = 4;
+inline constexpr uint32_t kIrqRtc = 8;
+inline constexpr uint32_t kIrqAcpiSci = 9;
+inline constexpr uint32_t kIrqTestDevice = 10;
+inline constexpr uint32_t kNumIoapicPins = 24;
+
+// ACPI S5 sleep type value written to PM1a_CNT.SLP_TYP for power-off; the
+// DSDT's \_S5 package carries the same value.
+inline constexpr uint16_t kAcpiS5SlpTyp = 5;
+
+}  // namespace vessel::layout

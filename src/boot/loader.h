@@ -1,0 +1,32 @@
+// Loads a kernel the way QEMU's -kernel does: recognises a bzImage (Linux x86
+// boot protocol), a multiboot (v1) kernel, or an ELF vmlinux with a PVH note by
+// their headers, or loads a flat binary at a given address.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/error.h"
+#include "boot/boot_image.h"
+#include "memory/guest_memory.h"
+
+namespace vessel {
+
+enum class KernelFormat { kAuto, kFlat };
+
+struct BootSpec {
+  std::string kernel_path;
+  std::string initrd_path;  // empty: none
+  std::string cmdline;
+  KernelFormat format = KernelFormat::kAuto;
+  uint64_t flat_load_addr = 0x7C00;  // flat binaries: where they are loaded (real mode entry)
+  int cpus = 1;
+};
+
+// Writes the kernel (and initrd, command line, boot parameters, e820 map,
+// ACPI tables) into `memory`. Fails with a message naming the file and what is
+// wrong with it (missing, unreadable, not a kernel Vessel knows, too big for
+// the guest's memory, ...).
+Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec);
+
+}  // namespace vessel

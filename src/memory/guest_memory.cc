@@ -1,0 +1,75 @@
+#include "memory/guest_memory.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/pc_layout.h"
+
+namespace vessel {
+
+Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
+  if (size < kMinSize) return make_error("guest memory of {} bytes is too small (at least 1 MiB)", size);
+  if (size > kMaxSize) return make_error("guest memory of {} bytes is too large (at most 1 TiB)", size);
+  if (size % 4096 != 0) return make_error("guest memory size {} is not a multiple of 4 KiB", size);
+
+  std::unique_ptr<GuestMemory> mem(new GuestMemory());
+  mem->size_ = size;
+  uint64_t low = size < layout::kLowRamEnd ? size : layout::kLowRamEnd;
+  struct Want {
+    uint64_t gpa, size;
+  };
+  Want wants[2] = {{0, low}, {layout::kHighRamStart, size - low}};
+  for (const Want& w : wants) {
+    if (w.size == 0) continue;
+    void* p = ::mmap(nullptr, w.size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      return make_error("cannot reserve {} MiB of guest memory: {}", w.size >> 20, std::strerror(errno));
+    }
+    mem->regions_.push_back({w.gpa, w.size, static_cast<uint8_t*>(p)});
+  }
+  return mem;
+}
+
+GuestMemory::~GuestMemory() {
+  for (const Region& r : regions_) ::munmap(r.host, r.size);
+}
+
+uint8_t* GuestMemory::host_ptr(uint64_t gpa, uint64_t len) const {
+  for (const Region& r : regions_) {
+    if (gpa >= r.gpa && gpa - r.gpa < r.size) {
+      uint64_t off = gpa - r.gpa;
+      if (len > r.size - off) return nullptr;
+      return r.host + off;
+    }
+  }
+  return nullptr;
+}
+
+Expected<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const {
+  uint8_t* p = host_ptr(gpa, len);
+  if (p == nullptr) return make_error("guest range {:#x}+{:#x} is not in guest RAM", gpa, len);
+  return std::span<uint8_t>(p, len);
+}
+
+Status GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
+  VESSEL_ASSIGN(auto s, span(gpa, len));
+  if (len) std::memcpy(dst, s.data(), len);
+  return ok_status();
+}
+
+Status GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
+  VESSEL_ASSIGN(auto s, span(gpa, len));
+  if (len) std::memcpy(s.data(), src, len);
+  return ok_status();
+}
+
+Status GuestMemory::fill(uint64_t gpa, uint8_t value, uint64_t len) {
+  VESSEL_ASSIGN(auto s, span(gpa, len));
+  if (len) std::memset(s.data(), value, len);
+  return ok_status();
+}
+
+}  // namespace vessel
