@@ -21,8 +21,8 @@ TEST(AmlPkgLength, TwoByteForm) {
 }
 
 TEST(AmlPkgLength, ThreeAndFourByteForms) {
-  EXPECT_EQ(aml::pkg_length(4094), (Bytes{0x81, 0x00, 0x01}));        // 4097
-  EXPECT_EQ(aml::pkg_length(0xFFFFF - 3), (Bytes{0x8F, 0xFF, 0xFF}));  // 2^20 - 1
+  EXPECT_EQ(aml::pkg_length(4094), (Bytes{0x81, 0x00, 0x01}));               // 4097
+  EXPECT_EQ(aml::pkg_length(0xFFFFF - 3), (Bytes{0x8F, 0xFF, 0xFF}));        // 2^20 - 1
   EXPECT_EQ(aml::pkg_length(0xFFFFF - 2), (Bytes{0xC1, 0x00, 0x00, 0x01}));  // 0x100001
 }
 
@@ -46,8 +46,7 @@ TEST(AmlNameString, RootParentDualAndMulti) {
   EXPECT_EQ(aml::name_string("\\_S5"), (Bytes{'\\', '_', 'S', '5', '_'}));
   EXPECT_EQ(aml::name_string("COM1"), (Bytes{'C', 'O', 'M', '1'}));
   EXPECT_EQ(aml::name_string("^FOO"), (Bytes{'^', 'F', 'O', 'O', '_'}));
-  EXPECT_EQ(aml::name_string("_SB.COM1"),
-            (Bytes{0x2E, '_', 'S', 'B', '_', 'C', 'O', 'M', '1'}));
+  EXPECT_EQ(aml::name_string("_SB.COM1"), (Bytes{0x2E, '_', 'S', 'B', '_', 'C', 'O', 'M', '1'}));
   EXPECT_EQ(aml::name_string("\\_SB.PCI0.ISA"),
             (Bytes{'\\', 0x2F, 3, '_', 'S', 'B', '_', 'P', 'C', 'I', '0', 'I', 'S', 'A', '_'}));
   EXPECT_EQ(aml::name_string("\\"), (Bytes{'\\', 0x00}));
@@ -55,8 +54,8 @@ TEST(AmlNameString, RootParentDualAndMulti) {
 
 TEST(AmlName, S5PackageEncoding) {
   // Name (\_S5, Package (4) { 5, 5, 0, 0 }) as iASL emits it.
-  Bytes s5 = aml::name("\\_S5", aml::package({aml::integer(5), aml::integer(5), aml::integer(0),
-                                               aml::integer(0)}));
+  Bytes s5 = aml::name(
+      "\\_S5", aml::package({aml::integer(5), aml::integer(5), aml::integer(0), aml::integer(0)}));
   EXPECT_EQ(s5, (Bytes{0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05,
                        0x00, 0x00}));
 }

@@ -92,9 +92,9 @@ TEST_F(AcpiTables, FadtFieldsAtSpecOffsets) {
   EXPECT_EQ(test::peek<uint32_t>(f, 56), layout::kPortAcpiPm1aEvt);
   EXPECT_EQ(test::peek<uint32_t>(f, 64), layout::kPortAcpiPm1aCnt);
   EXPECT_EQ(test::peek<uint32_t>(f, 76), layout::kPortAcpiPmTmr);
-  EXPECT_EQ(f[88], 4);  // PM1_EVT_LEN
-  EXPECT_EQ(f[89], 2);  // PM1_CNT_LEN
-  EXPECT_EQ(f[91], 4);  // PM_TMR_LEN
+  EXPECT_EQ(f[88], 4);                                 // PM1_EVT_LEN
+  EXPECT_EQ(f[89], 2);                                 // PM1_CNT_LEN
+  EXPECT_EQ(f[91], 4);                                 // PM_TMR_LEN
   EXPECT_EQ(test::peek<uint16_t>(f, 109) & 0x2, 0x2);  // 8042 present
   uint32_t flags = test::peek<uint32_t>(f, 112);
   EXPECT_TRUE(flags & (1 << 0));    // WBINVD
@@ -131,9 +131,21 @@ TEST_F(AcpiTables, DsdtCarriesS5AndCom1) {
   Buf d = table(*mem, test::peek<uint32_t>(f, 40));
   EXPECT_EQ(d.size(), 36 + dsdt_aml().size());
   EXPECT_EQ(d[8], 2);  // revision 2: 64-bit integers
-  const Buf s5 = {0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A,
-                  static_cast<uint8_t>(layout::kAcpiS5SlpTyp), 0x0A,
-                  static_cast<uint8_t>(layout::kAcpiS5SlpTyp), 0x00, 0x00};
+  const Buf s5 = {0x08,
+                  '\\',
+                  '_',
+                  'S',
+                  '5',
+                  '_',
+                  0x12,
+                  0x08,
+                  0x04,
+                  0x0A,
+                  static_cast<uint8_t>(layout::kAcpiS5SlpTyp),
+                  0x0A,
+                  static_cast<uint8_t>(layout::kAcpiS5SlpTyp),
+                  0x00,
+                  0x00};
   EXPECT_NE(std::search(d.begin(), d.end(), s5.begin(), s5.end()), d.end());
   const Buf hid = {0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x05, 0x01};
   EXPECT_NE(std::search(d.begin(), d.end(), hid.begin(), hid.end()), d.end());

@@ -78,8 +78,8 @@ uint64_t translate(const GuestMemory& m, uint64_t cr3, uint64_t va) {
 TEST(PageTables, IdentityMapFirst4GiB) {
   auto mem = test::make_memory(2 << 20);
   ASSERT_TRUE(write_identity_page_tables(*mem).ok());
-  for (uint64_t va : {0x0ull, 0x123456ull, 0x1000000ull, 0xBFFFFFFFull, 0xFEE00000ull,
-                      0xFFFFFFFFull}) {
+  for (uint64_t va :
+       {0x0ull, 0x123456ull, 0x1000000ull, 0xBFFFFFFFull, 0xFEE00000ull, 0xFFFFFFFFull}) {
     EXPECT_EQ(translate(*mem, layout::kPml4, va), va) << std::hex << va;
   }
   // Nothing above 4 GiB is mapped.
