@@ -111,6 +111,9 @@ Expected<BootImage> load_bzimage(GuestMemory& memory, const LoadInputs& in) {
   zp[lb::kLoadFlags] |= lb::kLoadedHigh | lb::kCanUseHeap;
   put_le<uint16_t>(zp, lb::kHeapEndPtr, lb::kHeapEnd);
   put_le<uint32_t>(zp, lb::kCode32Start, static_cast<uint32_t>(place.load));
+  // Fields the loader owns: never pass on what the file says.
+  put_le<uint32_t>(zp, lb::kHardwareSubarch, lb::kSubarchPc);
+  put_le<uint64_t>(zp, lb::kSetupData, 0);
 
   VESSEL_TRY(write_cmdline(memory, in.cmdline, get_le<uint32_t>(file, lb::kCmdlineSize)));
   put_le<uint32_t>(zp, lb::kCmdLinePtr, static_cast<uint32_t>(layout::kCmdline));

@@ -51,7 +51,9 @@ Buf make_bzimage(const BzOptions& o) {
   poke<uint32_t>(b, 0x238, o.cmdline_size);
   poke<uint64_t>(b, 0x258, o.pref_address);
   poke<uint32_t>(b, 0x260, o.init_size);
-  poke<uint32_t>(b, 0x264, 0x190);  // handover_offset: copied through untouched
+  poke<uint32_t>(b, 0x264, 0x190);   // handover_offset: copied through untouched
+  poke<uint32_t>(b, 0x23c, 3);       // hardware_subarch: the loader's to set
+  poke<uint64_t>(b, 0x250, 0x5000);  // setup_data: likewise
   Buf pm = test::pattern(o.pm_size, 0x42);
   b.insert(b.end(), pm.begin(), pm.end());
   return b;
@@ -108,6 +110,8 @@ TEST(BzImage, ZeroPageAndEntry) {
   EXPECT_NE(peek<uint16_t>(zp, 0x224), 0);          // heap_end_ptr
   EXPECT_EQ(peek<uint32_t>(zp, 0x214), 0x200000u);  // code32_start
   EXPECT_EQ(peek<uint32_t>(zp, 0x228), layout::kCmdline);
+  EXPECT_EQ(peek<uint32_t>(zp, 0x23c), 0u);
+  EXPECT_EQ(peek<uint64_t>(zp, 0x250), 0u);
   EXPECT_EQ(test::guest_string(*mem, layout::kCmdline), "console=ttyS0 quiet");
   // Nothing outside the header and the fields below is set.
   EXPECT_EQ(zp[0x1ef], 0);  // sentinel
