@@ -19,8 +19,8 @@ enum class CpuMode {
 struct BootImage {
   std::string format;  // "bzImage", "multiboot", "pvh", "flat"
   CpuMode mode = CpuMode::kProtected32;
-  uint64_t entry = 0;                 // first instruction (guest-physical = linear)
-  std::array<uint64_t, 16> gpr{};     // initial general registers (indexed by Gpr)
+  uint64_t entry = 0;              // first instruction (guest-physical = linear)
+  std::array<uint64_t, 16> gpr{};  // initial general registers (indexed by Gpr)
 };
 
 // Sets up `state` (taken from a freshly created vCPU) to start `image`: the

@@ -32,16 +32,16 @@ TEST(IoBus, RejectsOverlaps) {
   auto a = std::make_shared<RecordingDevice>("a");
   auto b = std::make_shared<RecordingDevice>("b");
   ASSERT_TRUE(bus.add_pio(0x3f8, 8, a).ok());
-  EXPECT_FALSE(bus.add_pio(0x3ff, 1, b).ok());   // last port of a
-  EXPECT_FALSE(bus.add_pio(0x3f0, 9, b).ok());   // covers a's first port
-  EXPECT_FALSE(bus.add_pio(0x3f9, 2, b).ok());   // inside a
-  EXPECT_TRUE(bus.add_pio(0x400, 1, b).ok());    // just after a
-  EXPECT_TRUE(bus.add_pio(0x3f0, 8, b).ok());    // just before a
+  EXPECT_FALSE(bus.add_pio(0x3ff, 1, b).ok());  // last port of a
+  EXPECT_FALSE(bus.add_pio(0x3f0, 9, b).ok());  // covers a's first port
+  EXPECT_FALSE(bus.add_pio(0x3f9, 2, b).ok());  // inside a
+  EXPECT_TRUE(bus.add_pio(0x400, 1, b).ok());   // just after a
+  EXPECT_TRUE(bus.add_pio(0x3f0, 8, b).ok());   // just before a
   auto err = bus.add_pio(0x3fa, 1, b);
   ASSERT_FALSE(err.ok());
   EXPECT_NE(err.error().message.find("overlaps a"), std::string::npos) << err.error().message;
-  EXPECT_FALSE(bus.add_pio(0xfff0, 0x20, b).ok());  // past the end of port space
-  EXPECT_FALSE(bus.add_mmio(0x1000, 0, b).ok());     // empty
+  EXPECT_FALSE(bus.add_pio(0xfff0, 0x20, b).ok());      // past the end of port space
+  EXPECT_FALSE(bus.add_mmio(0x1000, 0, b).ok());        // empty
   EXPECT_FALSE(bus.add_mmio(~0ull - 10, 100, b).ok());  // wraps
 }
 

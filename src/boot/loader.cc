@@ -1,0 +1,97 @@
+#include "boot/loader.h"
+
+#include <vector>
+
+#include "base/pc_layout.h"
+#include "boot/acpi.h"
+#include "boot/boot_file.h"
+#include "boot/boot_gdt.h"
+#include "boot/bzimage.h"
+#include "boot/elf.h"
+#include "boot/load_common.h"
+#include "boot/multiboot.h"
+#include "boot/page_tables.h"
+#include "boot/pvh.h"
+
+namespace vessel {
+
+namespace {
+
+constexpr uint64_t kRealModeLimit = 1ull << 20;
+
+Expected<BootImage> labelled(Expected<BootImage> result, std::string_view format) {
+  if (!result.ok()) return with_context(result.error(), format);
+  return result;
+}
+
+Expected<BootImage> load_flat(GuestMemory& memory, const BootSpec& spec,
+                              std::span<const uint8_t> file) {
+  uint64_t addr = spec.flat_load_addr;
+  if (!spec.initrd_path.empty()) return make_error("a flat binary cannot be given an initrd");
+  if (addr >= kRealModeLimit || file.size() > kRealModeLimit - addr) {
+    return make_error(
+        "flat binary of {} bytes at {:#x} does not fit below 1 MiB (it starts in real mode)",
+        file.size(), addr);
+  }
+  VESSEL_TRY(memory.write(addr, file.data(), file.size()));
+  BootImage image;
+  image.format = "flat";
+  image.mode = CpuMode::kReal16;
+  image.entry = addr;
+  return image;
+}
+
+Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in) {
+  if (is_bzimage(in.kernel)) return labelled(load_bzimage(memory, in), "bzImage");
+  std::string elf_problem;
+  if (is_elf(in.kernel)) {
+    auto elf = parse_elf(in.kernel);
+    if (elf.ok()) {
+      VESSEL_ASSIGN(std::optional<uint64_t> entry, find_pvh_entry(in.kernel, *elf));
+      if (entry) return labelled(load_pvh(memory, in, *elf, *entry), "PVH ELF");
+      elf_problem = "an ELF file without a Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)";
+    } else {
+      elf_problem = "an ELF file Vessel cannot load (" + elf.error().message + ")";
+    }
+  }
+  if (auto hdr = find_multiboot_header(in.kernel)) {
+    return labelled(load_multiboot(memory, in, *hdr), "multiboot");
+  }
+  if (!elf_problem.empty()) {
+    return make_error("{} and without a multiboot header", elf_problem);
+  }
+  return make_error(
+      "not a kernel Vessel recognises: expected a bzImage ('HdrS' setup header), a multiboot v1 "
+      "kernel (header in the first 8 KiB) or an ELF file with a Xen PVH note; use "
+      "--kernel-format flat for a raw binary");
+}
+
+}  // namespace
+
+Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec) {
+  VESSEL_ASSIGN(std::vector<uint8_t> kernel,
+                read_boot_file(spec.kernel_path, "kernel", memory.size()));
+  std::vector<uint8_t> initrd;
+  if (!spec.initrd_path.empty()) {
+    VESSEL_ASSIGN(initrd, read_boot_file(spec.initrd_path, "initrd", memory.size()));
+  }
+
+  VESSEL_ASSIGN(uint64_t rsdp, write_acpi_tables(memory, AcpiConfig{spec.cpus}));
+  VESSEL_TRY(boot_gdt::write(memory));
+  VESSEL_TRY(write_identity_page_tables(memory));
+
+  Expected<BootImage> image = [&]() -> Expected<BootImage> {
+    if (spec.format == KernelFormat::kFlat) return load_flat(memory, spec, kernel);
+    LoadInputs in;
+    in.kernel = kernel;
+    in.initrd = initrd;
+    in.initrd_name = spec.initrd_path;
+    in.cmdline = spec.cmdline;
+    in.rsdp_addr = rsdp;
+    return load_recognised(memory, in);
+  }();
+  if (!image.ok()) return with_context(image.error(), fmt::format("kernel '{}'", spec.kernel_path));
+  return image;
+}
+
+}  // namespace vessel
