@@ -74,17 +74,26 @@ void Cmos::write(uint64_t offset, std::span<const uint8_t> data) {
   }
 }
 
-bool Cmos::set_mode() const { return (ram_[kRegB] & kBSet) != 0; }
+bool Cmos::set_mode() const {
+  return (ram_[kRegB] & kBSet) != 0;
+}
 
-int64_t Cmos::host_seconds(int64_t ns) const { return floor_div(ns, kNsPerSecond); }
+int64_t Cmos::host_seconds(int64_t ns) const {
+  return floor_div(ns, kNsPerSecond);
+}
 
 Cmos::DateTime Cmos::guest_time(int64_t ns) const {
   if (set_mode()) return frozen_;
   time_t t = static_cast<time_t>(host_seconds(ns) + offset_seconds_);
   tm parts{};
   if (gmtime_r(&t, &parts) == nullptr) return DateTime{1970, 1, 1, 0, 0, 0, 5};
-  return DateTime{int64_t{parts.tm_year} + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-                  parts.tm_min,                  parts.tm_sec,       parts.tm_wday + 1};
+  return DateTime{int64_t{parts.tm_year} + 1900,
+                  parts.tm_mon + 1,
+                  parts.tm_mday,
+                  parts.tm_hour,
+                  parts.tm_min,
+                  parts.tm_sec,
+                  parts.tm_wday + 1};
 }
 
 uint8_t Cmos::encode(int value) const {

@@ -51,9 +51,9 @@ class Cmos : public Device {
  private:
   struct DateTime {
     int64_t year;
-    int month;    // 1-12
-    int day;      // 1-31
-    int hour;     // 0-23
+    int month;  // 1-12
+    int day;    // 1-31
+    int hour;   // 0-23
     int minute;
     int second;
     int weekday;  // 1-7, Sunday = 1
@@ -66,9 +66,9 @@ class Cmos : public Device {
   DateTime guest_time(int64_t ns) const;  // what the clock registers show
   // Lets the clock run on from `t` (normalised) as of host time `ns`.
   void run_from(const DateTime& t, int64_t ns);
-  uint8_t encode(int value) const;        // per DM: BCD or binary
+  uint8_t encode(int value) const;  // per DM: BCD or binary
   int decode(uint8_t value) const;
-  uint8_t encode_hour(int hour) const;    // per 24/12 and DM
+  uint8_t encode_hour(int hour) const;  // per 24/12 and DM
   int decode_hour(uint8_t value) const;
 
   WallClock clock_;

@@ -21,7 +21,7 @@ constexpr uint8_t kCcbInitial = kCcbTranslate | kCcbAuxDisable | kCcbSystemFlag 
 // Status register bits.
 constexpr uint8_t kStatusOutputFull = 0x01;
 constexpr uint8_t kStatusSystemFlag = 0x04;
-constexpr uint8_t kStatusCommand = 0x08;   // last write went to port 0x64
+constexpr uint8_t kStatusCommand = 0x08;    // last write went to port 0x64
 constexpr uint8_t kStatusNotLocked = 0x10;  // keyboard not inhibited by the keylock
 
 constexpr uint8_t kOutputPortReset = 0x01;  // active low: clearing it resets the CPU
@@ -52,7 +52,9 @@ class I8042Port : public Device {
 
 }  // namespace
 
-I8042::I8042(PowerControl& power) : power_(power) { ram_[0] = kCcbInitial; }
+I8042::I8042(PowerControl& power) : power_(power) {
+  ram_[0] = kCcbInitial;
+}
 
 std::shared_ptr<Device> I8042::data_port(std::shared_ptr<I8042> controller) {
   return std::make_shared<I8042Port>(std::move(controller), false);
@@ -71,7 +73,8 @@ uint8_t I8042::read_data() {
 uint8_t I8042::read_status() {
   std::lock_guard lock(mu_);
   // Input buffer full (bit 1) never shows: every write is handled at once.
-  return (output_full_ ? kStatusOutputFull : 0) | ((ram_[0] & kCcbSystemFlag) ? kStatusSystemFlag : 0) |
+  return (output_full_ ? kStatusOutputFull : 0) |
+         ((ram_[0] & kCcbSystemFlag) ? kStatusSystemFlag : 0) |
          (last_write_was_command_ ? kStatusCommand : 0) | kStatusNotLocked;
 }
 

@@ -19,7 +19,8 @@ inline uint64_t load_le(std::span<const uint8_t> data) {
 
 // Fills the access's bytes from `value`, first byte least significant.
 inline void store_le(std::span<uint8_t> data, uint64_t value) {
-  for (size_t i = 0; i < data.size(); i++) data[i] = i < 8 ? static_cast<uint8_t>(value >> (8 * i)) : 0;
+  for (size_t i = 0; i < data.size(); i++)
+    data[i] = i < 8 ? static_cast<uint8_t>(value >> (8 * i)) : 0;
 }
 
 // Byte `index` (0 = least significant) of a 32-bit register.

@@ -130,7 +130,7 @@ TEST_F(CmosTest, UipOnlyJustBeforeTheUpdate) {
 
 TEST_F(CmosTest, SettingTheClockSticks) {
   set_reg(0x0B, 0x82 | 0x10);  // SET (UIE asked for too)
-  EXPECT_EQ(reg(0x0B), 0x82);   // SET clears UIE
+  EXPECT_EQ(reg(0x0B), 0x82);  // SET clears UIE
   set_reg(0x00, 0x00);
   set_reg(0x02, 0x30);
   set_reg(0x04, 0x00);

@@ -35,8 +35,8 @@ TEST_F(I8042Test, InitialStatusIsIdle) {
 
 TEST_F(I8042Test, SelfTestAndInterfaceTest) {
   EXPECT_EQ(command_with_reply(0xAA), 0x55);
-  EXPECT_EQ(kbc->read_status() & 0x01, 0);  // reply consumed
-  EXPECT_EQ(kbc->read_data(), 0x55);        // reads repeat the last value
+  EXPECT_EQ(kbc->read_status() & 0x01, 0);     // reply consumed
+  EXPECT_EQ(kbc->read_data(), 0x55);           // reads repeat the last value
   EXPECT_EQ(kbc->read_status() & 0x04, 0x04);  // system flag after self test
   EXPECT_EQ(command_with_reply(0xAB), 0x00);
   EXPECT_TRUE(power.requests.empty());

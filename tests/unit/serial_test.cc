@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/pc_layout.h"
@@ -23,10 +25,12 @@ class SerialTest : public ::testing::Test {
  protected:
   FakeIrqChip irq;
   std::vector<uint8_t> out;
-  Serial16550 uart{irq, kGsi, [this](std::span<const uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }};
+  Serial16550 uart{
+      irq, kGsi, [this](std::span<const uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }};
 
   size_t feed(std::string_view s) {
-    return uart.receive(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+    return uart.receive(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
   }
 };
 
@@ -80,7 +84,7 @@ TEST_F(SerialTest, ThreInterruptNeedsIerAndOut2) {
   EXPECT_TRUE(irq.calls.empty());
 
   write8(uart, MCR, 0x00);
-  write8(uart, IER, 0x02);  // enabling with THR empty latches THRE at once
+  write8(uart, IER, 0x02);         // enabling with THR empty latches THRE at once
   EXPECT_TRUE(irq.calls.empty());  // but OUT2 is low: line gated
   write8(uart, MCR, 0x08);
   ASSERT_EQ(irq.calls.size(), 1u);
@@ -184,7 +188,7 @@ TEST_F(SerialTest, RxSpaceCallbackAfterRefusal) {
 }
 
 TEST_F(SerialTest, LoopbackRoutesThrToRbrAndMcrToMsr) {
-  write8(uart, MCR, 0x10 | 0x0A);  // Linux's probe: LOOP | OUT2 | RTS
+  write8(uart, MCR, 0x10 | 0x0A);            // Linux's probe: LOOP | OUT2 | RTS
   EXPECT_EQ(read8(uart, MSR) & 0xF0, 0x90);  // CTS (from RTS) | DCD (from OUT2)
   write8(uart, THR, 'Q');
   EXPECT_TRUE(out.empty());
@@ -193,7 +197,7 @@ TEST_F(SerialTest, LoopbackRoutesThrToRbrAndMcrToMsr) {
   EXPECT_FALSE(uart.can_receive());  // the receiver is cut off from the host
   EXPECT_EQ(feed("h"), 0u);
 
-  write8(uart, MCR, 0x10 | 0x0F);  // add DTR and OUT1
+  write8(uart, MCR, 0x10 | 0x0F);            // add DTR and OUT1
   EXPECT_EQ(read8(uart, MSR), 0xF0 | 0x02);  // DSR changed: DDSR
   write8(uart, MCR, 0x10 | 0x0B);            // drop OUT1 (RI): trailing edge
   EXPECT_EQ(read8(uart, MSR), 0xB0 | 0x04);
@@ -210,7 +214,7 @@ TEST_F(SerialTest, LoopbackOverrunSetsOeAndLineStatusInterrupt) {
   write8(uart, MCR, 0x18);  // loopback with OUT2 set
   write8(uart, IER, 0x05);  // RDA + line status
   write8(uart, THR, '1');
-  write8(uart, THR, '2');  // no FIFO: overwrites the unread '1'
+  write8(uart, THR, '2');             // no FIFO: overwrites the unread '1'
   EXPECT_EQ(read8(uart, IIR), 0x06);  // line status beats received data
   EXPECT_EQ(read8(uart, LSR), 0x63);  // DR | OE | THRE | TEMT
   EXPECT_EQ(read8(uart, LSR), 0x61);  // OE cleared by the read
@@ -226,10 +230,10 @@ TEST_F(SerialTest, LoopbackOverrunSetsOeAndLineStatusInterrupt) {
 }
 
 TEST_F(SerialTest, ModemStatusInterruptIsLowestPriority) {
-  write8(uart, MCR, 0x10);  // loopback: DSR etc. follow MCR
+  write8(uart, MCR, 0x10);            // loopback: DSR etc. follow MCR
   EXPECT_EQ(read8(uart, MSR), 0x0B);  // CTS, DSR, DCD all dropped on entering loopback
-  write8(uart, IER, 0x0A);  // THRE + modem status
-  write8(uart, MCR, 0x11);  // DTR -> DSR: DDSR
+  write8(uart, IER, 0x0A);            // THRE + modem status
+  write8(uart, MCR, 0x11);            // DTR -> DSR: DDSR
   EXPECT_EQ(read8(uart, IIR), 0x02);  // THRE first (latched when IER enabled it)
   EXPECT_EQ(read8(uart, IIR), 0x00);  // then modem status
   EXPECT_EQ(read8(uart, MSR), 0x22);
@@ -263,6 +267,31 @@ TEST_F(SerialTest, WideAccessesActAsByteAccesses) {
   uint8_t beyond = 0;
   uart.read(8, std::span<uint8_t>(&beyond, 1));  // not a register: harmless
   EXPECT_EQ(beyond, 0xFF);
+}
+
+TEST_F(SerialTest, HostAndGuestThreadsLoseNothing) {
+  write8(uart, FCR, 0x01);
+  std::vector<uint8_t> sent(3000);
+  for (size_t i = 0; i < sent.size(); i++) sent[i] = static_cast<uint8_t>(i * 7 + i / 256);
+  std::thread host([&] {
+    std::span<const uint8_t> rest(sent);
+    while (!rest.empty()) {
+      size_t taken = uart.receive(rest);
+      if (taken == 0) std::this_thread::yield();
+      rest = rest.subspan(taken);
+    }
+  });
+  std::vector<uint8_t> got;
+  while (got.size() < sent.size()) {
+    if (read8(uart, LSR) & 0x01) {
+      got.push_back(read8(uart, RBR));
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  host.join();
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(read8(uart, LSR), 0x60);  // no overrun, nothing left
 }
 
 }  // namespace
