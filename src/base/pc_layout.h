@@ -30,6 +30,12 @@ inline constexpr uint64_t kKernelLoad = 0x100000;   // 1 MiB: protected-mode ker
 inline constexpr uint64_t kTestDeviceMmio = 0xD000'0000;  // test device for the test guests
 inline constexpr uint64_t kTestDeviceMmioSize = 0x1000;
 inline constexpr uint64_t kIoapicBase = 0xFEC0'0000;
+// Reserved for KVM (never RAM, never a device): the identity-map page and the
+// three TSS pages KVM needs to run real mode on VMX without unrestricted
+// guest. e820 should report them reserved.
+inline constexpr uint64_t kKvmIdentityMap = 0xFFFB'C000;
+inline constexpr uint64_t kKvmTss = 0xFFFB'D000;
+inline constexpr uint64_t kKvmReservedEnd = 0xFFFC'0000;
 inline constexpr uint64_t kLapicBase = 0xFEE0'0000;
 
 // --- I/O ports ---------------------------------------------------------------
