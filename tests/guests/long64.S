@@ -9,15 +9,6 @@
 
 GUEST_NAME long64
 
-#define SEL_CODE64 0x08
-#define SEL_DATA64 0x10
-#define MSR_EFER 0xC0000080
-#define EFER_LME (1 << 8)
-#define EFER_LMA (1 << 10)
-#define CR4_PAE (1 << 5)
-#define CR0_PG (1 << 31)
-#define PTE_PRESENT_RW 0x3
-#define PTE_LARGE 0x80
 #define HIGH_ALIAS 0xFFFF800000003000 /* PML4 slot 256, PDPT 0, PD 0, PT 3 */
 #define PAGE_TABLE_PAGES 7
 

@@ -49,6 +49,18 @@
 /* Selectors of the flat GDT in lib/gdt32.S. */
 #define SEL_CODE32 0x08
 #define SEL_DATA32 0x10
+/* Selectors of the GDT in lib/long_mode.S (and long64.S). */
+#define SEL_CODE64 0x08
+#define SEL_DATA64 0x10
+
+/* Long mode. */
+#define MSR_EFER 0xC0000080
+#define EFER_LME (1 << 8)
+#define EFER_LMA (1 << 10)
+#define CR4_PAE (1 << 5)
+#define CR0_PG (1 << 31)
+#define PTE_PRESENT_RW 0x3
+#define PTE_LARGE 0x80
 
 /* ---- Macros for 32-bit guests (lib/serial32.S) ----------------------------- */
 
