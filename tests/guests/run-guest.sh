@@ -1,0 +1,69 @@
+#!/bin/sh
+# Runs one test guest under vessel on one accelerator (a ctest test).
+#   run-guest.sh VESSEL ACCEL GUEST.bin [extra vessel arguments...]
+# Exit status: 0 pass; 77 skip (the accelerator is unavailable); 1 fail.
+# A guest passes when vessel exits with status 1 (the guest wrote 0 to the
+# debug-exit port) and the guest printed PASS.
+set -u
+
+if [ $# -lt 3 ]; then
+  echo "usage: $0 VESSEL ACCEL GUEST.bin [vessel arguments...]" >&2
+  exit 2
+fi
+vessel=$1
+accel=$2
+guest=$3
+shift 3
+
+if [ ! -x "$vessel" ]; then
+  echo "FAIL: vessel binary $vessel is missing or not executable"
+  exit 1
+fi
+if [ ! -f "$guest" ]; then
+  echo "FAIL: guest image $guest is missing"
+  exit 1
+fi
+
+probe=$("$vessel" --probe-accel 2>&1)
+probe_status=$?
+if [ $probe_status -ne 0 ]; then
+  echo "FAIL: $vessel --probe-accel exited with status $probe_status:"
+  echo "$probe"
+  exit 1
+fi
+line=$(printf '%s\n' "$probe" | grep "^$accel:")
+if [ -z "$line" ]; then
+  echo "FAIL: $vessel --probe-accel does not list accelerator '$accel':"
+  echo "$probe"
+  exit 1
+fi
+case $line in
+  *unavailable*)
+    echo "SKIP: $line"
+    exit 77
+    ;;
+esac
+
+output=$(timeout 60 "$vessel" --accel "$accel" --debug-exit --memory 32M \
+  --kernel "$guest" "$@" </dev/null 2>&1)
+status=$?
+
+if [ $status -eq 1 ] && printf '%s\n' "$output" | grep -q '^guest [^ ]*: PASS$'; then
+  printf '%s\n' "$output"
+  exit 0
+fi
+
+case $status in
+  124) why="timed out after 60 s" ;;
+  1) why="exit status 1 but no PASS in the output" ;;
+  *)
+    if [ $status -ge 3 ] && [ $((status % 2)) -eq 1 ] && [ $status -lt 256 ]; then
+      why="exit status $status (guest failure code $(((status - 1) / 2)))"
+    else
+      why="exit status $status"
+    fi
+    ;;
+esac
+echo "FAIL: guest $(basename "$guest") on $accel: $why; output:"
+printf '%s\n' "$output"
+exit 1
