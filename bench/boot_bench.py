@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Whole-VM boot benchmark: vessel beside qemu-system-x86_64 (run by bench/boot.sh).
+
+For each VMM, N runs of the Linux guest with vessel.poweroff=1: wall time from
+process start to the VESSEL-GUEST-READY line on the serial console (streamed and
+timestamped as it arrives), time to process exit, and peak RSS (ru_maxrss of the
+child, from wait4). Then each VMM's memory overhead beyond guest RAM: peak RSS
+while running a tiny multiboot guest that touches no memory and exits at once
+through the debug-exit port. Prints a table; optionally writes JSON.
+"""
+
+import argparse
+import json
+import os
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+READY = b"VESSEL-GUEST-READY"
+
+
+class Run:
+    def __init__(self, ready_s, exit_s, status, peak_rss_kb, hung, tail):
+        self.ready_s = ready_s  # None when the ready line never came
+        self.exit_s = exit_s
+        self.status = status
+        self.peak_rss_kb = peak_rss_kb
+        self.hung = hung
+        self.tail = tail
+
+
+def run_once(argv, timeout_s, ready_token=READY):
+    """Starts argv, streams its stdout looking for ready_token, waits for exit."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    fd = proc.stdout.fileno()
+    buf = b""
+    ready_s = None
+    hung = False
+    deadline = start + timeout_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            hung = True
+            break
+        readable, _, _ = select.select([fd], [], [], left)
+        if not readable:
+            continue
+        chunk = os.read(fd, 65536)
+        now = time.monotonic()
+        if not chunk:
+            break
+        buf += chunk
+        if ready_s is None and ready_token and ready_token in buf:
+            ready_s = now - start
+        buf = buf[-65536:]
+    if hung:
+        proc.send_signal(signal.SIGKILL)
+    _, wait_status, rusage = os.wait4(proc.pid, 0)
+    exit_s = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    proc.stdout.close()
+    tail = buf[-2000:].decode("utf-8", "replace")
+    return Run(ready_s, exit_s, proc.returncode, rusage.ru_maxrss, hung, tail)
+
+
+def multiboot_idle_guest(path):
+    """A multiboot v1 image loaded at 1 MiB whose code writes 0 to port 0xF4
+    (debug exit) and halts: it touches no guest memory beyond its 40 bytes."""
+    magic, flags, load = 0x1BADB002, 0x00010000, 0x100000
+    header = struct.pack("<8I", magic, flags, (-(magic + flags)) & 0xFFFFFFFF,
+                         load, load, 0, 0, load + 32)
+    code = bytes([0xB0, 0x00, 0xE6, 0xF4, 0xFA, 0xF4, 0xEB, 0xFD])
+    with open(path, "wb") as f:
+        f.write(header + code)
+
+
+def vmm_argv(vmm, args, accel, kernel, initrd, cmdline, idle):
+    if vmm == "vessel":
+        argv = [args.vessel, "--accel", "kvm" if accel == "kvm" else "soft",
+                "--memory", args.memory, "--kernel", kernel]
+        if idle:
+            return argv + ["--debug-exit"]
+        return argv + ["--initrd", initrd, "--cmdline", cmdline]
+    argv = [args.qemu, "-machine", "q35", "-accel", "kvm" if accel == "kvm" else "tcg",
+            "-cpu", args.qemu_cpu or ("host" if accel == "kvm" else "max"), "-m", args.memory,
+            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+            "-kernel", kernel]
+    if idle:
+        return argv + ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    return argv + ["-initrd", initrd, "-append", cmdline]
+
+
+def fmt_s(v):
+    return "-" if v is None else f"{v:.3f}"
+
+
+def fmt_mb(kb):
+    return "-" if kb is None else f"{kb / 1024:.1f}"
+
+
+def summarize(runs):
+    ok = [r for r in runs if r.ready_s is not None and not r.hung]
+    res = {"runs": len(runs), "ok": len(ok), "hangs": sum(r.hung for r in runs)}
+    if ok:
+        ready = [r.ready_s for r in ok]
+        exits = [r.exit_s for r in ok]
+        rss = [r.peak_rss_kb for r in ok]
+        res.update(ready_min_s=min(ready), ready_median_s=statistics.median(ready),
+                   exit_median_s=statistics.median(exits), rss_min_kb=min(rss),
+                   rss_median_kb=statistics.median(rss))
+    return res
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--vessel", required=True)
+    p.add_argument("--qemu", default="qemu-system-x86_64")
+    p.add_argument("--kernel", required=True)
+    p.add_argument("--initrd", required=True)
+    p.add_argument("--accel", required=True, choices=["kvm", "soft"])
+    p.add_argument("--vmms", default="vessel,qemu")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--memory", default="256M")
+    p.add_argument("--qemu-cpu", help="QEMU -cpu model (default: host under kvm, max under tcg)")
+    p.add_argument("--json")
+    p.add_argument("--note", action="append", default=[])
+    args = p.parse_args()
+
+    cmdline = "console=ttyS0 quiet panic=-1 vessel.poweroff=1"
+    vmms = [v for v in args.vmms.split(",") if v]
+    names = {"vessel": "vessel", "qemu": "qemu (q35)"}
+    accel_name = {"kvm": "kvm", "soft": "soft (vessel) / tcg (qemu)"}[args.accel]
+    print(f"boot benchmark: accel {accel_name}, memory {args.memory}, {args.runs} runs each, "
+          f"timeout {args.timeout:.0f} s per run")
+    print(f"  kernel {args.kernel}\n  initrd {args.initrd}\n  cmdline '{cmdline}'")
+    for note in args.note:
+        print(f"  note: {note}")
+    sys.stdout.flush()
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="vessel-bench.") as tmp:
+        idle = os.path.join(tmp, "idle-multiboot.bin")
+        multiboot_idle_guest(idle)
+        for vmm in vmms:
+            runs = []
+            for i in range(args.runs):
+                r = run_once(vmm_argv(vmm, args, args.accel, args.kernel, args.initrd,
+                                      cmdline, False), args.timeout)
+                runs.append(r)
+                state = ("HANG" if r.hung else "ok" if r.ready_s is not None and r.status == 0
+                         else f"status {r.status}" + ("" if r.ready_s else ", no ready line"))
+                print(f"  {names[vmm]:<11} run {i + 1}: ready {fmt_s(r.ready_s)} s, "
+                      f"exit {r.exit_s:.3f} s, peak RSS {fmt_mb(r.peak_rss_kb)} MiB ({state})")
+                sys.stdout.flush()
+                if r.ready_s is None:
+                    print(f"    output tail: {r.tail[-600:]!r}")
+                    print(f"    stopping {names[vmm]} runs after a failed run")
+                    break
+            # The idle guest: exits through debug-exit with status 1 (value 0).
+            r = run_once(vmm_argv(vmm, args, args.accel, idle, None, None, True),
+                         min(args.timeout, 30), ready_token=None)
+            idle_ok = not r.hung and r.status == 1
+            if not idle_ok:
+                print(f"  {names[vmm]:<11} idle guest: status {r.status}"
+                      f"{', HANG' if r.hung else ''}: {r.tail[-300:]!r}")
+            res = summarize(runs)
+            res["idle_rss_kb"] = r.peak_rss_kb if idle_ok else None
+            res["idle_exit_s"] = r.exit_s if idle_ok else None
+            results[vmm] = res
+
+    print()
+    print(f"{'VMM':<12}{'ok/runs':>8}{'ready min':>11}{'ready med':>11}{'exit med':>10}"
+          f"{'RSS min':>10}{'RSS med':>10}{'idle RSS':>10}{'idle exit':>11}")
+    print(f"{'':<12}{'':>8}{'(s)':>11}{'(s)':>11}{'(s)':>10}{'(MiB)':>10}{'(MiB)':>10}"
+          f"{'(MiB)':>10}{'(s)':>11}")
+    for vmm, r in results.items():
+        print(f"{names[vmm]:<12}{str(r['ok']) + '/' + str(r['runs']):>8}"
+              f"{fmt_s(r.get('ready_min_s')):>11}{fmt_s(r.get('ready_median_s')):>11}"
+              f"{fmt_s(r.get('exit_median_s')):>10}{fmt_mb(r.get('rss_min_kb')):>10}"
+              f"{fmt_mb(r.get('rss_median_kb')):>10}{fmt_mb(r.get('idle_rss_kb')):>10}"
+              f"{fmt_s(r.get('idle_exit_s')):>11}")
+    v, q = results.get("vessel"), results.get("qemu")
+    if v and q:
+        def ratio(key):
+            a, b = v.get(key), q.get(key)
+            return f"{a / b:.2f}" if a and b else "-"
+        print(f"ratio vessel/qemu: ready median {ratio('ready_median_s')}, "
+              f"peak RSS median {ratio('rss_median_kb')}, idle RSS {ratio('idle_rss_kb')}")
+    print("(ready: process start to the VESSEL-GUEST-READY line; RSS: peak resident set of "
+          "the VMM process;\n idle: a multiboot guest that touches no memory, so its RSS is "
+          "the VMM's own overhead)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"accel": args.accel, "memory": args.memory, "runs": args.runs,
+                       "results": results}, f, indent=2)
+    failed = any(r["ok"] == 0 for r in results.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

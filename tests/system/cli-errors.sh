@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# System test: vessel's behaviour on bad input. Each case must end within a few
+# seconds with a non-zero status that is not a signal (< 128), and print on
+# stderr at least one line starting "vessel: " that names the problem.
+#
+# Usage: cli-errors.sh VESSEL [ASSET_DIR]
+# ASSET_DIR/vmlinuz (from `make assets`) is used for the "kernel too big for
+# memory" case when present; the other cases use tiny multiboot images made here.
+set -uo pipefail
+
+if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
+  echo "usage: $0 VESSEL [ASSET_DIR]" >&2
+  exit 2
+fi
+vessel=$1
+assets=${2:-}
+limit=10
+
+[ -x "$vessel" ] || {
+  echo "FAIL: vessel binary $vessel not found"
+  exit 1
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vessel-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# Little-endian 32-bit words as raw bytes.
+le32() {
+  local v
+  for v in "$@"; do
+    v=$((v & 0xFFFFFFFF))
+    printf '%b' "\\x$(printf %02x $((v & 255)))\\x$(printf %02x $(((v >> 8) & 255)))"
+    printf '%b' "\\x$(printf %02x $(((v >> 16) & 255)))\\x$(printf %02x $(((v >> 24) & 255)))"
+  done
+}
+
+# A multiboot v1 image with the address fields (flag 16): header at file offset
+# 0, loaded at LOAD, code at offset 32 (mov al,0; out 0xf4,al; cli; hlt; jmp hlt).
+multiboot_image() { # LOAD BSS_END
+  local magic=0x1BADB002 flags=0x00010000 load=$1 bss_end=$2
+  le32 $magic $flags $((-(magic + flags))) "$load" "$load" 0 "$bss_end" $((load + 32))
+  printf '\xb0\x00\xe6\xf4\xfa\xf4\xeb\xfd'
+}
+multiboot_image 0x100000 0 >"$work/good.mb"
+multiboot_image 0x7F000000 0 >"$work/load-beyond-memory.mb"
+multiboot_image 0x100000 0x40000000 >"$work/bss-beyond-memory.mb"
+head -c 65536 /dev/urandom >"$work/random.bin"
+printf 'This is not a kernel.\nJust some text.\n' >"$work/text.txt"
+
+passed=0
+failed=0
+skipped=0
+
+# check NAME PATTERN [--netns-kvm] -- ARGS...: PATTERN (extended regex, any case)
+# must appear in a "vessel: " line of stderr.
+check() {
+  local name=$1 pattern=$2 wrap=()
+  shift 2
+  if [ "$1" = --null-kvm ]; then
+    wrap=(unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh)
+    shift
+  fi
+  [ "$1" = -- ] && shift
+  local start end status problems=()
+  start=$(date +%s.%N)
+  timeout -k 2 "$limit" "${wrap[@]}" "$vessel" "$@" </dev/null >"$work/out" 2>"$work/err"
+  status=$?
+  end=$(date +%s.%N)
+  if [ "$status" -eq 0 ]; then
+    problems+=("exit status 0, expected a failure")
+  elif [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    problems+=("still running after $limit s")
+  elif [ "$status" -ge 128 ]; then
+    problems+=("killed by signal $((status - 128))")
+  fi
+  if ! grep -q '^vessel: ' "$work/err"; then
+    problems+=("no stderr line starting 'vessel: '")
+  elif ! grep '^vessel: ' "$work/err" | grep -qiE "$pattern"; then
+    problems+=("no 'vessel: ' line on stderr names the problem (/$pattern/)")
+  fi
+  if grep -qE 'Sanitizer|runtime error:|terminate called|Assertion .* failed' "$work/err"; then
+    problems+=("a sanitizer, assertion or uncaught exception report on stderr")
+  fi
+  local secs
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+  if [ "${#problems[@]}" -eq 0 ]; then
+    echo "PASS: $name (status $status, ${secs} s): $(grep -m1 '^vessel: ' "$work/err")"
+    passed=$((passed + 1))
+  else
+    echo "FAIL: $name: vessel $*"
+    for p in "${problems[@]}"; do echo "    $p"; done
+    echo "    status $status after ${secs} s; stderr:"
+    head -n 10 "$work/err" | sed 's/^/    | /'
+    failed=$((failed + 1))
+  fi
+}
+
+skip() {
+  echo "SKIP: $1: $2"
+  skipped=$((skipped + 1))
+}
+
+good=$work/good.mb
+check "missing kernel file" "no-such-kernel" -- --kernel "$work/no-such-kernel" --memory 16M
+check "kernel is random bytes" "random\.bin|kernel" -- --kernel "$work/random.bin" --memory 16M
+check "kernel is a text file" "text\.txt|kernel" -- --kernel "$work/text.txt" --memory 16M
+check "--memory 0" "memory" -- --kernel "$good" --memory 0
+check "--memory 12Q" "memory|12Q" -- --kernel "$good" --memory 12Q
+check "--memory 100T" "memory|100T" -- --kernel "$good" --memory 100T
+check "unknown flag" "no-such-flag" -- --kernel "$good" --no-such-flag
+check "missing initrd file" "no-such-initrd" -- --kernel "$good" --initrd "$work/no-such-initrd" --memory 16M
+check "multiboot load address beyond memory" "memory|load|multiboot|kernel" -- \
+  --kernel "$work/load-beyond-memory.mb" --memory 16M
+check "multiboot bss beyond memory" "memory|bss|multiboot|kernel" -- \
+  --kernel "$work/bss-beyond-memory.mb" --memory 16M
+
+if [ -n "$assets" ] && [ -f "$assets/vmlinuz" ]; then
+  check "Linux kernel too big for 4M of memory" "memory|fit|large|big|kernel|vmlinuz" -- \
+    --kernel "$assets/vmlinuz" --memory 4M
+else
+  skip "Linux kernel too big for 4M of memory" "no guest assets in '${assets}' (run 'make assets')"
+fi
+
+# --accel kvm where /dev/kvm cannot be used: as it is here if it does not open;
+# else, with the privilege for it, in a mount namespace where /dev/kvm is /dev/null.
+if ! (exec 3<>/dev/kvm) 2>/dev/null; then
+  check "--accel kvm without a usable /dev/kvm" "kvm" -- --kernel "$good" --memory 16M --accel kvm
+elif unshare -m sh -c 'mount --bind /dev/null /dev/kvm' 2>/dev/null; then
+  check "--accel kvm with /dev/null as /dev/kvm" "kvm" --null-kvm -- \
+    --kernel "$good" --memory 16M --accel kvm
+else
+  skip "--accel kvm without a usable /dev/kvm" "/dev/kvm opens here and no mount namespace can hide it"
+fi
+
+echo "cli-errors: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
