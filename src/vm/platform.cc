@@ -1,0 +1,62 @@
+#include "vm/platform.h"
+
+#include "base/pc_layout.h"
+#include "devices/acpi_pm.h"
+#include "devices/cmos.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/reset_control.h"
+#include "devices/serial.h"
+#include "devices/test_device.h"
+
+namespace vessel {
+
+struct Platform::Devices {
+  // Set before the guest runs and not changed after, so the UART's output
+  // path reads it without a lock.
+  std::function<void(std::span<const uint8_t>)> console_out;
+  std::shared_ptr<Serial16550> com1;
+};
+
+Platform::Platform(std::unique_ptr<Devices> d) : d_(std::move(d)) {}
+Platform::~Platform() = default;
+
+Expected<std::unique_ptr<Platform>> Platform::create(const PlatformConfig& config, IoBus& bus,
+                                                     IrqChip& irq, PowerControl& power) {
+  auto d = std::make_unique<Devices>();
+  Devices* raw = d.get();
+  d->com1 = std::make_shared<Serial16550>(irq, layout::kIrqCom1, [raw](std::span<const uint8_t> b) {
+    if (raw->console_out) raw->console_out(b);
+  });
+  VESSEL_TRY(bus.add_pio(layout::kPortCom1, Serial16550::kPortCount, d->com1));
+
+  auto kbc = std::make_shared<I8042>(power);
+  VESSEL_TRY(bus.add_pio(layout::kPortI8042Data, 1, I8042::data_port(kbc)));
+  VESSEL_TRY(bus.add_pio(layout::kPortI8042Cmd, 1, I8042::command_port(kbc)));
+
+  VESSEL_TRY(bus.add_pio(layout::kPortCmos, 2, std::make_shared<Cmos>()));
+  VESSEL_TRY(bus.add_pio(AcpiPm::kPortBase, AcpiPm::kPortCount, std::make_shared<AcpiPm>(power)));
+  VESSEL_TRY(bus.add_pio(layout::kPortResetCf9, ResetControl::kPortCount,
+                         std::make_shared<ResetControl>(power)));
+
+  if (config.debug_exit) {
+    VESSEL_TRY(bus.add_pio(layout::kPortDebugExit, DebugExit::kPortCount,
+                           std::make_shared<DebugExit>(power)));
+  }
+  if (config.test_device) {
+    auto test = std::make_shared<TestDevice>(irq);
+    VESSEL_TRY(bus.add_pio(layout::kPortTestDevice, TestDevice::kPortCount, test));
+    VESSEL_TRY(bus.add_mmio(layout::kTestDeviceMmio, layout::kTestDeviceMmioSize, test));
+  }
+  return std::unique_ptr<Platform>(new Platform(std::move(d)));
+}
+
+void Platform::set_console_output(std::function<void(std::span<const uint8_t>)> out) {
+  d_->console_out = std::move(out);
+}
+
+size_t Platform::console_input(std::span<const uint8_t> bytes) {
+  return d_->com1->receive(bytes);
+}
+
+}  // namespace vessel

@@ -1,0 +1,182 @@
+#include "vm/vm.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "vm/platform.h"
+#include "vm/register_dump.h"
+
+namespace vessel {
+
+Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config, std::unique_ptr<Accelerator> accel) {
+  if (config.cpus < 1 || config.cpus > kMaxCpus) {
+    return make_error("--cpus {} is out of range (1 to {})", config.cpus, kMaxCpus);
+  }
+  std::unique_ptr<Vm> vm(new Vm());
+  vm->config_ = config;
+  vm->config_.boot.cpus = config.cpus;
+  vm->accel_ = std::move(accel);
+
+  VESSEL_ASSIGN(vm->memory_, GuestMemory::create(config.memory_bytes));
+  VESSEL_TRY(vm->accel_->map_memory(*vm->memory_));
+  VESSEL_ASSIGN(vm->loop_, EventLoop::create());
+
+  PlatformConfig pc;
+  pc.debug_exit = config.debug_exit;
+  VESSEL_ASSIGN(vm->platform_, Platform::create(pc, vm->bus_, vm->accel_->irq_chip(), *vm));
+  VESSEL_ASSIGN(vm->boot_image_, load_kernel(*vm->memory_, vm->config_.boot));
+  log_info("loaded {} kernel, entry {:#x}", vm->boot_image_.format, vm->boot_image_.entry);
+
+  Vm* raw = vm.get();
+  vm->platform_->set_console_output(
+      [](std::span<const uint8_t> bytes) { StdioConsole::write_output(bytes); });
+  if (config.console_input) {
+    vm->console_ = std::make_unique<StdioConsole>(
+        *vm->loop_,
+        [raw](std::span<const uint8_t> bytes) { return raw->platform_->console_input(bytes); },
+        [raw] {
+          raw->stop_with({VmOutcome::Kind::kQuit, 0, "quit from the console (Ctrl-A x)"});
+        });
+  }
+  return vm;
+}
+
+Vm::~Vm() {
+  stop_threads();
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+void Vm::request_stop(StopReason reason, int exit_status) {
+  switch (reason) {
+    case StopReason::kPowerOff:
+      stop_with({VmOutcome::Kind::kPowerOff, 0, ""});
+      break;
+    case StopReason::kReset:
+      stop_with({VmOutcome::Kind::kReset, 2, "the guest asked for a reset"});
+      break;
+    case StopReason::kDebugExit:
+      stop_with({VmOutcome::Kind::kDebugExit, exit_status & 0xff,
+                 fmt::format("the guest wrote to the debug-exit port (exit status {})", exit_status & 0xff)});
+      break;
+  }
+}
+
+void Vm::stop_with(VmOutcome outcome) {
+  {
+    std::lock_guard lock(mu_);
+    if (outcome_) return;
+    outcome_ = std::move(outcome);
+  }
+  cv_.notify_all();
+}
+
+bool Vm::on_vcpu_exit(Vcpu& vcpu, const Expected<VcpuExit>& exit) {
+  if (!exit.ok()) {
+    stop_with({VmOutcome::Kind::kError, 1,
+               fmt::format("vCPU {} failed: {}", vcpu.id(), exit.error().message)});
+    return false;
+  }
+  switch (exit->kind) {
+    case VcpuExit::Kind::kInterrupted:
+      return true;
+    case VcpuExit::Kind::kHalt:
+      // Halted with nothing that can wake it: the vCPU stays parked, as a
+      // real CPU would, until the VM is stopped.
+      log_info("vCPU {} halted with interrupts disabled", vcpu.id());
+      return false;
+    case VcpuExit::Kind::kPowerOff:
+      request_stop(StopReason::kPowerOff, 0);
+      return false;
+    case VcpuExit::Kind::kReset:
+      request_stop(StopReason::kReset, 0);
+      return false;
+    case VcpuExit::Kind::kShutdown: {
+      std::string dump;
+      auto state = vcpu.state();
+      if (state.ok()) dump = "\n" + format_register_dump(*state);
+      stop_with({VmOutcome::Kind::kTripleFault, 2,
+                 fmt::format("vCPU {} triple-faulted (shutdown){}", vcpu.id(), dump)});
+      return false;
+    }
+    case VcpuExit::Kind::kInternalError:
+      stop_with({VmOutcome::Kind::kError, 1,
+                 fmt::format("vCPU {}: accelerator error: {}", vcpu.id(), exit->detail)});
+      return false;
+  }
+  return false;
+}
+
+Status Vm::start_threads() {
+  // SIGINT/SIGTERM/SIGHUP stop the VM cleanly: block them in every thread
+  // (threads inherit the mask) and read them from a signalfd on the loop.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) return make_error("signalfd: {}", std::strerror(errno));
+  VESSEL_TRY(loop_->add_fd(signal_fd_, EPOLLIN, [this](uint32_t) {
+    signalfd_siginfo info;
+    if (::read(signal_fd_, &info, sizeof(info)) != sizeof(info)) return;
+    int sig = static_cast<int>(info.ssi_signo);
+    stop_with({VmOutcome::Kind::kSignal, 128 + sig, fmt::format("stopped by signal {}", strsignal(sig))});
+  }));
+  if (console_) VESSEL_TRY(console_->start());
+  loop_thread_ = std::thread([this] { loop_->run(); });
+
+  for (int i = 0; i < config_.cpus; i++) {
+    auto t = std::make_unique<VcpuThread>(
+        i, *accel_, bus_, [this](Vcpu& v, const Expected<VcpuExit>& e) { return on_vcpu_exit(v, e); });
+    std::optional<BootImage> boot;
+    if (i == 0) boot = boot_image_;
+    VESSEL_TRY(t->start(boot));
+    vcpus_.push_back(std::move(t));
+  }
+  for (auto& t : vcpus_) t->resume();
+  return ok_status();
+}
+
+void Vm::stop_threads() {
+  for (auto& t : vcpus_) t->stop();
+  vcpus_.clear();
+  if (loop_thread_.joinable()) {
+    loop_->stop();
+    loop_thread_.join();
+  }
+  console_.reset();  // restores the terminal
+}
+
+VmOutcome Vm::run() {
+  auto started = start_threads();
+  if (!started.ok()) stop_with({VmOutcome::Kind::kError, 1, started.error().message});
+  VmOutcome outcome;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return outcome_.has_value(); });
+    outcome = *outcome_;
+  }
+  if (outcome.kind == VmOutcome::Kind::kSignal && log_level() <= LogLevel::kInfo) {
+    // Verbose: show where each vCPU was when the VM was stopped from outside.
+    for (auto& t : vcpus_) {
+      t->pause();
+      auto state = t->read_state();
+      if (state.ok()) {
+        log_info("vCPU {} when stopped:\n{}", t->id(), format_register_dump(*state));
+      } else {
+        log_info("vCPU {}: {}", t->id(), state.error().message);
+      }
+    }
+  }
+  stop_threads();
+  return outcome;
+}
+
+}  // namespace vessel

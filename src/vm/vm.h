@@ -1,0 +1,86 @@
+// A VM: guest memory + an I/O bus + vCPUs, with the PC platform devices, the
+// console and an event-loop thread. Vm::run() boots it and returns when the
+// guest powers off, resets, triple-faults, or something asks it to stop.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "accel/accelerator.h"
+#include "backends/stdio_console.h"
+#include "base/event_loop.h"
+#include "boot/loader.h"
+#include "bus/io_bus.h"
+#include "devices/power_control.h"
+#include "memory/guest_memory.h"
+#include "vm/vcpu_thread.h"
+
+namespace vessel {
+
+struct VmConfig {
+  BootSpec boot;
+  uint64_t memory_bytes = 256ull << 20;
+  int cpus = 1;
+  bool debug_exit = false;  // the isa-debug-exit-style port at 0xF4
+  bool console_input = true;  // read stdin into the guest's console
+};
+
+struct VmOutcome {
+  enum class Kind { kPowerOff, kReset, kDebugExit, kTripleFault, kQuit, kSignal, kError };
+  Kind kind = Kind::kError;
+  int exit_status = 1;  // what vessel should exit with
+  std::string message;  // for everything but a clean power-off
+};
+
+class Platform;  // the PC devices (vm/platform.h)
+
+class Vm : public PowerControl {
+ public:
+  static constexpr int kMaxCpus = 64;
+
+  static Expected<std::unique_ptr<Vm>> create(const VmConfig& config,
+                                              std::unique_ptr<Accelerator> accel);
+  ~Vm() override;
+
+  // Starts the vCPUs and blocks until the VM stops.
+  VmOutcome run();
+
+  // PowerControl: from devices, on any thread.
+  void request_stop(StopReason reason, int exit_status) override;
+  // Stops the VM with an arbitrary outcome. The first request wins.
+  void stop_with(VmOutcome outcome);
+
+  GuestMemory& memory() { return *memory_; }
+  IoBus& bus() { return bus_; }
+  Accelerator& accelerator() { return *accel_; }
+  EventLoop& event_loop() { return *loop_; }
+
+ private:
+  Vm() = default;
+  bool on_vcpu_exit(Vcpu& vcpu, const Expected<VcpuExit>& exit);
+  Status start_threads();
+  void stop_threads();
+
+  VmConfig config_;
+  std::unique_ptr<Accelerator> accel_;
+  std::unique_ptr<GuestMemory> memory_;
+  IoBus bus_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<Platform> platform_;
+  std::unique_ptr<StdioConsole> console_;
+  BootImage boot_image_;
+  std::vector<std::unique_ptr<VcpuThread>> vcpus_;
+  std::thread loop_thread_;
+  int signal_fd_ = -1;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<VmOutcome> outcome_;
+};
+
+}  // namespace vessel
