@@ -1,1 +1,120 @@
-int main() { return 0; }
+// vessel: run one VM. Parses flags, picks the accelerator, builds the VM and
+// runs it until the guest powers off.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "accel/select.h"
+#include "base/log.h"
+#include "base/size.h"
+#include "vm/vm.h"
+
+namespace vessel {
+namespace {
+
+struct Options {
+  std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
+  std::string load_addr = "0x7c00";
+  int cpus = 1;
+  bool debug_exit = false, reboot = false, probe_accel = false, verbose = false, quiet = false;
+};
+
+Expected<VmConfig> make_config(const Options& o) {
+  VmConfig c;
+  if (o.kernel.empty()) return make_error("no kernel given (use --kernel PATH)");
+  c.boot.kernel_path = o.kernel;
+  c.boot.initrd_path = o.initrd;
+  c.boot.cmdline = o.cmdline;
+  auto mem = parse_size(o.memory, 1ull << 20);
+  if (!mem.ok()) return with_context(mem.error(), "--memory");
+  c.memory_bytes = *mem;
+  if (o.kernel_format == "flat") {
+    c.boot.format = KernelFormat::kFlat;
+  } else if (o.kernel_format != "auto") {
+    return make_error("--kernel-format '{}' is not auto or flat", o.kernel_format);
+  }
+  auto addr = parse_u64(o.load_addr);
+  if (!addr.ok()) return with_context(addr.error(), "--load-addr");
+  c.boot.flat_load_addr = *addr;
+  c.cpus = o.cpus;
+  c.debug_exit = o.debug_exit;
+  return c;
+}
+
+int fail(const Error& e) {
+  log_error("{}", e.message);
+  return 1;
+}
+
+int run(const Options& o) {
+  if (o.probe_accel) {
+    for (const std::string& line : describe_accelerators()) std::printf("%s\n", line.c_str());
+    return 0;
+  }
+  auto config = make_config(o);
+  if (!config.ok()) return fail(config.error());
+  auto choice = parse_accel_choice(o.accel);
+  if (!choice.ok()) return fail(choice.error());
+
+  for (bool first = true;; first = false) {
+    auto selection = select_accelerator(*choice);
+    if (!selection.ok()) return fail(selection.error());
+    if (first && !selection->why.empty()) log_warn("{}", selection->why);
+    auto vm = Vm::create(*config, std::move(selection->accel));
+    if (!vm.ok()) return fail(vm.error());
+    VmOutcome outcome = (*vm)->run();
+    vm->reset();
+    if (outcome.kind == VmOutcome::Kind::kReset && o.reboot) {
+      log_info("rebooting");
+      continue;
+    }
+    if (outcome.kind == VmOutcome::Kind::kError) {
+      log_error("{}", outcome.message);
+    } else if (!outcome.message.empty() && outcome.kind != VmOutcome::Kind::kDebugExit) {
+      log_warn("{}", outcome.message);
+    } else if (!outcome.message.empty()) {
+      log_info("{}", outcome.message);
+    }
+    return outcome.exit_status;
+  }
+}
+
+}  // namespace
+}  // namespace vessel
+
+int main(int argc, char** argv) {
+  using vessel::Options;
+  Options o;
+  CLI::App app{"vessel: a virtual machine monitor for x86-64 guests (KVM or a built-in software CPU)",
+               "vessel"};
+  app.set_version_flag("--version", std::string("vessel ") + VESSEL_VERSION);
+  app.add_option("--kernel", o.kernel, "kernel to boot: bzImage, multiboot, ELF with a PVH note, or flat binary");
+  app.add_option("--initrd", o.initrd, "initial ramdisk");
+  app.add_option("--cmdline", o.cmdline, "kernel command line");
+  app.add_option("--memory,-m", o.memory, "guest RAM, e.g. 256M or 2G (a bare number is MiB)")->capture_default_str();
+  app.add_option("--cpus", o.cpus, "number of vCPUs")->capture_default_str();
+  app.add_option("--accel", o.accel, "accelerator: auto, kvm or soft")->capture_default_str();
+  app.add_flag("--debug-exit", o.debug_exit,
+               "add a debug-exit port at 0xf4: a write of v ends vessel with status (v << 1) | 1");
+  app.add_option("--kernel-format", o.kernel_format, "auto (detect) or flat (raw binary, real mode)")
+      ->capture_default_str();
+  app.add_option("--load-addr", o.load_addr, "where a flat binary is loaded (below 1 MiB)")->capture_default_str();
+  app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
+  app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
+  app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");
+  app.add_flag("-q,--quiet", o.quiet, "only errors on stderr");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    vessel::log_error("{} (see vessel --help)", e.what());
+    return 1;
+  }
+  if (o.verbose) vessel::set_log_level(vessel::LogLevel::kInfo);
+  if (o.quiet) vessel::set_log_level(vessel::LogLevel::kError);
+  return vessel::run(o);
+}
