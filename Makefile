@@ -35,7 +35,7 @@ bench: build assets
 	@bash bench/boot.sh
 
 format:
-	@clang-format -i $$(git ls-files '*.cc' '*.h')
+	@clang-format -i $$(git ls-files "*.cc" "*.h" ":!tests/guests")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

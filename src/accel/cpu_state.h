@@ -15,14 +15,14 @@ struct Segment {
   uint64_t base = 0;
   uint32_t limit = 0;  // byte granular (already scaled by G)
   uint16_t selector = 0;
-  uint8_t type = 0;    // 4-bit type field
-  uint8_t s = 0;       // 1: code/data, 0: system
+  uint8_t type = 0;  // 4-bit type field
+  uint8_t s = 0;     // 1: code/data, 0: system
   uint8_t dpl = 0;
   uint8_t present = 0;
   uint8_t avl = 0;
-  uint8_t l = 0;       // 64-bit code
-  uint8_t db = 0;      // default operand size / big
-  uint8_t g = 0;       // granularity
+  uint8_t l = 0;   // 64-bit code
+  uint8_t db = 0;  // default operand size / big
+  uint8_t g = 0;   // granularity
   uint8_t unusable = 0;
   bool operator==(const Segment&) const = default;
 };
@@ -34,8 +34,22 @@ struct DescriptorTable {
 };
 
 enum Gpr : int {
-  kRax, kRcx, kRdx, kRbx, kRsp, kRbp, kRsi, kRdi,
-  kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15,
+  kRax,
+  kRcx,
+  kRdx,
+  kRbx,
+  kRsp,
+  kRbp,
+  kRsi,
+  kRdi,
+  kR8,
+  kR9,
+  kR10,
+  kR11,
+  kR12,
+  kR13,
+  kR14,
+  kR15,
 };
 
 // Control-register bits used by loaders and both accelerators.
@@ -86,7 +100,7 @@ struct CpuState {
   uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0, cr8 = 0;
   uint64_t efer = 0;
   uint64_t apic_base = 0;
-  uint64_t xcr0 = 1;  // x87 state always enabled
+  uint64_t xcr0 = 1;             // x87 state always enabled
   std::array<uint64_t, 4> dr{};  // DR0-DR3
   uint64_t dr6 = 0xFFFF0FF0, dr7 = 0x400;
 

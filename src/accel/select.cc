@@ -33,8 +33,11 @@ Expected<AccelSelection> select_accelerator(AccelChoice choice) {
       break;
   }
   auto probe = probe_kvm(kProbeBudget);
-  if (!probe.ok()) return make_error("no usable accelerator: kvm: {}; soft: {}", probe.error().message, kSoftMissing);
-  if (!probe->usable) return make_error("no usable accelerator: kvm: {}; soft: {}", probe->reason, kSoftMissing);
+  if (!probe.ok())
+    return make_error("no usable accelerator: kvm: {}; soft: {}", probe.error().message,
+                      kSoftMissing);
+  if (!probe->usable)
+    return make_error("no usable accelerator: kvm: {}; soft: {}", probe->reason, kSoftMissing);
   auto kvm = create_kvm_accelerator();
   if (!kvm.ok()) return with_context(kvm.error(), "kvm");
   std::string why;

@@ -54,7 +54,8 @@ void make_raw() {
 
 }  // namespace
 
-StdioConsole::StdioConsole(EventLoop& loop, std::function<size_t(std::span<const uint8_t>)> to_guest,
+StdioConsole::StdioConsole(EventLoop& loop,
+                           std::function<size_t(std::span<const uint8_t>)> to_guest,
                            std::function<void()> on_quit)
     : loop_(loop), to_guest_(std::move(to_guest)), on_quit_(std::move(on_quit)) {}
 
@@ -81,7 +82,8 @@ Status StdioConsole::start() {
   }
   auto st_add = loop_.add_fd(STDIN_FILENO, EPOLLIN, [this](uint32_t) { on_stdin_readable(); });
   if (!st_add.ok()) {
-    log_debug("stdin cannot be watched ({}): the guest gets no console input", st_add.error().message);
+    log_debug("stdin cannot be watched ({}): the guest gets no console input",
+              st_add.error().message);
     return ok_status();
   }
   watching_ = true;

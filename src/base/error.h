@@ -76,7 +76,9 @@ class [[nodiscard]] Expected<void> {
 
 using Status = Expected<void>;
 
-inline Status ok_status() { return Status{}; }
+inline Status ok_status() {
+  return Status{};
+}
 
 // Prefix an error's message with context ("loading kernel: ...").
 inline Error with_context(const Error& e, std::string_view context) {
@@ -87,15 +89,16 @@ inline Error with_context(const Error& e, std::string_view context) {
 
 // Early return on failure. VESSEL_TRY(expr) for Status; VESSEL_ASSIGN(var, expr)
 // for Expected<T>.
-#define VESSEL_TRY(expr)                                     \
-  do {                                                       \
-    auto vessel_try_status_ = (expr);                        \
+#define VESSEL_TRY(expr)                                             \
+  do {                                                               \
+    auto vessel_try_status_ = (expr);                                \
     if (!vessel_try_status_.ok()) return vessel_try_status_.error(); \
   } while (0)
 
 #define VESSEL_CONCAT_INNER_(a, b) a##b
 #define VESSEL_CONCAT_(a, b) VESSEL_CONCAT_INNER_(a, b)
-#define VESSEL_ASSIGN(lhs, expr) VESSEL_ASSIGN_IMPL_(VESSEL_CONCAT_(vessel_tmp_, __LINE__), lhs, expr)
+#define VESSEL_ASSIGN(lhs, expr) \
+  VESSEL_ASSIGN_IMPL_(VESSEL_CONCAT_(vessel_tmp_, __LINE__), lhs, expr)
 #define VESSEL_ASSIGN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                        \
   if (!tmp.ok()) return tmp.error();        \

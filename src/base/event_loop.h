@@ -51,7 +51,7 @@ class EventLoop {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd for post() and stop()
   bool stopping_ = false;
-  std::mutex mu_;     // guards posted_, stopping_, callbacks_ and timer_fds_
+  std::mutex mu_;  // guards posted_, stopping_, callbacks_ and timer_fds_
   std::vector<std::function<void()>> posted_;
   std::map<int, std::shared_ptr<FdCallback>> callbacks_;
   std::set<int> timer_fds_;

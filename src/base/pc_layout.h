@@ -13,18 +13,19 @@ inline constexpr uint64_t kLowRamEnd = 0xC000'0000;  // 3 GiB: start of the 32-b
 inline constexpr uint64_t kHighRamStart = 0x1'0000'0000;
 
 // Low memory used by the direct boot path (all below 1 MiB).
-inline constexpr uint64_t kBootGdt = 0x500;         // boot GDT
-inline constexpr uint64_t kBootIdt = 0x520;         // empty IDT
-inline constexpr uint64_t kBootParams = 0x7000;     // Linux zero page / multiboot info / PVH start info
-inline constexpr uint64_t kPml4 = 0x9000;           // identity page tables for 64-bit entry
+inline constexpr uint64_t kBootGdt = 0x500;  // boot GDT
+inline constexpr uint64_t kBootIdt = 0x520;  // empty IDT
+inline constexpr uint64_t kBootParams =
+    0x7000;                                // Linux zero page / multiboot info / PVH start info
+inline constexpr uint64_t kPml4 = 0x9000;  // identity page tables for 64-bit entry
 inline constexpr uint64_t kPdpt = 0xA000;
-inline constexpr uint64_t kPd = 0xB000;             // 4 pages: identity map of 4 GiB with 2 MiB pages
-inline constexpr uint64_t kCmdline = 0x20000;       // kernel command line
+inline constexpr uint64_t kPd = 0xB000;        // 4 pages: identity map of 4 GiB with 2 MiB pages
+inline constexpr uint64_t kCmdline = 0x20000;  // kernel command line
 inline constexpr uint64_t kCmdlineMax = 0x10000;
-inline constexpr uint64_t kEbdaStart = 0x9FC00;     // reserved from here to 1 MiB
-inline constexpr uint64_t kAcpiTables = 0xE0000;    // RSDP and the ACPI tables
+inline constexpr uint64_t kEbdaStart = 0x9FC00;   // reserved from here to 1 MiB
+inline constexpr uint64_t kAcpiTables = 0xE0000;  // RSDP and the ACPI tables
 inline constexpr uint64_t kAcpiTablesEnd = 0x100000;
-inline constexpr uint64_t kKernelLoad = 0x100000;   // 1 MiB: protected-mode kernel
+inline constexpr uint64_t kKernelLoad = 0x100000;  // 1 MiB: protected-mode kernel
 
 // MMIO (inside the hole).
 inline constexpr uint64_t kTestDeviceMmio = 0xD000'0000;  // test device for the test guests
@@ -48,12 +49,12 @@ inline constexpr uint16_t kPortCmos = 0x70;  // index; 0x71 data
 inline constexpr uint16_t kPortPic2 = 0xA0;
 inline constexpr uint16_t kPortDebugExit = 0xF4;  // like QEMU's isa-debug-exit
 inline constexpr uint16_t kPortCom1 = 0x3F8;
-inline constexpr uint16_t kPortAcpiPm = 0x600;   // PM1a event (4 bytes) + PM1a control (2 bytes)
+inline constexpr uint16_t kPortAcpiPm = 0x600;  // PM1a event (4 bytes) + PM1a control (2 bytes)
 inline constexpr uint16_t kPortAcpiPm1aEvt = 0x600;
 inline constexpr uint16_t kPortAcpiPm1aCnt = 0x604;
 inline constexpr uint16_t kPortAcpiPmTmr = 0x608;
-inline constexpr uint16_t kPortAcpiSmiCmd = 0x0;  // no SMI command port: ACPI is always enabled
-inline constexpr uint16_t kPortResetCf9 = 0xCF9;   // reset control register
+inline constexpr uint16_t kPortAcpiSmiCmd = 0x0;    // no SMI command port: ACPI is always enabled
+inline constexpr uint16_t kPortResetCf9 = 0xCF9;    // reset control register
 inline constexpr uint16_t kPortTestDevice = 0x510;  // test device port window (16 ports)
 
 // --- Interrupt lines (GSI = ISA IRQ for 0-15) ---------------------------------

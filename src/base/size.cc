@@ -25,25 +25,37 @@ Expected<uint64_t> parse_u64(std::string_view text) {
 Expected<uint64_t> parse_size(std::string_view text, uint64_t default_unit) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) i++;
-  if (i == 0) return make_error("'{}' is not a size (expected a number with an optional K, M, G or T suffix)", text);
+  if (i == 0)
+    return make_error("'{}' is not a size (expected a number with an optional K, M, G or T suffix)",
+                      text);
   auto number = parse_u64(text.substr(0, i));
   if (!number.ok()) return number.error();
   std::string suffix;
-  for (char c : text.substr(i)) suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : text.substr(i))
+    suffix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   uint64_t unit;
   if (suffix.empty()) {
     unit = default_unit;
   } else {
-    if (suffix.size() >= 3 && suffix.ends_with("IB")) suffix.resize(suffix.size() - 2);
-    else if (suffix.size() == 2 && suffix.ends_with("B")) suffix.resize(1);
-    if (suffix == "B") unit = 1;
-    else if (suffix == "K") unit = 1ull << 10;
-    else if (suffix == "M") unit = 1ull << 20;
-    else if (suffix == "G") unit = 1ull << 30;
-    else if (suffix == "T") unit = 1ull << 40;
-    else return make_error("'{}' has an unknown size suffix (use K, M, G or T)", text);
+    if (suffix.size() >= 3 && suffix.ends_with("IB"))
+      suffix.resize(suffix.size() - 2);
+    else if (suffix.size() == 2 && suffix.ends_with("B"))
+      suffix.resize(1);
+    if (suffix == "B")
+      unit = 1;
+    else if (suffix == "K")
+      unit = 1ull << 10;
+    else if (suffix == "M")
+      unit = 1ull << 20;
+    else if (suffix == "G")
+      unit = 1ull << 30;
+    else if (suffix == "T")
+      unit = 1ull << 40;
+    else
+      return make_error("'{}' has an unknown size suffix (use K, M, G or T)", text);
   }
-  if (*number != 0 && unit > UINT64_MAX / *number) return make_error("size '{}' is too large", text);
+  if (*number != 0 && unit > UINT64_MAX / *number)
+    return make_error("size '{}' is too large", text);
   return *number * unit;
 }
 

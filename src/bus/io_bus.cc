@@ -7,8 +7,10 @@ namespace vessel {
 
 Status IoBus::insert(Map& map, uint64_t base, uint64_t length, std::shared_ptr<Device> device,
                      const char* space) {
-  if (length == 0) return make_error("{} range for {} at {:#x} is empty", space, device->name(), base);
-  if (base + length < base) return make_error("{} range for {} at {:#x} wraps around", space, device->name(), base);
+  if (length == 0)
+    return make_error("{} range for {} at {:#x} is empty", space, device->name(), base);
+  if (base + length < base)
+    return make_error("{} range for {} at {:#x} wraps around", space, device->name(), base);
   uint64_t end = base + length;
   auto next = map.lower_bound(base);
   if (next != map.end() && next->first < end) {
@@ -28,7 +30,8 @@ Status IoBus::insert(Map& map, uint64_t base, uint64_t length, std::shared_ptr<D
 
 Status IoBus::add_pio(uint16_t base, uint32_t length, std::shared_ptr<Device> device) {
   if (uint32_t{base} + length > 0x10000) {
-    return make_error("port range {:#x}+{:#x} of {} goes past port 0xffff", base, length, device->name());
+    return make_error("port range {:#x}+{:#x} of {} goes past port 0xffff", base, length,
+                      device->name());
   }
   std::unique_lock lock(mu_);
   return insert(pio_, base, length, std::move(device), "port");
@@ -78,9 +81,17 @@ void IoBus::write(const Map& map, uint64_t addr, std::span<const uint8_t> data) 
   dev->write(offset, data);
 }
 
-void IoBus::pio_read(uint16_t port, std::span<uint8_t> data) { read(pio_, port, data); }
-void IoBus::pio_write(uint16_t port, std::span<const uint8_t> data) { write(pio_, port, data); }
-void IoBus::mmio_read(uint64_t addr, std::span<uint8_t> data) { read(mmio_, addr, data); }
-void IoBus::mmio_write(uint64_t addr, std::span<const uint8_t> data) { write(mmio_, addr, data); }
+void IoBus::pio_read(uint16_t port, std::span<uint8_t> data) {
+  read(pio_, port, data);
+}
+void IoBus::pio_write(uint16_t port, std::span<const uint8_t> data) {
+  write(pio_, port, data);
+}
+void IoBus::mmio_read(uint64_t addr, std::span<uint8_t> data) {
+  read(mmio_, addr, data);
+}
+void IoBus::mmio_write(uint64_t addr, std::span<const uint8_t> data) {
+  write(mmio_, addr, data);
+}
 
 }  // namespace vessel

@@ -86,20 +86,25 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   using vessel::Options;
   Options o;
-  CLI::App app{"vessel: a virtual machine monitor for x86-64 guests (KVM or a built-in software CPU)",
-               "vessel"};
+  CLI::App app{
+      "vessel: a virtual machine monitor for x86-64 guests (KVM or a built-in software CPU)",
+      "vessel"};
   app.set_version_flag("--version", std::string("vessel ") + VESSEL_VERSION);
-  app.add_option("--kernel", o.kernel, "kernel to boot: bzImage, multiboot, ELF with a PVH note, or flat binary");
+  app.add_option("--kernel", o.kernel,
+                 "kernel to boot: bzImage, multiboot, ELF with a PVH note, or flat binary");
   app.add_option("--initrd", o.initrd, "initial ramdisk");
   app.add_option("--cmdline", o.cmdline, "kernel command line");
-  app.add_option("--memory,-m", o.memory, "guest RAM, e.g. 256M or 2G (a bare number is MiB)")->capture_default_str();
+  app.add_option("--memory,-m", o.memory, "guest RAM, e.g. 256M or 2G (a bare number is MiB)")
+      ->capture_default_str();
   app.add_option("--cpus", o.cpus, "number of vCPUs")->capture_default_str();
   app.add_option("--accel", o.accel, "accelerator: auto, kvm or soft")->capture_default_str();
   app.add_flag("--debug-exit", o.debug_exit,
                "add a debug-exit port at 0xf4: a write of v ends vessel with status (v << 1) | 1");
-  app.add_option("--kernel-format", o.kernel_format, "auto (detect) or flat (raw binary, real mode)")
+  app.add_option("--kernel-format", o.kernel_format,
+                 "auto (detect) or flat (raw binary, real mode)")
       ->capture_default_str();
-  app.add_option("--load-addr", o.load_addr, "where a flat binary is loaded (below 1 MiB)")->capture_default_str();
+  app.add_option("--load-addr", o.load_addr, "where a flat binary is loaded (below 1 MiB)")
+      ->capture_default_str();
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

@@ -10,8 +10,10 @@
 namespace vessel {
 
 Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
-  if (size < kMinSize) return make_error("guest memory of {} bytes is too small (at least 1 MiB)", size);
-  if (size > kMaxSize) return make_error("guest memory of {} bytes is too large (at most 1 TiB)", size);
+  if (size < kMinSize)
+    return make_error("guest memory of {} bytes is too small (at least 1 MiB)", size);
+  if (size > kMaxSize)
+    return make_error("guest memory of {} bytes is too large (at most 1 TiB)", size);
   if (size % 4096 != 0) return make_error("guest memory size {} is not a multiple of 4 KiB", size);
 
   std::unique_ptr<GuestMemory> mem(new GuestMemory());
@@ -26,7 +28,8 @@ Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
     void* p = ::mmap(nullptr, w.size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
-      return make_error("cannot reserve {} MiB of guest memory: {}", w.size >> 20, std::strerror(errno));
+      return make_error("cannot reserve {} MiB of guest memory: {}", w.size >> 20,
+                        std::strerror(errno));
     }
     mem->regions_.push_back({w.gpa, w.size, static_cast<uint8_t*>(p)});
   }

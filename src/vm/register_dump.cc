@@ -6,15 +6,17 @@ namespace vessel {
 namespace {
 
 std::string segment_line(const char* name, const Segment& s) {
-  return fmt::format("{:<3}={:04x} base={:016x} limit={:08x} type={:x} s={} dpl={} p={} l={} db={} g={}\n",
-                     name, s.selector, s.base, s.limit, s.type, s.s, s.dpl, s.present, s.l, s.db, s.g);
+  return fmt::format(
+      "{:<3}={:04x} base={:016x} limit={:08x} type={:x} s={} dpl={} p={} l={} db={} g={}\n", name,
+      s.selector, s.base, s.limit, s.type, s.s, s.dpl, s.present, s.l, s.db, s.g);
 }
 
 }  // namespace
 
 std::string format_register_dump(const CpuState& s) {
-  static constexpr const char* kNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                             "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  static constexpr const char* kNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
+                                             "rsi", "rdi", "r8",  "r9",  "r10", "r11",
+                                             "r12", "r13", "r14", "r15"};
   std::string out;
   for (int i = 0; i < 16; i++) {
     out += fmt::format("{:<3}={:016x}{}", kNames[i], s.gpr[i], i % 4 == 3 ? "\n" : " ");

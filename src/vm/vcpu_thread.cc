@@ -6,10 +6,14 @@ namespace vessel {
 
 const char* to_string(VcpuThread::State state) {
   switch (state) {
-    case VcpuThread::State::kCreated: return "created";
-    case VcpuThread::State::kRunning: return "running";
-    case VcpuThread::State::kPaused: return "paused";
-    case VcpuThread::State::kStopped: return "stopped";
+    case VcpuThread::State::kCreated:
+      return "created";
+    case VcpuThread::State::kRunning:
+      return "running";
+    case VcpuThread::State::kPaused:
+      return "paused";
+    case VcpuThread::State::kStopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -53,7 +57,9 @@ void VcpuThread::wait_for(State s) {
   cv_.wait(lock, [&] { return state_ == s || state_ == State::kStopped; });
 }
 
-void VcpuThread::resume() { post(Message::kResume); }
+void VcpuThread::resume() {
+  post(Message::kResume);
+}
 
 void VcpuThread::pause() {
   post(Message::kPause);
@@ -68,7 +74,8 @@ void VcpuThread::stop() {
 Expected<CpuState> VcpuThread::read_state() {
   std::unique_lock lock(mu_);
   if (state_ != State::kPaused) {
-    return make_error("vCPU {} is {}, not paused: its state cannot be read", id_, to_string(state_));
+    return make_error("vCPU {} is {}, not paused: its state cannot be read", id_,
+                      to_string(state_));
   }
   read_result_.reset();
   messages_.push_back(Message::kReadState);
@@ -92,12 +99,18 @@ bool VcpuThread::handle_messages() {
       Message m = messages_.front();
       messages_.pop_front();
       switch (m) {
-        case Message::kResume: state_ = State::kRunning; break;
+        case Message::kResume:
+          state_ = State::kRunning;
+          break;
         case Message::kPause:
           state_ = State::kPaused;
           break;
-        case Message::kStop: state_ = State::kStopped; break;
-        case Message::kReadState: read_result_ = vcpu_->state(); break;
+        case Message::kStop:
+          state_ = State::kStopped;
+          break;
+        case Message::kReadState:
+          read_result_ = vcpu_->state();
+          break;
       }
       cv_.notify_all();
       if (state_ == State::kStopped) return false;
@@ -116,10 +129,12 @@ void VcpuThread::main(std::optional<BootImage> boot) {
     cv_.notify_all();
   };
   auto vcpu = accel_.create_vcpu(id_, io_);
-  if (!vcpu.ok()) return fail_start(with_context(vcpu.error(), fmt::format("creating vCPU {}", id_)));
+  if (!vcpu.ok())
+    return fail_start(with_context(vcpu.error(), fmt::format("creating vCPU {}", id_)));
   if (boot) {
     auto state = (*vcpu)->state();
-    if (!state.ok()) return fail_start(with_context(state.error(), "reading the boot vCPU's state"));
+    if (!state.ok())
+      return fail_start(with_context(state.error(), "reading the boot vCPU's state"));
     apply_entry(*boot, *state);
     auto set = (*vcpu)->set_state(*state);
     if (!set.ok()) return fail_start(with_context(set.error(), "setting the boot vCPU's state"));

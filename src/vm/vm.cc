@@ -14,7 +14,8 @@
 
 namespace vessel {
 
-Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config, std::unique_ptr<Accelerator> accel) {
+Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
+                                         std::unique_ptr<Accelerator> accel) {
   if (config.cpus < 1 || config.cpus > kMaxCpus) {
     return make_error("--cpus {} is out of range (1 to {})", config.cpus, kMaxCpus);
   }
@@ -62,7 +63,8 @@ void Vm::request_stop(StopReason reason, int exit_status) {
       break;
     case StopReason::kDebugExit:
       stop_with({VmOutcome::Kind::kDebugExit, exit_status & 0xff,
-                 fmt::format("the guest wrote to the debug-exit port (exit status {})", exit_status & 0xff)});
+                 fmt::format("the guest wrote to the debug-exit port (exit status {})",
+                             exit_status & 0xff)});
       break;
   }
 }
@@ -127,14 +129,16 @@ Status Vm::start_threads() {
     signalfd_siginfo info;
     if (::read(signal_fd_, &info, sizeof(info)) != sizeof(info)) return;
     int sig = static_cast<int>(info.ssi_signo);
-    stop_with({VmOutcome::Kind::kSignal, 128 + sig, fmt::format("stopped by signal {}", strsignal(sig))});
+    stop_with(
+        {VmOutcome::Kind::kSignal, 128 + sig, fmt::format("stopped by signal {}", strsignal(sig))});
   }));
   if (console_) VESSEL_TRY(console_->start());
   loop_thread_ = std::thread([this] { loop_->run(); });
 
   for (int i = 0; i < config_.cpus; i++) {
     auto t = std::make_unique<VcpuThread>(
-        i, *accel_, bus_, [this](Vcpu& v, const Expected<VcpuExit>& e) { return on_vcpu_exit(v, e); });
+        i, *accel_, bus_,
+        [this](Vcpu& v, const Expected<VcpuExit>& e) { return on_vcpu_exit(v, e); });
     std::optional<BootImage> boot;
     if (i == 0) boot = boot_image_;
     VESSEL_TRY(t->start(boot));

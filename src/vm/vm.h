@@ -26,7 +26,7 @@ struct VmConfig {
   BootSpec boot;
   uint64_t memory_bytes = 256ull << 20;
   int cpus = 1;
-  bool debug_exit = false;  // the isa-debug-exit-style port at 0xF4
+  bool debug_exit = false;    // the isa-debug-exit-style port at 0xF4
   bool console_input = true;  // read stdin into the guest's console
 };
 
