@@ -30,6 +30,10 @@ for f in "$guest/vmlinuz" "$guest/initramfs.cpio.gz"; do
     exit 1
   }
 done
+[ -x /usr/bin/time ] || {
+  echo "bench: GNU time (/usr/bin/time, Debian package time) is needed" >&2
+  exit 1
+}
 command -v python3 >/dev/null || {
   echo "bench: python3 is needed" >&2
   exit 1

@@ -35,10 +35,18 @@ class Run:
 
 
 def run_once(argv, timeout_s, ready_token=READY):
-    """Starts argv, streams its stdout looking for ready_token, waits for exit."""
+    """Starts argv, streams its stdout looking for ready_token, waits for exit.
+
+    The peak RSS comes from GNU time wrapped around the VMM, not from our own
+    wait4(): a child forked from this Python process keeps Python's resident
+    size as its ru_maxrss high-water mark across exec, which would hide a
+    VMM smaller than the interpreter."""
+    rss_file = tempfile.NamedTemporaryFile(prefix="vessel-bench-rss-", delete=False)
+    rss_file.close()
     start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file.name, "--"] + argv,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     fd = proc.stdout.fileno()
     buf = b""
     ready_s = None
@@ -61,13 +69,19 @@ def run_once(argv, timeout_s, ready_token=READY):
             ready_s = now - start
         buf = buf[-65536:]
     if hung:
-        proc.send_signal(signal.SIGKILL)
-    _, wait_status, rusage = os.wait4(proc.pid, 0)
+        os.killpg(proc.pid, signal.SIGKILL)
+    _, wait_status, _ = os.wait4(proc.pid, 0)
     exit_s = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(wait_status)
     proc.stdout.close()
     tail = buf[-2000:].decode("utf-8", "replace")
-    return Run(ready_s, exit_s, proc.returncode, rusage.ru_maxrss, hung, tail)
+    peak_rss_kb = None
+    with open(rss_file.name) as f:
+        for line in f:  # GNU time notes a signal-killed child on a line of its own
+            if line.strip().isdigit():
+                peak_rss_kb = int(line)
+    os.unlink(rss_file.name)
+    return Run(ready_s, exit_s, proc.returncode, peak_rss_kb, hung, tail)
 
 
 def multiboot_idle_guest(path):

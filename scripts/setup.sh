@@ -9,6 +9,9 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   # guest assets: kernel and initramfs from Debian packages
   busybox-static cpio zstd xz-utils kmod
+  # QEMU: the test guests' independent check and the benchmark's baseline;
+  # python3 and GNU time run the benchmark
+  qemu-system-x86 python3 time
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 
