@@ -42,8 +42,8 @@ Expected<AccelSelection> select_accelerator(AccelChoice choice) {
   if (!kvm.ok()) return with_context(kvm.error(), "kvm");
   std::string why;
   if (!kvm_is_fast(*probe)) {
-    why = fmt::format("KVM is slow here ({}) and {}: using KVM anyway", describe_kvm_probe(*probe),
-                      kSoftMissing);
+    why = fmt::format("KVM is slow here ({:.1f} M instructions/s) and {}: using KVM anyway",
+                      probe->instructions_per_second / 1e6, kSoftMissing);
   }
   return AccelSelection{std::move(*kvm), why};
 }
@@ -54,7 +54,7 @@ std::vector<std::string> describe_accelerators() {
   if (!probe.ok()) {
     lines.push_back(fmt::format("kvm: unavailable ({})", probe.error().message));
   } else {
-    lines.push_back("kvm: " + describe_kvm_probe(*probe));
+    lines.push_back(describe_kvm_probe(*probe));
   }
   lines.push_back(fmt::format("soft: unavailable ({})", kSoftMissing));
   return lines;

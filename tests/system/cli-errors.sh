@@ -132,5 +132,19 @@ else
   skip "--accel kvm without a usable /dev/kvm" "/dev/kvm opens here and no mount namespace can hide it"
 fi
 
+# --probe-accel: one line per accelerator, in the form scripts match on
+# ("kvm: fast (...)", "kvm: slow (...)", "NAME: unavailable (...)").
+probe_out=$("$vessel" --probe-accel 2>&1)
+if [ $? -eq 0 ] && [ "$(printf '%s\n' "$probe_out" | wc -l)" -eq 2 ] &&
+  printf '%s\n' "$probe_out" | grep -qE '^kvm: (fast|slow|unavailable) \(' &&
+  printf '%s\n' "$probe_out" | grep -qE '^soft: (fast|slow|unavailable|available)'; then
+  echo "ok: --probe-accel lines"
+  passed=$((passed + 1))
+else
+  echo "FAIL: --probe-accel printed:"
+  printf '%s\n' "$probe_out"
+  failed=$((failed + 1))
+fi
+
 echo "cli-errors: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

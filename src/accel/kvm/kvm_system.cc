@@ -44,6 +44,11 @@ Expected<KvmSystem> KvmSystem::open(const char* path) {
   }
   KvmSystem sys{OwnedFd(fd)};
   int version = ::ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (version < 0) {
+    int err = errno;
+    return make_error("{} is not a KVM device (KVM_GET_API_VERSION: {})", path,
+                      std::generic_category().message(err));
+  }
   if (version != kKvmApiVersion) {
     return make_error("{}: KVM API version {} (expected {})", path, version, kKvmApiVersion);
   }
