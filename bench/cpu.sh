@@ -16,6 +16,8 @@
 #                 (default 64)
 #   BENCH_TIMEOUT seconds per run before it counts as a hang (default 600)
 #   BENCH_VMMS    which to run, comma-separated (default vessel,qemu)
+#   BENCH_MEMORY  guest memory of both VMMs (default 256M; the cold guest
+#                 needs 16 MiB + COLD_COPIES x 88 KiB)
 #   BENCH_JSON    also write the results as JSON to this file
 #   QEMU_CPU      QEMU's -cpu model (default max)
 #   VESSEL, QEMU  the vessel binary, the QEMU binary
@@ -95,4 +97,5 @@ exec python3 "$here/cpu_bench.py" --vessel "$vessel" --qemu "$qemu" --guests "$g
     echo "${selected[*]}"
   )" --runs "${BENCH_RUNS:-3}" --hot-iters "${HOT_ITERS:-50000000}" \
   --cold-copies "${COLD_COPIES:-64}" --timeout "${BENCH_TIMEOUT:-600}" \
+  --memory "${BENCH_MEMORY:-256M}" \
   --qemu-cpu "${QEMU_CPU:-max}" ${BENCH_JSON:+--json "$BENCH_JSON"} "${note_args[@]}"

@@ -56,6 +56,10 @@ def run_guest(argv, name, timeout_s):
     return seconds, int(match.group(2))
 
 
+def fmt_mips(mips):
+    return f"{mips:.1f}" if mips >= 1 else f"{mips:.3f}"
+
+
 def vmm_argv(vmm, args, kernel, cmdline):
     if vmm == "vessel":
         return [args.vessel, "--accel", args.accel, "--debug-exit", "--memory", args.memory,
@@ -144,7 +148,7 @@ def main():
                 print(f"{bench:<6}{vmm:<8}  FAILED: {r['error']}")
                 continue
             print(f"{bench:<6}{vmm:<8}{r['instructions']:>14}{r['work_median_s']:>10.3f}"
-                  f"{r['startup_median_s']:>14.3f}{r['time_s']:>10.3f}{r['mips']:>11.1f}"
+                  f"{r['startup_median_s']:>14.3f}{r['time_s']:>10.3f}{fmt_mips(r['mips']):>11}"
                   + (f"  ({r['warning']})" if "warning" in r else ""))
     print()
     ratios = {}
