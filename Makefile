@@ -1,7 +1,7 @@
 # The two entry points of README.md:
 #   make demo  - install what is needed, build, build the guest assets, boot the demo guest
 #   make test  - the same set-up, then the whole test suite
-.PHONY: all deps build build-asan assets demo test bench clean format
+.PHONY: all deps build build-asan assets demo test bench bench-cpu clean format
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -33,6 +33,10 @@ test: build build-asan assets
 
 bench: build assets
 	@bash bench/boot.sh
+
+# Software CPU speed beside QEMU's TCG (bench/cpu.sh; ACCEL, BENCH_RUNS, ... in its header).
+bench-cpu: build
+	@bash bench/cpu.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files "*.cc" "*.h" ":!tests/guests")

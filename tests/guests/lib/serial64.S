@@ -6,6 +6,7 @@
 .text
 
 /* Writes the byte in AL to COM1 (bounded wait for an empty transmitter). */
+.globl serial_putc64
 serial_putc64:
   push rcx
   push rdx
@@ -28,6 +29,7 @@ serial_putc64:
   ret
 
 /* Writes the NUL-terminated string at RSI. */
+.globl serial_puts64
 serial_puts64:
   push rsi
   push rax
