@@ -1,0 +1,171 @@
+#include "cpu/cpu.h"
+
+#include <mutex>
+#include <set>
+
+#include "base/log.h"
+#include "cpu/decode/decoder.h"
+
+namespace vessel::cpu {
+
+void Cpu::reset() {
+  gpr.fill(0);
+  gpr[2] = 0x600;  // EDX: family/model/stepping signature
+  rip = 0xFFF0;
+  rflags_ = rflags::kFixed;
+  lflags.put(0);
+  for (auto& s : seg) {
+    s = SegmentCache{};
+    s.type = 0x3;  // read/write data, accessed
+  }
+  seg[kCs].selector = 0xF000;
+  seg[kCs].base = 0xFFFF0000;
+  seg[kCs].type = 0xB;  // execute/read code, accessed
+  ldtr = SegmentCache{};
+  ldtr.s = false;
+  ldtr.type = 0x2;
+  tr = SegmentCache{};
+  tr.s = false;
+  tr.type = 0xB;  // busy 32-bit TSS
+  gdtr = TableRegister{};
+  idtr = TableRegister{0, 0x3FF};
+  cr0 = cr0::kEt | cr0::kCd | cr0::kNw;
+  cr2 = cr3 = cr4 = cr8 = efer = 0;
+  xcr0 = 1;
+  dr.fill(0);
+  dr6 = 0xFFFF0FF0;
+  dr7 = 0x400;
+  star = lstar = cstar = sfmask = kernel_gs_base = 0;
+  sysenter_cs = sysenter_esp = sysenter_eip = 0;
+  tsc_offset = tsc_aux = 0;
+  interrupt_shadow = nmi_masked = false;
+  pending_vector_ = -1;
+  delivering_ = -1;
+  update_mode();
+  tlb_.flush();
+  blocks_.flush();
+}
+
+void Cpu::set_rflags(uint64_t value) {
+  lflags.put(value);
+  rflags_ = (value & rflags::kAllWritable & ~rflags::kArith) | rflags::kFixed;
+}
+
+void Cpu::update_mode() {
+  unsigned cpl = protected_mode() ? seg[kCs].dpl : 0;
+  // In protected mode CPL is CS.RPL, which equals CS.DPL except for
+  // conforming code; the descriptor cache keeps the loaded selector.
+  if (protected_mode() && !(rflags_ & rflags::kVm)) cpl = seg[kCs].selector & 3;
+  if (protected_mode() && (rflags_ & rflags::kVm)) cpl = 3;
+  if (cpl != cpl_) cpl_ = cpl;
+}
+
+bool Cpu::fault(uint8_t vector, uint32_t error_code) {
+  if (pending_vector_ < 0) {
+    pending_vector_ = vector;
+    pending_error_ = error_code;
+  }
+  return false;
+}
+
+Flow Cpu::undefined(const Insn& insn) {
+  static std::mutex mu;
+  static std::set<uint16_t> seen;
+  {
+    std::lock_guard lock(mu);
+    if (seen.insert(insn.mnemonic).second) {
+      uint8_t bytes[15] = {};
+      std::string hex;
+      uint64_t linear = seg[kCs].base + rip;
+      for (unsigned i = 0; i < insn.len && i < 15; ++i) {
+        uint64_t b = 0;
+        if (!read_linear(linear + i, 1, &b, Access::kExec, true)) {
+          pending_vector_ = -1;
+          break;
+        }
+        bytes[i] = static_cast<uint8_t>(b);
+        hex += fmt::format("{:02x} ", bytes[i]);
+      }
+      log_warn("soft CPU: unimplemented instruction at {:#x}: {}(mnemonic {}): #UD", rip, hex,
+               insn.mnemonic);
+    }
+  }
+  return raise(kUd);
+}
+
+void Cpu::note_code_write(uint64_t gpa, unsigned size) {
+  if (blocks_.invalidate(gpa, size)) code_invalidated_ = true;
+}
+
+Block* Cpu::fetch_block() {
+  if (!mode64() && rip > seg[kCs].limit) {
+    fault(kGp, 0);
+    return nullptr;
+  }
+  uint64_t linear = seg[kCs].base + rip;
+  if (!long_mode()) linear &= 0xFFFFFFFF;
+  bool user = cpl_ == 3;
+  uint64_t gpa;
+  if (const TlbEntry* e = tlb_.find(Access::kExec, linear, user)) {
+    ++stats_.tlb_hits;
+    gpa = e->gpa_page | (linear & 0xFFF);
+  } else if (!translate(linear, Access::kExec, user, &gpa)) {
+    return nullptr;
+  }
+  DecodeMode mode = decode_mode();
+  Block* b = blocks_.find(gpa, mode);
+  if (b && b->len2) {
+    // The block's last instruction continues on the next linear page: that
+    // page must still map to the same physical page.
+    uint64_t gpa2;
+    if (!translate((linear & ~0xFFFull) + 0x1000, Access::kExec, user, &gpa2)) return nullptr;
+    if (gpa2 != b->gpa2) b = nullptr;
+  }
+  if (b) return b;
+  auto decoded = decode_block(*this, linear, gpa, mode);
+  if (!decoded) return nullptr;
+  b = blocks_.insert(std::move(decoded));
+  tlb_.flush_writes_to(b->gpa & ~0xFFFull);
+  if (b->len2) tlb_.flush_writes_to(b->gpa2 & ~0xFFFull);
+  return b;
+}
+
+CpuExit Cpu::run(const std::atomic<bool>& stop) {
+  for (;;) {
+    blocks_.retire();
+    if (stop.load(std::memory_order_relaxed)) return CpuExit::kStopped;
+    if (fault_pending()) {
+      if (!deliver_pending()) return CpuExit::kShutdown;
+      continue;
+    }
+    bool shadow = interrupt_shadow;
+    interrupt_shadow = false;
+    if (!shadow && flag_if() && intr_ && intr_->pending()) {
+      take_interrupt();
+      continue;
+    }
+    Block* block = fetch_block();
+    if (!block) continue;  // fetch fault pending
+    bool tf = flag_tf();
+    size_t count = (shadow || tf) ? 1 : block->insns.size();
+    uint64_t ip_mask = size_mask(code_size());
+    code_invalidated_ = false;
+    Flow flow = Flow::kNext;
+    for (size_t i = 0; i < count; ++i) {
+      const Insn& insn = block->insns[i];
+      next_rip = (rip + insn.len) & ip_mask;
+      flow = insn.fn(*this, insn);
+      if (flow == Flow::kFault) break;
+      ++stats_.instructions;
+      rip = next_rip;
+      if (flow != Flow::kNext || code_invalidated_) break;
+    }
+    if (tf && flow != Flow::kFault) {
+      dr6 |= 1u << 14;  // BS: single step
+      fault(kDb);
+    }
+    if (flow == Flow::kHalt && !fault_pending()) return CpuExit::kHalted;
+  }
+}
+
+}  // namespace vessel::cpu
