@@ -199,6 +199,13 @@ class Cpu {
     return Flow::kFault;
   }
   bool fault_pending() const { return pending_vector_ >= 0; }
+  // The pending exception (vector -1: none), for CpuState get/set.
+  int pending_vector() const { return pending_vector_; }
+  uint32_t pending_error() const { return pending_error_; }
+  void set_pending(int vector, uint32_t error_code) {
+    pending_vector_ = vector;
+    pending_error_ = error_code;
+  }
   // Delivers an interrupt or exception through the IVT/IDT. `soft` marks INT n
   // (privilege check against the gate's DPL; return address is next_rip).
   // `return_rip`: the RIP saved on the stack.
