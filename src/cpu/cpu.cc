@@ -52,12 +52,14 @@ void Cpu::set_rflags(uint64_t value) {
 }
 
 void Cpu::update_mode() {
-  unsigned cpl = protected_mode() ? seg[kCs].dpl : 0;
-  // In protected mode CPL is CS.RPL, which equals CS.DPL except for
-  // conforming code; the descriptor cache keeps the loaded selector.
-  if (protected_mode() && !(rflags_ & rflags::kVm)) cpl = seg[kCs].selector & 3;
-  if (protected_mode() && (rflags_ & rflags::kVm)) cpl = 3;
-  if (cpl != cpl_) cpl_ = cpl;
+  // CPL: 0 in real mode, 3 in virtual-8086 mode, else the RPL of the CS
+  // selector (every CS load in protected mode sets it to the new CPL).
+  if (!protected_mode())
+    cpl_ = 0;
+  else if (rflags_ & rflags::kVm)
+    cpl_ = 3;
+  else
+    cpl_ = seg[kCs].selector & 3;
 }
 
 bool Cpu::fault(uint8_t vector, uint32_t error_code) {
@@ -109,8 +111,11 @@ Block* Cpu::fetch_block() {
   if (const TlbEntry* e = tlb_.find(Access::kExec, linear, user)) {
     ++stats_.tlb_hits;
     gpa = e->gpa_page | (linear & 0xFFF);
-  } else if (!translate(linear, Access::kExec, user, &gpa)) {
-    return nullptr;
+  } else {
+    ++stats_.tlb_misses;
+    if (!translate(linear, Access::kExec, user, &gpa)) return nullptr;
+    if (uint8_t* host = bus_->ram(gpa & ~0xFFFull))
+      tlb_.fill(Access::kExec, linear, user, host, gpa & ~0xFFFull);
   }
   DecodeMode mode = decode_mode();
   Block* b = blocks_.find(gpa, mode);

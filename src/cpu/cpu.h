@@ -173,6 +173,10 @@ class Cpu {
   void flush_tlb_page(uint64_t linear) { tlb_.flush_page(linear); }
   // Reads `n` bytes of guest-physical memory inside one page (code fetch).
   void read_physical(uint64_t gpa, uint8_t* out, unsigned n) {
+    if (uint8_t* page = bus_->ram(gpa & ~0xFFFull)) {
+      std::memcpy(out, page + (gpa & 0xFFF), n);
+      return;
+    }
     for (unsigned k = 0; k < n; ++k) {
       uint64_t b;
       phys_read(gpa + k, 1, &b);

@@ -58,11 +58,13 @@ int condition_of(ZydisMnemonic m) {
 Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out) {
   char kinds[4] = {};
   unsigned nk = 0, nregs = 0, nimms = 0;
+  bool unsupported = false;
   for (unsigned k = 0; k < zi.operand_count_visible && nk < 3; ++k) {
     const ZydisDecodedOperand& op = ops[k];
     switch (op.type) {
       case ZYDIS_OPERAND_TYPE_REGISTER: {
         uint8_t id = reg_id(op.reg.value);
+        if (id == kNoReg || id == kRipBase) unsupported = true;
         if (nregs == 0) out->r0 = id;
         else if (nregs == 1) out->r1 = id;
         ++nregs;
@@ -94,6 +96,7 @@ Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
         break;
     }
   }
+  if (unsupported) return Form::kUnsupported;
   // Single-operand instructions read their operand as a source too.
   if (nregs == 1) out->r1 = out->r0;
   std::string_view k(kinds, nk);
@@ -117,6 +120,7 @@ Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
 
 Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Form f,
                      Insn* out) {
+  if (f == Form::kUnsupported) return nullptr;
   switch (zi.mnemonic) {
     // ALU
     case ZYDIS_MNEMONIC_ADD: return alu_binary(AluOp::kAdd, f);

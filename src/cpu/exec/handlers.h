@@ -10,7 +10,10 @@
 namespace vessel::cpu {
 
 // Operand forms: R register, M memory, I immediate; destination first.
-enum class Form : uint8_t { kNone, kR, kM, kI, kRR, kRM, kMR, kRI, kMI, kRRI, kRMI, kMRI, kMRR, kRRR };
+// kUnsupported: an operand this CPU has no register file for (x87, MMX, SSE).
+enum class Form : uint8_t {
+  kNone, kR, kM, kI, kRR, kRM, kMR, kRI, kMI, kRRI, kRMI, kMRI, kMRR, kRRR, kUnsupported
+};
 
 enum class AluOp : uint8_t { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp, kTest };
 enum class UnaryOp : uint8_t { kInc, kDec, kNeg, kNot };
