@@ -88,8 +88,8 @@ Flow Cpu::undefined(const Insn& insn) {
         bytes[i] = static_cast<uint8_t>(b);
         hex += fmt::format("{:02x} ", bytes[i]);
       }
-      log_warn("soft CPU: unimplemented instruction at {:#x}: {}(mnemonic {}): #UD", rip, hex,
-               insn.mnemonic);
+      log_warn("soft CPU: unimplemented instruction at {:#x}: {}({}): #UD", rip, hex,
+               mnemonic_name(insn.mnemonic));
     }
   }
   return raise(kUd);
@@ -135,7 +135,8 @@ Block* Cpu::fetch_block() {
   return b;
 }
 
-CpuExit Cpu::run(const std::atomic<bool>& stop) {
+template <bool kProfile>
+CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
   for (;;) {
     blocks_.retire();
     if (stop.load(std::memory_order_relaxed)) return CpuExit::kStopped;
@@ -159,6 +160,7 @@ CpuExit Cpu::run(const std::atomic<bool>& stop) {
     for (size_t i = 0; i < count; ++i) {
       const Insn& insn = block->insns[i];
       next_rip = (rip + insn.len) & ip_mask;
+      if constexpr (kProfile) ++profile_[insn.mnemonic % kProfileSlots];
       flow = insn.fn(*this, insn);
       if (flow == Flow::kFault) break;
       ++stats_.instructions;
@@ -172,5 +174,8 @@ CpuExit Cpu::run(const std::atomic<bool>& stop) {
     if (flow == Flow::kHalt && !fault_pending()) return CpuExit::kHalted;
   }
 }
+
+template CpuExit Cpu::run_loop<false>(const std::atomic<bool>&);
+template CpuExit Cpu::run_loop<true>(const std::atomic<bool>&);
 
 }  // namespace vessel::cpu

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "cpu/cpu_bus.h"
 #include "cpu/decode/block_cache.h"
@@ -49,7 +50,14 @@ class Cpu {
   void set_interrupt_source(CpuInterruptSource* source) { intr_ = source; }
 
   // Runs until HLT, a triple fault or `stop` is seen (checked between blocks).
-  CpuExit run(const std::atomic<bool>& stop);
+  CpuExit run(const std::atomic<bool>& stop) {
+    return profile_.empty() ? run_loop<false>(stop) : run_loop<true>(stop);
+  }
+  // Per-mnemonic execution counts (index: Insn::mnemonic), collected while
+  // enabled; the loop without profiling carries no cost for it.
+  void enable_profile() { profile_.assign(kProfileSlots, 0); }
+  const std::vector<uint64_t>& profile() const { return profile_; }
+  static constexpr unsigned kProfileSlots = 4096;
 
   // ---- Registers ----------------------------------------------------------
   std::array<uint64_t, 16> gpr{};
@@ -254,6 +262,8 @@ class Cpu {
   bool phys_write(uint64_t gpa, unsigned size, uint64_t value);
   bool check_segment(const SegmentCache& s, unsigned sreg, uint64_t offset, unsigned size,
                      bool write);
+  template <bool kProfile>
+  CpuExit run_loop(const std::atomic<bool>& stop);
   Block* fetch_block();
   // Delivers the pending exception (with #DF/triple-fault escalation).
   // Returns false on triple fault.
@@ -274,6 +284,7 @@ class Cpu {
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;
+  std::vector<uint64_t> profile_;
 };
 
 }  // namespace vessel::cpu

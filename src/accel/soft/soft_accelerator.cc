@@ -1,11 +1,42 @@
 #include "accel/soft/soft_accelerator.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
 #include "accel/soft/soft_state.h"
+#include "base/log.h"
+#include "cpu/decode/decoder.h"
 
 namespace vessel {
 
 SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io)
-    : id_(id), bus_(memory, io), cpu_(bus_) {}
+    : id_(id), bus_(memory, io), cpu_(bus_) {
+  const char* profile = std::getenv("VESSEL_SOFT_PROFILE");
+  if (profile && std::string_view(profile) == "1") cpu_.enable_profile();
+}
+
+SoftVcpu::~SoftVcpu() {
+  const cpu::CpuStats& s = cpu_.stats();
+  const cpu::BlockCacheStats& b = cpu_.block_cache().stats();
+  auto rate = [](uint64_t hit, uint64_t miss) {
+    return hit + miss ? 100.0 * static_cast<double>(hit) / static_cast<double>(hit + miss) : 0.0;
+  };
+  log_info("soft vCPU {}: {} instructions, {} exceptions, {} interrupts; block cache {:.2f}% hits "
+           "({} blocks, {} records, {} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
+           id_, s.instructions, s.exceptions, s.interrupts, rate(b.hits, b.misses), b.blocks,
+           b.records, b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+  const auto& profile = cpu_.profile();
+  if (profile.empty()) return;
+  std::vector<std::pair<uint64_t, uint16_t>> top;
+  for (size_t m = 0; m < profile.size(); ++m)
+    if (profile[m]) top.emplace_back(profile[m], static_cast<uint16_t>(m));
+  std::sort(top.rbegin(), top.rend());
+  if (top.size() > 20) top.resize(20);
+  std::string line;
+  for (auto& [count, m] : top) line += fmt::format(" {}={}", cpu::mnemonic_name(m), count);
+  log_info("soft vCPU {} profile (top mnemonics):{}", id_, line);
+}
 
 void SoftVcpu::set_interrupt_source(cpu::CpuInterruptSource* source) {
   source_ = source;

@@ -19,7 +19,11 @@ namespace vessel {
 // variable) for kick() or wake() from an interrupt source.
 class SoftVcpu : public Vcpu {
  public:
+  // With VESSEL_SOFT_PROFILE=1 in the environment, the vCPU counts executed
+  // instructions per mnemonic; the counters and cache/TLB statistics are
+  // logged (at info level: vessel -v) when the vCPU is destroyed.
   SoftVcpu(int id, const GuestMemory& memory, IoHandler& io);
+  ~SoftVcpu() override;
   int id() const override { return id_; }
   Expected<VcpuExit> run() override;
   void kick() override;

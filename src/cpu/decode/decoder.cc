@@ -40,6 +40,11 @@ bool decode_insn(const uint8_t* bytes, unsigned size, DecodeMode mode, Insn* out
   return true;
 }
 
+const char* mnemonic_name(uint16_t mnemonic) {
+  const char* name = ZydisMnemonicGetString(static_cast<ZydisMnemonic>(mnemonic));
+  return name ? name : "?";
+}
+
 std::unique_ptr<Block> decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode) {
   auto block = std::make_unique<Block>();
   block->gpa = gpa;

@@ -23,4 +23,7 @@ std::unique_ptr<Block> decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, Dec
 // needed). Invalid encodings bind #UD and return true.
 bool decode_insn(const uint8_t* bytes, unsigned size, DecodeMode mode, Insn* out);
 
+// The mnemonic's name for logs and profiles ("add", "mov", ...).
+const char* mnemonic_name(uint16_t mnemonic);
+
 }  // namespace vessel::cpu
