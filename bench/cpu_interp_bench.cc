@@ -36,9 +36,9 @@ void BM_HotLoop(benchmark::State& state) {
   FlatBus bus;
   // loop: add eax, ebx; mov [0x9000], eax; mov ecx, [0x9000]; inc edx; call f;
   //       cmp edx, 1000000; jne loop; hlt.   f: xor ecx, eax; ret
-  const uint8_t code[] = {0x01, 0xD8, 0xA3, 0x00, 0x90, 0x00, 0x00, 0x8B, 0x0D, 0x00, 0x90,
-                          0x00, 0x00, 0x42, 0xE8, 0x09, 0x00, 0x00, 0x00, 0x81, 0xFA, 0x40,
-                          0x42, 0x0F, 0x00, 0x75, 0xE5, 0xF4};
+  const uint8_t code[] = {0x01, 0xD8, 0xA3, 0x00, 0x90, 0x00, 0x00, 0x8B, 0x0D, 0x00,
+                          0x90, 0x00, 0x00, 0x42, 0xE8, 0x09, 0x00, 0x00, 0x00, 0x81,
+                          0xFA, 0x40, 0x42, 0x0F, 0x00, 0x75, 0xE5, 0xF4};
   std::memcpy(bus.mem.data() + 0x1000, code, sizeof(code));
   const uint8_t f[] = {0x31, 0xC1, 0xC3};
   std::memcpy(bus.mem.data() + 0x1000 + sizeof(code), f, sizeof(f));
@@ -51,7 +51,8 @@ void BM_HotLoop(benchmark::State& state) {
     cpu.run(stop);
     total += cpu.stats().instructions;
   }
-  state.counters["insn/s"] = benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
+  state.counters["insn/s"] =
+      benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_HotLoop)->Unit(benchmark::kMillisecond);
 
@@ -76,7 +77,8 @@ void BM_ColdStraightLine(benchmark::State& state) {
     cpu.run(stop);
     total += cpu.stats().instructions;
   }
-  state.counters["insn/s"] = benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
+  state.counters["insn/s"] =
+      benchmark::Counter(static_cast<double>(total), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ColdStraightLine)->Unit(benchmark::kMillisecond);
 

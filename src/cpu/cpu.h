@@ -97,10 +97,18 @@ class Cpu {
   }
   void set_reg(unsigned r, unsigned size, uint64_t v) {
     switch (size) {
-      case 1: set_reg8(r, static_cast<uint8_t>(v)); break;
-      case 2: gpr[r] = (gpr[r] & ~0xFFFFull) | (v & 0xFFFF); break;
-      case 4: gpr[r] = v & 0xFFFFFFFF; break;
-      default: gpr[r] = v; break;
+      case 1:
+        set_reg8(r, static_cast<uint8_t>(v));
+        break;
+      case 2:
+        gpr[r] = (gpr[r] & ~0xFFFFull) | (v & 0xFFFF);
+        break;
+      case 4:
+        gpr[r] = v & 0xFFFFFFFF;
+        break;
+      default:
+        gpr[r] = v;
+        break;
     }
   }
   uint8_t reg8(unsigned r) const {
@@ -279,7 +287,7 @@ class Cpu {
   unsigned cpl_ = 0;
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
-  int delivering_ = -1;  // vector being delivered (for #DF escalation)
+  int delivering_ = -1;            // vector being delivered (for #DF escalation)
   bool code_invalidated_ = false;  // a store dropped cached code during this block
   Tlb tlb_;
   BlockCache blocks_;

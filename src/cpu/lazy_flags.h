@@ -38,8 +38,8 @@ class LazyFlags {
   // Result flags (ZF/SF/PF from r) with explicit CF, OF and AF.
   void set_explicit(uint64_t r, unsigned bytes, bool cf, bool of, bool af = false) {
     unsigned n = bytes * 8;
-    uint64_t cout = (uint64_t{cf} << (n - 1)) | (uint64_t{cf != of} << (n - 2)) |
-                    (uint64_t{af} << 3);
+    uint64_t cout =
+        (uint64_t{cf} << (n - 1)) | (uint64_t{cf != of} << (n - 2)) | (uint64_t{af} << 3);
     set(r, cout, bytes);
   }
 
@@ -48,9 +48,7 @@ class LazyFlags {
     return lazy_ ? ((cout_ >> (bits_ - 1)) ^ (cout_ >> (bits_ - 2))) & 1 : flags_ & rflags::kOf;
   }
   bool af() const { return lazy_ ? (cout_ >> 3) & 1 : flags_ & rflags::kAf; }
-  bool zf() const {
-    return lazy_ ? (result_ & size_mask(bits_ / 8)) == 0 : flags_ & rflags::kZf;
-  }
+  bool zf() const { return lazy_ ? (result_ & size_mask(bits_ / 8)) == 0 : flags_ & rflags::kZf; }
   bool sf() const { return lazy_ ? (result_ >> (bits_ - 1)) & 1 : flags_ & rflags::kSf; }
   bool pf() const {
     return lazy_ ? (std::popcount(static_cast<uint8_t>(result_)) & 1) == 0 : flags_ & rflags::kPf;

@@ -57,8 +57,8 @@ inline constexpr uint64_t kId = 1u << 21;
 // The six arithmetic flags the lazy-flag machinery computes.
 inline constexpr uint64_t kArith = kCf | kPf | kAf | kZf | kSf | kOf;
 // Bits software can ever see set.
-inline constexpr uint64_t kAllWritable = kArith | kTf | kIf | kDf | kOf | kIopl | kNt | kRf | kAc |
-                                         kId | kVif | kVip;
+inline constexpr uint64_t kAllWritable =
+    kArith | kTf | kIf | kDf | kOf | kIopl | kNt | kRf | kAc | kId | kVif | kVip;
 }  // namespace rflags
 
 namespace cr0 {

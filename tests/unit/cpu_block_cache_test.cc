@@ -11,8 +11,8 @@ namespace {
 
 using testing::TestBus;
 
-std::unique_ptr<Block> make_block(uint64_t gpa, uint32_t len1, DecodeMode mode,
-                                  uint64_t gpa2 = 0, uint32_t len2 = 0) {
+std::unique_ptr<Block> make_block(uint64_t gpa, uint32_t len1, DecodeMode mode, uint64_t gpa2 = 0,
+                                  uint32_t len2 = 0) {
   auto b = std::make_unique<Block>();
   b->gpa = gpa;
   b->key = BlockCache::key_of(gpa, mode);
@@ -34,7 +34,7 @@ TEST(CpuBlockCache, InvalidatesExactlyTheOverlappingBlocks) {
   EXPECT_FALSE(cache.invalidate(0x1010, 4));  // between the blocks
   EXPECT_FALSE(cache.invalidate(0x0FFC, 4));  // just before, other page
   EXPECT_NE(cache.find(0x1000, DecodeMode::k32), nullptr);
-  EXPECT_TRUE(cache.invalidate(0x100E, 4));   // last two bytes of the first block
+  EXPECT_TRUE(cache.invalidate(0x100E, 4));  // last two bytes of the first block
   EXPECT_EQ(cache.find(0x1000, DecodeMode::k32), nullptr);
   EXPECT_NE(cache.find(0x1020, DecodeMode::k32), nullptr);
   EXPECT_EQ(cache.stats().invalidations, 1u);

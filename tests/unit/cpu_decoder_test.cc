@@ -118,7 +118,7 @@ TEST(CpuDecoder, SegmentAndControlRegisterMoves) {
 
 TEST(CpuDecoder, UndefinedAndUnimplemented) {
   EXPECT_EQ(decode({0x0F, 0x0B}, DecodeMode::k32).fn, kRaiseUd);  // ud2
-  Insn sse = decode({0x0F, 0x28, 0xC1}, DecodeMode::k32);          // movaps: not implemented
+  Insn sse = decode({0x0F, 0x28, 0xC1}, DecodeMode::k32);         // movaps: not implemented
   EXPECT_EQ(sse.fn, kUnimplemented);
   EXPECT_TRUE(sse.flags & insn_flag::kEndsBlock);
   Insn bad = decode({0x06}, DecodeMode::k64);  // push es: invalid in 64-bit mode
@@ -132,7 +132,9 @@ TEST(CpuDecoder, IncompleteBytesAskForMore) {
   EXPECT_FALSE(decode_insn(bytes, 2, DecodeMode::k32, &insn));
 }
 
-TEST(CpuDecoder, RecordIsCompact) { EXPECT_LE(sizeof(Insn), 48u); }
+TEST(CpuDecoder, RecordIsCompact) {
+  EXPECT_LE(sizeof(Insn), 48u);
+}
 
 }  // namespace
 }  // namespace vessel::cpu

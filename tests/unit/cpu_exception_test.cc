@@ -60,7 +60,7 @@ TEST_F(CpuExceptions, ProtectedModeGpWithErrorCode) {
   EXPECT_EQ(cpu.gpr[kRax], 0x1230u);
   EXPECT_EQ(bus.get<uint32_t>(0x9000 - 12), 0x2004u);  // saved EIP: the faulting MOV
   EXPECT_EQ(bus.get<uint32_t>(0x9000 - 8), 0x08u);     // saved CS
-  EXPECT_EQ(cpu.seg[kDs].selector, 0x10);             // DS unchanged
+  EXPECT_EQ(cpu.seg[kDs].selector, 0x10);              // DS unchanged
 }
 
 TEST_F(CpuExceptions, PrivilegeChangeUsesTheTssStack) {
@@ -85,10 +85,10 @@ TEST_F(CpuExceptions, PrivilegeChangeUsesTheTssStack) {
   EXPECT_EQ(cpu.cpl(), 0u);
   EXPECT_EQ(cpu.seg[kSs].selector, 0x10);
   EXPECT_EQ(cpu.gpr[kRsp], 0xA000u - 20);
-  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 4), 0x33u);    // old SS
-  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 8), 0x8000u);  // old ESP
-  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 16), 0x2Bu);   // old CS
-  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 20), 0x2002u); // return EIP
+  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 4), 0x33u);     // old SS
+  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 8), 0x8000u);   // old ESP
+  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 16), 0x2Bu);    // old CS
+  EXPECT_EQ(bus.get<uint32_t>(0xA000 - 20), 0x2002u);  // return EIP
 }
 
 TEST_F(CpuExceptions, SoftwareInterruptChecksGateDpl) {
@@ -145,9 +145,9 @@ TEST_F(CpuExceptions, LongModePageFaultWithIstAndAlignment) {
   cpu.rip = 0x2000;
   cpu.gpr[kRsp] = 0x9000;
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
-  EXPECT_EQ(cpu.gpr[kRax], 0u);              // not present, read, supervisor
-  EXPECT_EQ(cpu.gpr[kRbx], 0x40000000u);     // CR2
-  EXPECT_EQ(cpu.gpr[kRsp], 0xB000u - 40);    // aligned IST stack, 5 slots left after pop
+  EXPECT_EQ(cpu.gpr[kRax], 0u);            // not present, read, supervisor
+  EXPECT_EQ(cpu.gpr[kRbx], 0x40000000u);   // CR2
+  EXPECT_EQ(cpu.gpr[kRsp], 0xB000u - 40);  // aligned IST stack, 5 slots left after pop
   // Frame from the top: SS, RSP, RFLAGS, CS, RIP, error code.
   EXPECT_EQ(bus.get<uint64_t>(0xB000 - 16), 0x9000u);  // saved RSP
   EXPECT_EQ(bus.get<uint64_t>(0xB000 - 32), 0x18u);    // saved CS

@@ -82,7 +82,8 @@ inline void enter_long64(Cpu& cpu, TestBus& bus) {
   enter_protected32(cpu, bus);
   bus.put_obj<uint64_t>(kPml4, (kPml4 + 0x1000) | 7);
   bus.put_obj<uint64_t>(kPml4 + 0x1000, (kPml4 + 0x2000) | 7);
-  for (uint64_t i = 0; i < 512; ++i) bus.put_obj<uint64_t>(kPml4 + 0x2000 + i * 8, (i << 21) | 0x87);
+  for (uint64_t i = 0; i < 512; ++i)
+    bus.put_obj<uint64_t>(kPml4 + 0x2000 + i * 8, (i << 21) | 0x87);
   cpu.cr3 = kPml4;
   cpu.cr4 = cr4::kPae;
   cpu.efer = efer::kLme | efer::kLma | efer::kNxe | efer::kSce;

@@ -99,11 +99,18 @@ TEST_F(SoftVcpuTest, StateRoundTrip) {
   s.dr = {1, 2, 3, 4};
   s.dr6 = 0xFFFF0FF1;
   s.dr7 = 0x401;
-  s.msrs = {{0x174, 0x10},           {0x175, 0xFFFF0000},      {0x176, 0xFFFF1000},
-            {0x1A0, 1},              {0x277, 0x0007040600070406}, {0x2FF, 0xC06},
-            {0xC0000081, 0x0023001000000000ull}, {0xC0000082, 0xFFFFFFFF81800000ull},
-            {0xC0000083, 0xFFFFFFFF81800100ull}, {0xC0000084, 0x47700},
-            {0xC0000102, 0xFFFF888000010000ull}, {0xC0000103, 7}};
+  s.msrs = {{0x174, 0x10},
+            {0x175, 0xFFFF0000},
+            {0x176, 0xFFFF1000},
+            {0x1A0, 1},
+            {0x277, 0x0007040600070406},
+            {0x2FF, 0xC06},
+            {0xC0000081, 0x0023001000000000ull},
+            {0xC0000082, 0xFFFFFFFF81800000ull},
+            {0xC0000083, 0xFFFFFFFF81800100ull},
+            {0xC0000084, 0x47700},
+            {0xC0000102, 0xFFFF888000010000ull},
+            {0xC0000103, 7}};
   s.events.exception_pending = true;
   s.events.exception_vector = 14;
   s.events.exception_has_error_code = true;

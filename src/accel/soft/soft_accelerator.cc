@@ -22,10 +22,11 @@ SoftVcpu::~SoftVcpu() {
   auto rate = [](uint64_t hit, uint64_t miss) {
     return hit + miss ? 100.0 * static_cast<double>(hit) / static_cast<double>(hit + miss) : 0.0;
   };
-  log_info("soft vCPU {}: {} instructions, {} exceptions, {} interrupts; block cache {:.2f}% hits "
-           "({} blocks, {} records, {} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
-           id_, s.instructions, s.exceptions, s.interrupts, rate(b.hits, b.misses), b.blocks,
-           b.records, b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+  log_info(
+      "soft vCPU {}: {} instructions, {} exceptions, {} interrupts; block cache {:.2f}% hits "
+      "({} blocks, {} records, {} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
+      id_, s.instructions, s.exceptions, s.interrupts, rate(b.hits, b.misses), b.blocks, b.records,
+      b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
   const auto& profile = cpu_.profile();
   if (profile.empty()) return;
   std::vector<std::pair<uint64_t, uint16_t>> top;
@@ -80,7 +81,9 @@ Expected<VcpuExit> SoftVcpu::run() {
   }
 }
 
-Expected<CpuState> SoftVcpu::state() { return soft_get_state(cpu_, halted_); }
+Expected<CpuState> SoftVcpu::state() {
+  return soft_get_state(cpu_, halted_);
+}
 
 Status SoftVcpu::set_state(const CpuState& state) {
   VESSEL_TRY(soft_set_state(cpu_, state));

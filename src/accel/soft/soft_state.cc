@@ -43,29 +43,41 @@ SegmentCache from_segment(const Segment& s) {
 
 // The MSRs carried in CpuState::msrs (those without a field of their own).
 constexpr uint32_t kListedMsrs[] = {
-    cpu::msr::kTsc,         cpu::msr::kSysenterCs, cpu::msr::kSysenterEsp,
-    cpu::msr::kSysenterEip, cpu::msr::kMiscEnable, cpu::msr::kPat,
-    cpu::msr::kMtrrDefType, cpu::msr::kStar,       cpu::msr::kLstar,
-    cpu::msr::kCstar,       cpu::msr::kSfmask,     cpu::msr::kKernelGsBase,
+    cpu::msr::kTsc,        cpu::msr::kSysenterCs, cpu::msr::kSysenterEsp, cpu::msr::kSysenterEip,
+    cpu::msr::kMiscEnable, cpu::msr::kPat,        cpu::msr::kMtrrDefType, cpu::msr::kStar,
+    cpu::msr::kLstar,      cpu::msr::kCstar,      cpu::msr::kSfmask,      cpu::msr::kKernelGsBase,
     cpu::msr::kTscAux,
 };
 
 template <typename C>
 auto msr_field(C& c, uint32_t index) -> decltype(&c.star) {
   switch (index) {
-    case cpu::msr::kSysenterCs: return &c.sysenter_cs;
-    case cpu::msr::kSysenterEsp: return &c.sysenter_esp;
-    case cpu::msr::kSysenterEip: return &c.sysenter_eip;
-    case cpu::msr::kMiscEnable: return &c.misc_enable;
-    case cpu::msr::kPat: return &c.pat;
-    case cpu::msr::kMtrrDefType: return &c.mtrr_def_type;
-    case cpu::msr::kStar: return &c.star;
-    case cpu::msr::kLstar: return &c.lstar;
-    case cpu::msr::kCstar: return &c.cstar;
-    case cpu::msr::kSfmask: return &c.sfmask;
-    case cpu::msr::kKernelGsBase: return &c.kernel_gs_base;
-    case cpu::msr::kTscAux: return &c.tsc_aux;
-    default: return nullptr;
+    case cpu::msr::kSysenterCs:
+      return &c.sysenter_cs;
+    case cpu::msr::kSysenterEsp:
+      return &c.sysenter_esp;
+    case cpu::msr::kSysenterEip:
+      return &c.sysenter_eip;
+    case cpu::msr::kMiscEnable:
+      return &c.misc_enable;
+    case cpu::msr::kPat:
+      return &c.pat;
+    case cpu::msr::kMtrrDefType:
+      return &c.mtrr_def_type;
+    case cpu::msr::kStar:
+      return &c.star;
+    case cpu::msr::kLstar:
+      return &c.lstar;
+    case cpu::msr::kCstar:
+      return &c.cstar;
+    case cpu::msr::kSfmask:
+      return &c.sfmask;
+    case cpu::msr::kKernelGsBase:
+      return &c.kernel_gs_base;
+    case cpu::msr::kTscAux:
+      return &c.tsc_aux;
+    default:
+      return nullptr;
   }
 }
 
@@ -121,8 +133,9 @@ Status soft_set_state(cpu::Cpu& c, const CpuState& s) {
       return make_error("the software CPU has no MSR {:#x}", m.index);
   }
   if (s.events.interrupt_pending)
-    return make_error("an injected external interrupt cannot be restored yet (no interrupt "
-                      "controller models under the soft accelerator)");
+    return make_error(
+        "an injected external interrupt cannot be restored yet (no interrupt "
+        "controller models under the soft accelerator)");
   c.gpr = s.gpr;
   c.rip = s.rip;
   c.cr0 = s.cr0;
@@ -154,9 +167,9 @@ Status soft_set_state(cpu::Cpu& c, const CpuState& s) {
       *msr_field(c, m.index) = m.value;
   }
   if (s.events.exception_pending)
-    c.set_pending(s.events.exception_vector,
-                  s.events.exception_has_error_code ? s.events.exception_error_code
-                                                    : cpu::kNoErrorCode);
+    c.set_pending(s.events.exception_vector, s.events.exception_has_error_code
+                                                 ? s.events.exception_error_code
+                                                 : cpu::kNoErrorCode);
   else
     c.set_pending(-1, cpu::kNoErrorCode);
   c.nmi_masked = s.events.nmi_masked;

@@ -7,7 +7,9 @@ namespace {
 
 constexpr uint64_t kPageMask = ~0xFFFull;
 
-uint64_t block_bytes(const Block& b) { return sizeof(Block) + b.insns.capacity() * sizeof(Insn); }
+uint64_t block_bytes(const Block& b) {
+  return sizeof(Block) + b.insns.capacity() * sizeof(Insn);
+}
 
 }  // namespace
 
@@ -25,7 +27,9 @@ Block* BlockCache::insert(std::unique_ptr<Block> block) {
   return b;
 }
 
-void BlockCache::add_page(uint64_t page, Block* block) { pages_[page].push_back(block); }
+void BlockCache::add_page(uint64_t page, Block* block) {
+  pages_[page].push_back(block);
+}
 
 void BlockCache::remove_page(uint64_t page, Block* block) {
   auto it = pages_.find(page);

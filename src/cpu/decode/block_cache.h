@@ -22,11 +22,11 @@ namespace vessel::cpu {
 enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
 
 struct Block {
-  uint64_t key = 0;       // gpa << 2 | mode
-  uint64_t gpa = 0;       // first byte
-  uint32_t len1 = 0;      // bytes on the first page
-  uint32_t len2 = 0;      // bytes on the next linear page (an instruction crossing it)
-  uint64_t gpa2 = 0;      // guest-physical address of that next page's first byte
+  uint64_t key = 0;   // gpa << 2 | mode
+  uint64_t gpa = 0;   // first byte
+  uint32_t len1 = 0;  // bytes on the first page
+  uint32_t len2 = 0;  // bytes on the next linear page (an instruction crossing it)
+  uint64_t gpa2 = 0;  // guest-physical address of that next page's first byte
   bool valid = true;
   std::vector<Insn> insns;
 };

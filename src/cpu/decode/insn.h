@@ -38,21 +38,21 @@ inline constexpr uint8_t kEndsBlock = 1 << 3;
 
 struct Insn {
   Handler fn = nullptr;
-  uint64_t imm = 0;   // immediate (sign-extended to the operand size), branch target offset
-  int64_t disp = 0;   // memory displacement
-  uint8_t len = 0;    // instruction length in bytes
-  uint8_t opsize = 0; // operand size in bytes: 1, 2, 4, 8
+  uint64_t imm = 0;      // immediate (sign-extended to the operand size), branch target offset
+  int64_t disp = 0;      // memory displacement
+  uint8_t len = 0;       // instruction length in bytes
+  uint8_t opsize = 0;    // operand size in bytes: 1, 2, 4, 8
   uint8_t addrsize = 0;  // address size in bytes: 2, 4, 8
-  uint8_t seg = 0;    // segment of the memory operand (SegReg)
-  uint8_t r0 = kNoReg;  // first register operand (usually the destination)
-  uint8_t r1 = kNoReg;  // second register operand
+  uint8_t seg = 0;       // segment of the memory operand (SegReg)
+  uint8_t r0 = kNoReg;   // first register operand (usually the destination)
+  uint8_t r1 = kNoReg;   // second register operand
   uint8_t base = kNoReg;
   uint8_t index = kNoReg;
   uint8_t scale = 1;
-  uint8_t flags = 0;  // insn_flag
-  uint8_t op = 0;     // sub-operation (ALU op, condition code, ...) for shared handlers
-  uint8_t size2 = 0;  // a second size (source size of MOVZX/MOVSX, ...)
-  uint16_t imm2 = 0;  // far pointer selector; ENTER nesting level
+  uint8_t flags = 0;      // insn_flag
+  uint8_t op = 0;         // sub-operation (ALU op, condition code, ...) for shared handlers
+  uint8_t size2 = 0;      // a second size (source size of MOVZX/MOVSX, ...)
+  uint16_t imm2 = 0;      // far pointer selector; ENTER nesting level
   uint16_t mnemonic = 0;  // Zydis mnemonic (for logs and the profile)
 };
 

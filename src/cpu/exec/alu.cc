@@ -13,7 +13,9 @@ namespace {
 using u128 = unsigned __int128;
 using s128 = __int128;
 
-constexpr uint64_t msb(unsigned size) { return 1ull << (size * 8 - 1); }
+constexpr uint64_t msb(unsigned size) {
+  return 1ull << (size * 8 - 1);
+}
 
 template <AluOp Op, K D, K S>
 Flow alu2(Cpu& c, const Insn& i) {
@@ -65,12 +67,18 @@ Flow alu2(Cpu& c, const Insn& i) {
 template <AluOp Op>
 Handler alu2_form(Form f) {
   switch (f) {
-    case Form::kRR: return alu2<Op, K::R, K::R>;
-    case Form::kRM: return alu2<Op, K::R, K::M>;
-    case Form::kMR: return alu2<Op, K::M, K::R>;
-    case Form::kRI: return alu2<Op, K::R, K::I>;
-    case Form::kMI: return alu2<Op, K::M, K::I>;
-    default: return nullptr;
+    case Form::kRR:
+      return alu2<Op, K::R, K::R>;
+    case Form::kRM:
+      return alu2<Op, K::R, K::M>;
+    case Form::kMR:
+      return alu2<Op, K::M, K::R>;
+    case Form::kRI:
+      return alu2<Op, K::R, K::I>;
+    case Form::kMI:
+      return alu2<Op, K::M, K::I>;
+    default:
+      return nullptr;
   }
 }
 
@@ -187,11 +195,16 @@ Flow shift(Cpu& c, const Insn& i) {
 template <ShiftOp Op>
 Handler shift_form(Form f) {
   switch (f) {
-    case Form::kRI: return shift<Op, K::R, false>;
-    case Form::kMI: return shift<Op, K::M, false>;
-    case Form::kRR: return shift<Op, K::R, true>;
-    case Form::kMR: return shift<Op, K::M, true>;
-    default: return nullptr;
+    case Form::kRI:
+      return shift<Op, K::R, false>;
+    case Form::kMI:
+      return shift<Op, K::M, false>;
+    case Form::kRR:
+      return shift<Op, K::R, true>;
+    case Form::kMR:
+      return shift<Op, K::M, true>;
+    default:
+      return nullptr;
   }
 }
 
@@ -286,8 +299,8 @@ Flow div(Cpu& c, const Insn& i) {
   if (!read_src<S>(c, i, sz, &b)) return Flow::kFault;
   if (b == 0) return c.raise(kDe);
   unsigned bits = sz * 8;
-  u128 dividend = sz == 1 ? u128{c.reg(kRax, 2)}
-                          : (u128{c.reg(kRdx, sz)} << bits) | c.reg(kRax, sz);
+  u128 dividend =
+      sz == 1 ? u128{c.reg(kRax, 2)} : (u128{c.reg(kRdx, sz)} << bits) | c.reg(kRax, sz);
   uint64_t q, rem;
   if (kSigned) {
     // Sign-extend the 2*bits dividend.
@@ -328,7 +341,8 @@ Flow bit(Cpu& c, const Insn& i) {
     d.ea = (c.effective_address(i) + static_cast<uint64_t>(off * static_cast<int64_t>(sz))) &
            size_mask(i.addrsize);
     n = index & (bits - 1);
-    bool ok = Op == BitOp::kBt ? c.read(i.seg, d.ea, sz, &a) : c.read_for_write(i.seg, d.ea, sz, &a);
+    bool ok =
+        Op == BitOp::kBt ? c.read(i.seg, d.ea, sz, &a) : c.read_for_write(i.seg, d.ea, sz, &a);
     if (!ok) return Flow::kFault;
   } else {
     n = index & (bits - 1);
@@ -337,7 +351,9 @@ Flow bit(Cpu& c, const Insn& i) {
   bool old = (a >> n) & 1;
   c.lflags.assign(rflags::kCf, old);
   if constexpr (Op == BitOp::kBt) return Flow::kNext;
-  uint64_t r = Op == BitOp::kBts ? a | (1ull << n) : Op == BitOp::kBtr ? a & ~(1ull << n) : a ^ (1ull << n);
+  uint64_t r = Op == BitOp::kBts   ? a | (1ull << n)
+               : Op == BitOp::kBtr ? a & ~(1ull << n)
+                                   : a ^ (1ull << n);
   if (!d.store(c, i, sz, r)) return Flow::kFault;
   return Flow::kNext;
 }
@@ -345,11 +361,16 @@ Flow bit(Cpu& c, const Insn& i) {
 template <BitOp Op>
 Handler bit_form(Form f) {
   switch (f) {
-    case Form::kRR: return bit<Op, K::R, false>;
-    case Form::kMR: return bit<Op, K::M, false>;
-    case Form::kRI: return bit<Op, K::R, true>;
-    case Form::kMI: return bit<Op, K::M, true>;
-    default: return nullptr;
+    case Form::kRR:
+      return bit<Op, K::R, false>;
+    case Form::kMR:
+      return bit<Op, K::M, false>;
+    case Form::kRI:
+      return bit<Op, K::R, true>;
+    case Form::kMI:
+      return bit<Op, K::M, true>;
+    default:
+      return nullptr;
   }
 }
 
@@ -448,12 +469,26 @@ Flow sahf(Cpu& c, const Insn&) {
   return Flow::kNext;
 }
 
-Flow clc(Cpu& c, const Insn&) { c.lflags.assign(rflags::kCf, false); return Flow::kNext; }
-Flow stc(Cpu& c, const Insn&) { c.lflags.assign(rflags::kCf, true); return Flow::kNext; }
-Flow cmc(Cpu& c, const Insn&) { c.lflags.assign(rflags::kCf, !c.lflags.cf()); return Flow::kNext; }
-Flow cld(Cpu& c, const Insn&) { c.set_rflags(c.get_rflags() & ~rflags::kDf); return Flow::kNext; }
-Flow std_(Cpu& c, const Insn&) { c.set_rflags(c.get_rflags() | rflags::kDf); return Flow::kNext; }
-
+Flow clc(Cpu& c, const Insn&) {
+  c.lflags.assign(rflags::kCf, false);
+  return Flow::kNext;
+}
+Flow stc(Cpu& c, const Insn&) {
+  c.lflags.assign(rflags::kCf, true);
+  return Flow::kNext;
+}
+Flow cmc(Cpu& c, const Insn&) {
+  c.lflags.assign(rflags::kCf, !c.lflags.cf());
+  return Flow::kNext;
+}
+Flow cld(Cpu& c, const Insn&) {
+  c.set_rflags(c.get_rflags() & ~rflags::kDf);
+  return Flow::kNext;
+}
+Flow std_(Cpu& c, const Insn&) {
+  c.set_rflags(c.get_rflags() | rflags::kDf);
+  return Flow::kNext;
+}
 
 }  // namespace
 
@@ -462,15 +497,24 @@ const Handler kBswap = bswap, kCbw = cbw, kCwd = cwd, kLahf = lahf, kSahf = sahf
 
 Handler alu_binary(AluOp op, Form f) {
   switch (op) {
-    case AluOp::kAdd: return alu2_form<AluOp::kAdd>(f);
-    case AluOp::kOr: return alu2_form<AluOp::kOr>(f);
-    case AluOp::kAdc: return alu2_form<AluOp::kAdc>(f);
-    case AluOp::kSbb: return alu2_form<AluOp::kSbb>(f);
-    case AluOp::kAnd: return alu2_form<AluOp::kAnd>(f);
-    case AluOp::kSub: return alu2_form<AluOp::kSub>(f);
-    case AluOp::kXor: return alu2_form<AluOp::kXor>(f);
-    case AluOp::kCmp: return alu2_form<AluOp::kCmp>(f);
-    case AluOp::kTest: return alu2_form<AluOp::kTest>(f);
+    case AluOp::kAdd:
+      return alu2_form<AluOp::kAdd>(f);
+    case AluOp::kOr:
+      return alu2_form<AluOp::kOr>(f);
+    case AluOp::kAdc:
+      return alu2_form<AluOp::kAdc>(f);
+    case AluOp::kSbb:
+      return alu2_form<AluOp::kSbb>(f);
+    case AluOp::kAnd:
+      return alu2_form<AluOp::kAnd>(f);
+    case AluOp::kSub:
+      return alu2_form<AluOp::kSub>(f);
+    case AluOp::kXor:
+      return alu2_form<AluOp::kXor>(f);
+    case AluOp::kCmp:
+      return alu2_form<AluOp::kCmp>(f);
+    case AluOp::kTest:
+      return alu2_form<AluOp::kTest>(f);
   }
   return nullptr;
 }
@@ -479,49 +523,73 @@ Handler alu_unary(UnaryOp op, Form f) {
   bool mem = f == Form::kM;
   if (f != Form::kR && !mem) return nullptr;
   switch (op) {
-    case UnaryOp::kInc: return mem ? alu1<UnaryOp::kInc, K::M> : alu1<UnaryOp::kInc, K::R>;
-    case UnaryOp::kDec: return mem ? alu1<UnaryOp::kDec, K::M> : alu1<UnaryOp::kDec, K::R>;
-    case UnaryOp::kNeg: return mem ? alu1<UnaryOp::kNeg, K::M> : alu1<UnaryOp::kNeg, K::R>;
-    case UnaryOp::kNot: return mem ? alu1<UnaryOp::kNot, K::M> : alu1<UnaryOp::kNot, K::R>;
+    case UnaryOp::kInc:
+      return mem ? alu1<UnaryOp::kInc, K::M> : alu1<UnaryOp::kInc, K::R>;
+    case UnaryOp::kDec:
+      return mem ? alu1<UnaryOp::kDec, K::M> : alu1<UnaryOp::kDec, K::R>;
+    case UnaryOp::kNeg:
+      return mem ? alu1<UnaryOp::kNeg, K::M> : alu1<UnaryOp::kNeg, K::R>;
+    case UnaryOp::kNot:
+      return mem ? alu1<UnaryOp::kNot, K::M> : alu1<UnaryOp::kNot, K::R>;
   }
   return nullptr;
 }
 
 Handler alu_shift(ShiftOp op, Form f) {
   switch (op) {
-    case ShiftOp::kRol: return shift_form<ShiftOp::kRol>(f);
-    case ShiftOp::kRor: return shift_form<ShiftOp::kRor>(f);
-    case ShiftOp::kRcl: return shift_form<ShiftOp::kRcl>(f);
-    case ShiftOp::kRcr: return shift_form<ShiftOp::kRcr>(f);
-    case ShiftOp::kShl: return shift_form<ShiftOp::kShl>(f);
-    case ShiftOp::kShr: return shift_form<ShiftOp::kShr>(f);
-    case ShiftOp::kSal: return shift_form<ShiftOp::kSal>(f);
-    case ShiftOp::kSar: return shift_form<ShiftOp::kSar>(f);
+    case ShiftOp::kRol:
+      return shift_form<ShiftOp::kRol>(f);
+    case ShiftOp::kRor:
+      return shift_form<ShiftOp::kRor>(f);
+    case ShiftOp::kRcl:
+      return shift_form<ShiftOp::kRcl>(f);
+    case ShiftOp::kRcr:
+      return shift_form<ShiftOp::kRcr>(f);
+    case ShiftOp::kShl:
+      return shift_form<ShiftOp::kShl>(f);
+    case ShiftOp::kShr:
+      return shift_form<ShiftOp::kShr>(f);
+    case ShiftOp::kSal:
+      return shift_form<ShiftOp::kSal>(f);
+    case ShiftOp::kSar:
+      return shift_form<ShiftOp::kSar>(f);
   }
   return nullptr;
 }
 
 Handler alu_double_shift(bool left, Form f) {
   switch (f) {
-    case Form::kRRI: return left ? double_shift<true, K::R, false> : double_shift<false, K::R, false>;
-    case Form::kMRI: return left ? double_shift<true, K::M, false> : double_shift<false, K::M, false>;
-    case Form::kRRR: return left ? double_shift<true, K::R, true> : double_shift<false, K::R, true>;
-    case Form::kMRR: return left ? double_shift<true, K::M, true> : double_shift<false, K::M, true>;
-    default: return nullptr;
+    case Form::kRRI:
+      return left ? double_shift<true, K::R, false> : double_shift<false, K::R, false>;
+    case Form::kMRI:
+      return left ? double_shift<true, K::M, false> : double_shift<false, K::M, false>;
+    case Form::kRRR:
+      return left ? double_shift<true, K::R, true> : double_shift<false, K::R, true>;
+    case Form::kMRR:
+      return left ? double_shift<true, K::M, true> : double_shift<false, K::M, true>;
+    default:
+      return nullptr;
   }
 }
 
-Handler alu_mul(Form f) { return f == Form::kR ? mul<K::R> : f == Form::kM ? mul<K::M> : nullptr; }
+Handler alu_mul(Form f) {
+  return f == Form::kR ? mul<K::R> : f == Form::kM ? mul<K::M> : nullptr;
+}
 Handler alu_imul1(Form f) {
   return f == Form::kR ? imul1<K::R> : f == Form::kM ? imul1<K::M> : nullptr;
 }
 Handler alu_imul(Form f) {
   switch (f) {
-    case Form::kRR: return imul<K::R, false>;
-    case Form::kRM: return imul<K::M, false>;
-    case Form::kRRI: return imul<K::R, true>;
-    case Form::kRMI: return imul<K::M, true>;
-    default: return nullptr;
+    case Form::kRR:
+      return imul<K::R, false>;
+    case Form::kRM:
+      return imul<K::M, false>;
+    case Form::kRRI:
+      return imul<K::R, true>;
+    case Form::kRMI:
+      return imul<K::M, true>;
+    default:
+      return nullptr;
   }
 }
 Handler alu_div(bool s, Form f) {
@@ -531,10 +599,14 @@ Handler alu_div(bool s, Form f) {
 }
 Handler alu_bit(BitOp op, Form f) {
   switch (op) {
-    case BitOp::kBt: return bit_form<BitOp::kBt>(f);
-    case BitOp::kBts: return bit_form<BitOp::kBts>(f);
-    case BitOp::kBtr: return bit_form<BitOp::kBtr>(f);
-    case BitOp::kBtc: return bit_form<BitOp::kBtc>(f);
+    case BitOp::kBt:
+      return bit_form<BitOp::kBt>(f);
+    case BitOp::kBts:
+      return bit_form<BitOp::kBts>(f);
+    case BitOp::kBtr:
+      return bit_form<BitOp::kBtr>(f);
+    case BitOp::kBtc:
+      return bit_form<BitOp::kBtc>(f);
   }
   return nullptr;
 }
@@ -543,11 +615,15 @@ Handler alu_bsf(bool rev, Form f) {
   if (f == Form::kRM) return rev ? bsf<true, K::M> : bsf<false, K::M>;
   return nullptr;
 }
-Handler alu_xadd(Form f) { return f == Form::kRR ? xadd<K::R> : f == Form::kMR ? xadd<K::M> : nullptr; }
+Handler alu_xadd(Form f) {
+  return f == Form::kRR ? xadd<K::R> : f == Form::kMR ? xadd<K::M> : nullptr;
+}
 Handler alu_cmpxchg(Form f) {
   return f == Form::kRR ? cmpxchg<K::R> : f == Form::kMR ? cmpxchg<K::M> : nullptr;
 }
-Handler alu_setcc(Form f) { return f == Form::kR ? setcc<K::R> : f == Form::kM ? setcc<K::M> : nullptr; }
+Handler alu_setcc(Form f) {
+  return f == Form::kR ? setcc<K::R> : f == Form::kM ? setcc<K::M> : nullptr;
+}
 Handler alu_cmovcc(Form f) {
   return f == Form::kRR ? cmovcc<K::R> : f == Form::kRM ? cmovcc<K::M> : nullptr;
 }

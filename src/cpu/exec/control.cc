@@ -18,7 +18,9 @@ inline Flow jump(Cpu& c, const Insn& i, uint64_t target) {
   return Flow::kEnd;
 }
 
-Flow jmp_rel(Cpu& c, const Insn& i) { return jump(c, i, c.next_rip + i.imm); }
+Flow jmp_rel(Cpu& c, const Insn& i) {
+  return jump(c, i, c.next_rip + i.imm);
+}
 
 Flow jcc(Cpu& c, const Insn& i) {
   if (!condition(c, i.op)) return Flow::kEnd;
@@ -66,8 +68,12 @@ Flow ret_n(Cpu& c, const Insn& i, uint64_t extra) {
   return Flow::kEnd;
 }
 
-Flow ret(Cpu& c, const Insn& i) { return ret_n(c, i, 0); }
-Flow ret_imm(Cpu& c, const Insn& i) { return ret_n(c, i, i.imm & 0xFFFF); }
+Flow ret(Cpu& c, const Insn& i) {
+  return ret_n(c, i, 0);
+}
+Flow ret_imm(Cpu& c, const Insn& i) {
+  return ret_n(c, i, i.imm & 0xFFFF);
+}
 
 Flow retf(Cpu& c, const Insn& i) {
   return c.far_return(i.opsize, 0) ? Flow::kEnd : Flow::kFault;
@@ -99,9 +105,15 @@ Flow soft_interrupt(Cpu& c, uint8_t vector, bool soft) {
   return Flow::kEnd;
 }
 
-Flow int_n(Cpu& c, const Insn& i) { return soft_interrupt(c, static_cast<uint8_t>(i.imm), true); }
-Flow int3(Cpu& c, const Insn&) { return soft_interrupt(c, kBp, true); }
-Flow int1(Cpu& c, const Insn&) { return soft_interrupt(c, kDb, false); }
+Flow int_n(Cpu& c, const Insn& i) {
+  return soft_interrupt(c, static_cast<uint8_t>(i.imm), true);
+}
+Flow int3(Cpu& c, const Insn&) {
+  return soft_interrupt(c, kBp, true);
+}
+Flow int1(Cpu& c, const Insn&) {
+  return soft_interrupt(c, kDb, false);
+}
 Flow into(Cpu& c, const Insn&) {
   if (!c.lflags.of()) return Flow::kNext;
   return soft_interrupt(c, kOf, true);
@@ -149,7 +161,11 @@ Handler ctl_jmp_indirect(Form f) {
 Handler ctl_call_indirect(Form f) {
   return f == Form::kR ? call_indirect<K::R> : f == Form::kM ? call_indirect<K::M> : nullptr;
 }
-Handler ctl_jmp_far_indirect() { return far_indirect<false>; }
-Handler ctl_call_far_indirect() { return far_indirect<true>; }
+Handler ctl_jmp_far_indirect() {
+  return far_indirect<false>;
+}
+Handler ctl_call_far_indirect() {
+  return far_indirect<true>;
+}
 
 }  // namespace vessel::cpu

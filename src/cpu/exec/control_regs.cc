@@ -59,25 +59,62 @@ uint64_t Cpu::read_tsc() const {
 
 bool Cpu::read_msr(uint32_t index, uint64_t* value) {
   switch (index) {
-    case msr::kTsc: *value = read_tsc(); return true;
-    case msr::kApicBase: *value = apic_base; return true;
-    case msr::kMtrrCap: *value = 0; return true;
-    case msr::kSysenterCs: *value = sysenter_cs; return true;
-    case msr::kSysenterEsp: *value = sysenter_esp; return true;
-    case msr::kSysenterEip: *value = sysenter_eip; return true;
-    case msr::kMiscEnable: *value = misc_enable; return true;
-    case msr::kPat: *value = pat; return true;
-    case msr::kMtrrDefType: *value = mtrr_def_type; return true;
-    case msr::kEfer: *value = efer; return true;
-    case msr::kStar: *value = star; return true;
-    case msr::kLstar: *value = lstar; return true;
-    case msr::kCstar: *value = cstar; return true;
-    case msr::kSfmask: *value = sfmask; return true;
-    case msr::kFsBase: *value = seg[kFs].base; return true;
-    case msr::kGsBase: *value = seg[kGs].base; return true;
-    case msr::kKernelGsBase: *value = kernel_gs_base; return true;
-    case msr::kTscAux: *value = tsc_aux; return true;
-    default: return fault(kGp, 0);
+    case msr::kTsc:
+      *value = read_tsc();
+      return true;
+    case msr::kApicBase:
+      *value = apic_base;
+      return true;
+    case msr::kMtrrCap:
+      *value = 0;
+      return true;
+    case msr::kSysenterCs:
+      *value = sysenter_cs;
+      return true;
+    case msr::kSysenterEsp:
+      *value = sysenter_esp;
+      return true;
+    case msr::kSysenterEip:
+      *value = sysenter_eip;
+      return true;
+    case msr::kMiscEnable:
+      *value = misc_enable;
+      return true;
+    case msr::kPat:
+      *value = pat;
+      return true;
+    case msr::kMtrrDefType:
+      *value = mtrr_def_type;
+      return true;
+    case msr::kEfer:
+      *value = efer;
+      return true;
+    case msr::kStar:
+      *value = star;
+      return true;
+    case msr::kLstar:
+      *value = lstar;
+      return true;
+    case msr::kCstar:
+      *value = cstar;
+      return true;
+    case msr::kSfmask:
+      *value = sfmask;
+      return true;
+    case msr::kFsBase:
+      *value = seg[kFs].base;
+      return true;
+    case msr::kGsBase:
+      *value = seg[kGs].base;
+      return true;
+    case msr::kKernelGsBase:
+      *value = kernel_gs_base;
+      return true;
+    case msr::kTscAux:
+      *value = tsc_aux;
+      return true;
+    default:
+      return fault(kGp, 0);
   }
 }
 
@@ -96,7 +133,9 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
       if (value & ~0xFFFFFFFFFD00ull) return fault(kGp, 0);
       apic_base = value;
       return true;
-    case msr::kSysenterCs: sysenter_cs = value & 0xFFFF; return true;
+    case msr::kSysenterCs:
+      sysenter_cs = value & 0xFFFF;
+      return true;
     case msr::kSysenterEsp:
       if (!canonical(value)) return fault(kGp, 0);
       sysenter_esp = value;
@@ -105,9 +144,15 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
       if (!canonical(value)) return fault(kGp, 0);
       sysenter_eip = value;
       return true;
-    case msr::kMiscEnable: misc_enable = value; return true;
-    case msr::kPat: pat = value; return true;
-    case msr::kMtrrDefType: mtrr_def_type = value & 0xCFF; return true;
+    case msr::kMiscEnable:
+      misc_enable = value;
+      return true;
+    case msr::kPat:
+      pat = value;
+      return true;
+    case msr::kMtrrDefType:
+      mtrr_def_type = value & 0xCFF;
+      return true;
     case msr::kEfer: {
       if (value & ~(efer::kWritable | efer::kLma)) return fault(kGp, 0);
       // LME may change only while paging is off; LMA is read-only.
@@ -117,23 +162,33 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
       tlb_.flush();
       return true;
     }
-    case msr::kStar: star = value; return true;
+    case msr::kStar:
+      star = value;
+      return true;
     case msr::kLstar:
     case msr::kCstar:
       if (!canonical(value)) return fault(kGp, 0);
       (index == msr::kLstar ? lstar : cstar) = value;
       return true;
-    case msr::kSfmask: sfmask = value & 0xFFFFFFFF; return true;
+    case msr::kSfmask:
+      sfmask = value & 0xFFFFFFFF;
+      return true;
     case msr::kFsBase:
     case msr::kGsBase:
     case msr::kKernelGsBase:
       if (!canonical(value)) return fault(kGp, 0);
-      if (index == msr::kFsBase) seg[kFs].base = value;
-      else if (index == msr::kGsBase) seg[kGs].base = value;
-      else kernel_gs_base = value;
+      if (index == msr::kFsBase)
+        seg[kFs].base = value;
+      else if (index == msr::kGsBase)
+        seg[kGs].base = value;
+      else
+        kernel_gs_base = value;
       return true;
-    case msr::kTscAux: tsc_aux = value & 0xFFFFFFFF; return true;
-    default: return fault(kGp, 0);
+    case msr::kTscAux:
+      tsc_aux = value & 0xFFFFFFFF;
+      return true;
+    default:
+      return fault(kGp, 0);
   }
 }
 

@@ -33,7 +33,7 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
       put_string("GenuineIntel", &r.ebx, &r.edx, &r.ecx);
       break;
     case 1:
-      r.eax = 0x00000663;  // family 6, model 6, stepping 3
+      r.eax = 0x00000663;                                // family 6, model 6, stepping 3
       r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
       r.ecx = kLeaf1EcxHypervisor;
       r.edx = kLeaf1Edx;

@@ -170,7 +170,9 @@ Flow popa(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-Flow nop(Cpu&, const Insn&) { return Flow::kNext; }
+Flow nop(Cpu&, const Insn&) {
+  return Flow::kNext;
+}
 
 Flow enter(Cpu& c, const Insn& i) {
   unsigned size = i.opsize;
@@ -226,12 +228,18 @@ const Handler kPushSreg = push_sreg, kPopSreg = pop_sreg, kPushf = pushf, kPopf 
 
 Handler data_mov(Form f) {
   switch (f) {
-    case Form::kRR: return mov<K::R, K::R>;
-    case Form::kRM: return mov<K::R, K::M>;
-    case Form::kMR: return mov<K::M, K::R>;
-    case Form::kRI: return mov<K::R, K::I>;
-    case Form::kMI: return mov<K::M, K::I>;
-    default: return nullptr;
+    case Form::kRR:
+      return mov<K::R, K::R>;
+    case Form::kRM:
+      return mov<K::R, K::M>;
+    case Form::kMR:
+      return mov<K::M, K::R>;
+    case Form::kRI:
+      return mov<K::R, K::I>;
+    case Form::kMI:
+      return mov<K::M, K::I>;
+    default:
+      return nullptr;
   }
 }
 Handler data_movx(bool s, Form f) {
@@ -239,21 +247,31 @@ Handler data_movx(bool s, Form f) {
   if (f == Form::kRM) return s ? movx<true, K::M> : movx<false, K::M>;
   return nullptr;
 }
-Handler data_lea() { return lea; }
+Handler data_lea() {
+  return lea;
+}
 Handler data_xchg(Form f) {
   switch (f) {
-    case Form::kRR: return xchg_rr;
-    case Form::kMR: return xchg_mem<true>;
-    case Form::kRM: return xchg_mem<false>;
-    default: return nullptr;
+    case Form::kRR:
+      return xchg_rr;
+    case Form::kMR:
+      return xchg_mem<true>;
+    case Form::kRM:
+      return xchg_mem<false>;
+    default:
+      return nullptr;
   }
 }
 Handler data_push(Form f) {
   switch (f) {
-    case Form::kR: return push<K::R>;
-    case Form::kM: return push<K::M>;
-    case Form::kI: return push<K::I>;
-    default: return nullptr;
+    case Form::kR:
+      return push<K::R>;
+    case Form::kM:
+      return push<K::M>;
+    case Form::kI:
+      return push<K::I>;
+    default:
+      return nullptr;
   }
 }
 Handler data_pop(Form f) {

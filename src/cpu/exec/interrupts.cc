@@ -8,7 +8,9 @@
 namespace vessel::cpu {
 namespace {
 
-bool contributory(uint8_t v) { return v == kDe || (v >= kTs && v <= kGp); }
+bool contributory(uint8_t v) {
+  return v == kDe || (v >= kTs && v <= kGp);
+}
 
 }  // namespace
 
@@ -90,8 +92,7 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
     uint64_t raw;
     if (!read_descriptor(ss_sel, &raw, kTs)) return false;
     ss = unpack_descriptor(ss_sel, raw);
-    if ((ss_sel & 3) != cs.dpl || ss.dpl != cs.dpl || !ss.s || (ss.type & 0x8) ||
-        !(ss.type & 0x2))
+    if ((ss_sel & 3) != cs.dpl || ss.dpl != cs.dpl || !ss.s || (ss.type & 0x8) || !(ss.type & 0x2))
       return fault(kTs, (ss_sel & 0xFFFC) | ext);
     if (!ss.present) return fault(kStackFault, (ss_sel & 0xFFFC) | ext);
     sp = new_sp;
@@ -153,13 +154,14 @@ bool Cpu::deliver_long(uint8_t vector, uint32_t error_code, bool soft, uint64_t 
   }
   sp &= ~0xFull;
   unsigned new_cpl = inner ? cs.dpl : cpl_;
-  uint64_t frame[6] = {seg[kSs].selector, gpr[kRsp], get_rflags(), seg[kCs].selector,
-                       return_rip, error_code};
+  uint64_t frame[6] = {seg[kSs].selector, gpr[kRsp],  get_rflags(),
+                       seg[kCs].selector, return_rip, error_code};
   unsigned n = error_code != kNoErrorCode ? 6 : 5;
   for (unsigned i = 0; i < n; ++i) {
     sp -= 8;
     uint64_t a = sp;
-    if (static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) != a) return fault(kStackFault, ext);
+    if (static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) != a)
+      return fault(kStackFault, ext);
     if (!write_linear(a, 8, frame[i], new_cpl < 3)) return false;
   }
   if (inner) {

@@ -70,14 +70,30 @@ inline bool condition(const Cpu& c, unsigned cc) {
   const LazyFlags& f = c.lflags;
   bool r;
   switch (cc >> 1) {
-    case 0: r = f.of(); break;
-    case 1: r = f.cf(); break;
-    case 2: r = f.zf(); break;
-    case 3: r = f.cf() || f.zf(); break;
-    case 4: r = f.sf(); break;
-    case 5: r = f.pf(); break;
-    case 6: r = f.sf() != f.of(); break;
-    default: r = f.zf() || (f.sf() != f.of()); break;
+    case 0:
+      r = f.of();
+      break;
+    case 1:
+      r = f.cf();
+      break;
+    case 2:
+      r = f.zf();
+      break;
+    case 3:
+      r = f.cf() || f.zf();
+      break;
+    case 4:
+      r = f.sf();
+      break;
+    case 5:
+      r = f.pf();
+      break;
+    case 6:
+      r = f.sf() != f.of();
+      break;
+    default:
+      r = f.zf() || (f.sf() != f.of());
+      break;
   }
   return (cc & 1) ? !r : r;
 }

@@ -8,8 +8,12 @@
 namespace vessel::cpu {
 namespace {
 
-bool is_code(const SegmentCache& s) { return s.s && (s.type & 0x8); }
-bool conforming(const SegmentCache& s) { return (s.type & 0xC) == 0xC; }
+bool is_code(const SegmentCache& s) {
+  return s.s && (s.type & 0x8);
+}
+bool conforming(const SegmentCache& s) {
+  return (s.type & 0xC) == 0xC;
+}
 
 }  // namespace
 
@@ -32,9 +36,8 @@ SegmentCache Cpu::unpack_descriptor(uint16_t selector, uint64_t raw) {
 }
 
 bool Cpu::read_descriptor(uint16_t selector, uint64_t* raw, uint8_t vector) {
-  const TableRegister table = (selector & 4) ? TableRegister{ldtr.base, static_cast<uint16_t>(
-                                                                            ldtr.limit)}
-                                             : gdtr;
+  const TableRegister table =
+      (selector & 4) ? TableRegister{ldtr.base, static_cast<uint16_t>(ldtr.limit)} : gdtr;
   if ((selector & 4) && ldtr.unusable) return fault(vector, selector & 0xFFFC);
   uint32_t index = selector & 0xFFF8;
   uint32_t limit = (selector & 4) ? ldtr.limit : gdtr.limit;
@@ -117,8 +120,11 @@ static bool load_code_descriptor(Cpu& cpu, uint16_t selector, bool rpl_rule, Seg
   SegmentCache s = Cpu::unpack_descriptor(selector, raw);
   uint32_t err = selector & 0xFFFC;
   if (!is_code(s)) {
-    if (!s.s) log_warn("soft CPU: far transfer through system descriptor type {:#x} "
-                       "(call gates and task switches are not implemented): #GP", s.type);
+    if (!s.s)
+      log_warn(
+          "soft CPU: far transfer through system descriptor type {:#x} "
+          "(call gates and task switches are not implemented): #GP",
+          s.type);
     return cpu.fault(kGp, err);
   }
   unsigned rpl = selector & 3;

@@ -79,13 +79,20 @@ Flow string(Cpu& c, const Insn& i) {
 
 Handler string_op(StringOp op) {
   switch (op) {
-    case StringOp::kMovs: return string<StringOp::kMovs>;
-    case StringOp::kStos: return string<StringOp::kStos>;
-    case StringOp::kLods: return string<StringOp::kLods>;
-    case StringOp::kCmps: return string<StringOp::kCmps>;
-    case StringOp::kScas: return string<StringOp::kScas>;
-    case StringOp::kIns: return string<StringOp::kIns>;
-    case StringOp::kOuts: return string<StringOp::kOuts>;
+    case StringOp::kMovs:
+      return string<StringOp::kMovs>;
+    case StringOp::kStos:
+      return string<StringOp::kStos>;
+    case StringOp::kLods:
+      return string<StringOp::kLods>;
+    case StringOp::kCmps:
+      return string<StringOp::kCmps>;
+    case StringOp::kScas:
+      return string<StringOp::kScas>;
+    case StringOp::kIns:
+      return string<StringOp::kIns>;
+    case StringOp::kOuts:
+      return string<StringOp::kOuts>;
   }
   return nullptr;
 }

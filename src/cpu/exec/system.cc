@@ -9,7 +9,9 @@
 namespace vessel::cpu {
 namespace {
 
-bool privileged(Cpu& c) { return c.cpl() == 0 || c.fault(kGp, 0); }
+bool privileged(Cpu& c) {
+  return c.cpl() == 0 || c.fault(kGp, 0);
+}
 
 Flow cli(Cpu& c, const Insn&) {
   if (c.protected_mode() && c.cpl() > c.iopl()) return c.raise(kGp, 0);
@@ -34,10 +36,18 @@ Flow out(Cpu& c, const Insn& i, uint16_t port) {
   c.port_write(port, i.opsize, static_cast<uint32_t>(c.reg(kRax, i.opsize)));
   return Flow::kEnd;  // a write may stop the VM or change interrupt state
 }
-Flow in_imm(Cpu& c, const Insn& i) { return in(c, i, static_cast<uint16_t>(i.imm & 0xFF)); }
-Flow in_dx(Cpu& c, const Insn& i) { return in(c, i, static_cast<uint16_t>(c.gpr[kRdx])); }
-Flow out_imm(Cpu& c, const Insn& i) { return out(c, i, static_cast<uint16_t>(i.imm & 0xFF)); }
-Flow out_dx(Cpu& c, const Insn& i) { return out(c, i, static_cast<uint16_t>(c.gpr[kRdx])); }
+Flow in_imm(Cpu& c, const Insn& i) {
+  return in(c, i, static_cast<uint16_t>(i.imm & 0xFF));
+}
+Flow in_dx(Cpu& c, const Insn& i) {
+  return in(c, i, static_cast<uint16_t>(c.gpr[kRdx]));
+}
+Flow out_imm(Cpu& c, const Insn& i) {
+  return out(c, i, static_cast<uint16_t>(i.imm & 0xFF));
+}
+Flow out_dx(Cpu& c, const Insn& i) {
+  return out(c, i, static_cast<uint16_t>(c.gpr[kRdx]));
+}
 
 // LGDT/LIDT (load) and SGDT/SIDT (store) of `table`.
 template <bool kLoad, bool kIdt>
@@ -71,12 +81,23 @@ Flow mov_from_cr(Cpu& c, const Insn& i) {
   if (!privileged(c)) return Flow::kFault;
   uint64_t v;
   switch (i.r1) {
-    case 0: v = c.cr0; break;
-    case 2: v = c.cr2; break;
-    case 3: v = c.cr3; break;
-    case 4: v = c.cr4; break;
-    case 8: v = c.cr8; break;
-    default: return c.raise(kUd);
+    case 0:
+      v = c.cr0;
+      break;
+    case 2:
+      v = c.cr2;
+      break;
+    case 3:
+      v = c.cr3;
+      break;
+    case 4:
+      v = c.cr4;
+      break;
+    case 8:
+      v = c.cr8;
+      break;
+    default:
+      return c.raise(kUd);
   }
   c.set_reg(i.r0, c.mode64() ? 8 : 4, v);
   return Flow::kNext;
@@ -121,8 +142,7 @@ Flow wrmsr(Cpu& c, const Insn&) {
 }
 
 Flow cpuid_insn(Cpu& c, const Insn&) {
-  CpuidResult r = cpuid(static_cast<uint32_t>(c.gpr[kRax]), static_cast<uint32_t>(c.gpr[kRcx]),
-                        0);
+  CpuidResult r = cpuid(static_cast<uint32_t>(c.gpr[kRax]), static_cast<uint32_t>(c.gpr[kRcx]), 0);
   c.set_reg(kRax, 4, r.eax);
   c.set_reg(kRbx, 4, r.ebx);
   c.set_reg(kRcx, 4, r.ecx);
@@ -220,10 +240,16 @@ Flow invlpg(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-Flow nop_system(Cpu&, const Insn&) { return Flow::kNext; }
+Flow nop_system(Cpu&, const Insn&) {
+  return Flow::kNext;
+}
 
-Flow ud(Cpu& c, const Insn&) { return c.raise(kUd); }
-Flow unimplemented(Cpu& c, const Insn& i) { return c.undefined(i); }
+Flow ud(Cpu& c, const Insn&) {
+  return c.raise(kUd);
+}
+Flow unimplemented(Cpu& c, const Insn& i) {
+  return c.undefined(i);
+}
 
 Flow clts(Cpu& c, const Insn&) {
   if (!privileged(c)) return Flow::kFault;
@@ -334,22 +360,29 @@ Flow load_far_pointer(Cpu& c, const Insn& i) {
 
 const Handler kCli = cli, kSti = sti, kInImm = in_imm, kInDx = in_dx, kOutImm = out_imm,
               kOutDx = out_dx, kLgdt = table_reg<true, false>, kLidt = table_reg<true, true>,
-              kSgdt = table_reg<false, false>, kSidt = table_reg<false, true>,
-              kMovToCr = mov_to_cr, kMovFromCr = mov_from_cr, kMovToDr = mov_to_dr,
-              kMovFromDr = mov_from_dr, kRdmsr = rdmsr, kWrmsr = wrmsr, kCpuid = cpuid_insn,
-              kRdtsc = rdtsc, kRdtscp = rdtscp, kSwapgs = swapgs, kSyscall = syscall,
-              kSysret = sysret, kInvlpg = invlpg, kNopSystem = nop_system, kRaiseUd = ud,
-              kUnimplemented = unimplemented,
-              kClts = clts, kLoadFarPointer = load_far_pointer;
+              kSgdt = table_reg<false, false>, kSidt = table_reg<false, true>, kMovToCr = mov_to_cr,
+              kMovFromCr = mov_from_cr, kMovToDr = mov_to_dr, kMovFromDr = mov_from_dr,
+              kRdmsr = rdmsr, kWrmsr = wrmsr, kCpuid = cpuid_insn, kRdtsc = rdtsc, kRdtscp = rdtscp,
+              kSwapgs = swapgs, kSyscall = syscall, kSysret = sysret, kInvlpg = invlpg,
+              kNopSystem = nop_system, kRaiseUd = ud, kUnimplemented = unimplemented, kClts = clts,
+              kLoadFarPointer = load_far_pointer;
 
-Handler sys_lldt(Form f) { return f == Form::kR ? lldt<K::R> : f == Form::kM ? lldt<K::M> : nullptr; }
-Handler sys_ltr(Form f) { return f == Form::kR ? ltr<K::R> : f == Form::kM ? ltr<K::M> : nullptr; }
+Handler sys_lldt(Form f) {
+  return f == Form::kR ? lldt<K::R> : f == Form::kM ? lldt<K::M> : nullptr;
+}
+Handler sys_ltr(Form f) {
+  return f == Form::kR ? ltr<K::R> : f == Form::kM ? ltr<K::M> : nullptr;
+}
 Handler sys_sldt_str(bool tr, Form f) {
   if (f == Form::kR) return tr ? sldt_str<true, K::R> : sldt_str<false, K::R>;
   if (f == Form::kM) return tr ? sldt_str<true, K::M> : sldt_str<false, K::M>;
   return nullptr;
 }
-Handler sys_lmsw(Form f) { return f == Form::kR ? lmsw<K::R> : f == Form::kM ? lmsw<K::M> : nullptr; }
-Handler sys_smsw(Form f) { return f == Form::kR ? smsw<K::R> : f == Form::kM ? smsw<K::M> : nullptr; }
+Handler sys_lmsw(Form f) {
+  return f == Form::kR ? lmsw<K::R> : f == Form::kM ? lmsw<K::M> : nullptr;
+}
+Handler sys_smsw(Form f) {
+  return f == Form::kR ? smsw<K::R> : f == Form::kM ? smsw<K::M> : nullptr;
+}
 
 }  // namespace vessel::cpu

@@ -23,7 +23,9 @@ class Tlb {
  public:
   static constexpr unsigned kEntries = 256;
 
-  static uint64_t tag_of(uint64_t linear, bool user) { return (linear & ~0xFFFull) | (user ? 1 : 0); }
+  static uint64_t tag_of(uint64_t linear, bool user) {
+    return (linear & ~0xFFFull) | (user ? 1 : 0);
+  }
   static unsigned slot_of(uint64_t linear) { return (linear >> 12) & (kEntries - 1); }
 
   // Host pointer for `linear` or nullptr on a miss.
