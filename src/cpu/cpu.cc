@@ -52,6 +52,7 @@ void Cpu::set_rflags(uint64_t value) {
 }
 
 void Cpu::update_mode() {
+  ++mode_epoch_;
   // CPL: 0 in real mode, 3 in virtual-8086 mode, else the RPL of the CS
   // selector (every CS load in protected mode sets it to the new CPL).
   if (!protected_mode())
@@ -137,25 +138,54 @@ Block* Cpu::fetch_block() {
 
 template <bool kProfile>
 CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
+  // The block that ran last and the chaining epoch it ran in: its successor
+  // list can be trusted (and the pointer dereferenced) only while that epoch
+  // lasts, because a new epoch may have dropped blocks.
+  Block* prev = nullptr;
+  uint64_t prev_epoch = 0;
   for (;;) {
+    if (prev && prev_epoch != chain_epoch()) prev = nullptr;
     blocks_.retire();
     if (stop.load(std::memory_order_relaxed)) return CpuExit::kStopped;
     if (fault_pending()) {
+      prev = nullptr;
       if (!deliver_pending()) return CpuExit::kShutdown;
       continue;
     }
     bool shadow = interrupt_shadow;
     interrupt_shadow = false;
     if (!shadow && flag_if() && intr_ && intr_->pending()) {
+      prev = nullptr;
       take_interrupt();
       continue;
     }
-    Block* block = fetch_block();
-    if (!block) continue;  // fetch fault pending
+    Block* block = nullptr;
+    uint64_t linear = seg[kCs].base + rip;
+    if (!long_mode()) linear &= 0xFFFFFFFF;
+    if (prev) {
+      for (const Successor& s : prev->next) {
+        if (s.linear == linear && s.epoch == prev_epoch) {
+          block = s.block;
+          break;
+        }
+      }
+    }
+    if (!block) {
+      block = fetch_block();
+      if (!block) {
+        prev = nullptr;
+        continue;  // fetch fault pending
+      }
+      if (prev && prev_epoch == chain_epoch()) {
+        prev->next[1] = prev->next[0];
+        prev->next[0] = Successor{linear, prev_epoch, block};
+      }
+    }
     bool tf = flag_tf();
     size_t count = (shadow || tf) ? 1 : block->insns.size();
     uint64_t ip_mask = size_mask(code_size());
     code_invalidated_ = false;
+    uint64_t epoch = chain_epoch();
     Flow flow = Flow::kNext;
     for (size_t i = 0; i < count; ++i) {
       const Insn& insn = block->insns[i];
@@ -167,6 +197,8 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
       rip = next_rip;
       if (flow != Flow::kNext || code_invalidated_) break;
     }
+    prev = block;
+    prev_epoch = epoch;
     if (tf && flow != Flow::kFault) {
       dr6 |= 1u << 14;  // BS: single step
       fault(kDb);

@@ -29,6 +29,50 @@ struct CpuStats {
   uint64_t interrupts = 0;
 };
 
+// Little-endian loads and stores of 1, 2, 4 or 8 bytes (fixed-size copies
+// the compiler turns into single moves).
+inline uint64_t load_le(const uint8_t* p, unsigned size) {
+  switch (size) {
+    case 1:
+      return *p;
+    case 2: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    default: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
+}
+inline void store_le(uint8_t* p, unsigned size, uint64_t v) {
+  switch (size) {
+    case 1:
+      *p = static_cast<uint8_t>(v);
+      break;
+    case 2: {
+      uint16_t x = static_cast<uint16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      uint32_t x = static_cast<uint32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
+    default:
+      std::memcpy(p, &v, 8);
+      break;
+  }
+}
+
 // Why run() returned.
 enum class CpuExit : uint8_t {
   kHalted,    // HLT executed (RIP is past it); the caller waits for an interrupt
@@ -152,8 +196,7 @@ class Cpu {
     if (((linear & 0xFFF) + size) <= 0x1000) {
       if (uint8_t* p = tlb_.lookup(kind, linear, user)) {
         ++stats_.tlb_hits;
-        *value = 0;
-        std::memcpy(value, p, size);
+        *value = load_le(p, size);
         return true;
       }
     }
@@ -164,7 +207,7 @@ class Cpu {
     if (((linear & 0xFFF) + size) <= 0x1000) {
       if (uint8_t* p = tlb_.lookup(Access::kWrite, linear, user)) {
         ++stats_.tlb_hits;
-        std::memcpy(p, &value, size);
+        store_le(p, size, value);
         return true;
       }
     }
@@ -173,8 +216,20 @@ class Cpu {
   // Linear -> guest-physical for one access (page walk; sets A/D bits);
   // false with #PF pending.
   bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa);
-  // Linear address of segment:offset after the segment's checks.
-  bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear);
+  // Linear address of segment:offset after the segment's checks. Inline
+  // fast path: an expand-up data segment outside 64-bit mode.
+  bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear) {
+    if (!mode64()) {
+      const SegmentCache& s = seg[sreg];
+      if ((s.type & 0xC) == 0 && !s.unusable && (!write || (s.type & 0x2)) &&
+          offset + size - 1 <= s.limit) {
+        *linear = (s.base + offset) & 0xFFFFFFFF;
+        return true;
+      }
+    }
+    return linearize_slow(sreg, offset, size, write, linear);
+  }
+  bool linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear);
   // Effective address of the instruction's memory operand.
   uint64_t effective_address(const Insn& insn) const {
     uint64_t ea = static_cast<uint64_t>(insn.disp);
@@ -272,6 +327,8 @@ class Cpu {
                      bool write);
   template <bool kProfile>
   CpuExit run_loop(const std::atomic<bool>& stop);
+  // Block chaining is valid while this sum stays the same.
+  uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
   Block* fetch_block();
   // Delivers the pending exception (with #DF/triple-fault escalation).
   // Returns false on triple fault.
@@ -285,6 +342,7 @@ class Cpu {
   CpuInterruptSource* intr_ = nullptr;
   uint64_t rflags_ = rflags::kFixed;  // all but the arithmetic flags
   unsigned cpl_ = 0;
+  uint64_t mode_epoch_ = 0;  // bumped by update_mode (CS, CPL, CR0, EFER changes)
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
   int delivering_ = -1;            // vector being delivered (for #DF escalation)

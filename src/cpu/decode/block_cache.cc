@@ -41,6 +41,7 @@ void BlockCache::remove_page(uint64_t page, Block* block) {
 
 void BlockCache::drop(Block* b) {
   b->valid = false;
+  ++epoch_;
   remove_page(b->gpa & kPageMask, b);
   if (b->len2) remove_page(b->gpa2 & kPageMask, b);
   Block*& slot = front_[front_slot(b->key)];
@@ -79,6 +80,7 @@ void BlockCache::flush() {
   pages_.clear();
   front_.fill(nullptr);
   stats_.flushes++;
+  ++epoch_;
   stats_.blocks = stats_.records = stats_.bytes = 0;
 }
 

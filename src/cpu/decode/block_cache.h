@@ -21,6 +21,15 @@ namespace vessel::cpu {
 // Decode modes (what changes how bytes decode): default code size.
 enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
 
+// A block that followed this one, remembered for chaining: valid while the
+// CPU's chaining epoch (TLB, mode and block-cache epochs) is the one it was
+// recorded in.
+struct Successor {
+  uint64_t linear = ~0ull;  // linear address of the successor's first byte
+  uint64_t epoch = ~0ull;
+  struct Block* block = nullptr;
+};
+
 struct Block {
   uint64_t key = 0;   // gpa << 2 | mode
   uint64_t gpa = 0;   // first byte
@@ -28,6 +37,7 @@ struct Block {
   uint32_t len2 = 0;  // bytes on the next linear page (an instruction crossing it)
   uint64_t gpa2 = 0;  // guest-physical address of that next page's first byte
   bool valid = true;
+  Successor next[2];  // most recent first
   std::vector<Insn> insns;
 };
 
@@ -81,6 +91,9 @@ class BlockCache {
   void retire() { graveyard_.clear(); }
 
   const BlockCacheStats& stats() const { return stats_; }
+  // Counts drops and flushes: a Block* remembered elsewhere is valid only
+  // while the epoch it was taken in lasts.
+  uint64_t epoch() const { return epoch_; }
 
  private:
   static constexpr unsigned kFrontSlots = 4096;
@@ -94,6 +107,7 @@ class BlockCache {
   std::array<Block*, kFrontSlots> front_{};
   std::vector<std::unique_ptr<Block>> graveyard_;
   BlockCacheStats stats_;
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace vessel::cpu

@@ -30,7 +30,8 @@ bool Cpu::check_segment(const SegmentCache& s, unsigned sreg, uint64_t offset, u
   return true;
 }
 
-bool Cpu::linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear) {
+bool Cpu::linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool write,
+                         uint64_t* linear) {
   if (mode64()) {
     uint64_t a = offset + ((sreg == kFs || sreg == kGs) ? seg[sreg].base : 0);
     if (!canonical(a) || !canonical(a + size - 1)) return fault(sreg == kSs ? kStackFault : kGp, 0);

@@ -47,14 +47,19 @@ class Tlb {
   }
   void flush() {
     for (auto& t : tables_) t.fill(TlbEntry{});
+    ++epoch_;
   }
   // INVLPG: drops `linear`'s page from every table (both privileges).
   void flush_page(uint64_t linear) {
+    ++epoch_;
     for (auto& t : tables_) {
       TlbEntry& e = t[slot_of(linear)];
       if ((e.tag & ~1ull) == (linear & ~0xFFFull)) e = TlbEntry{};
     }
   }
+  // Counts flushes: a translation remembered elsewhere (block chaining) is
+  // valid only while the epoch it was made in lasts.
+  uint64_t epoch() const { return epoch_; }
   // Drops write entries onto guest-physical page `gpa_page` (it now holds code).
   void flush_writes_to(uint64_t gpa_page) {
     for (auto& e : table(Access::kWrite))
@@ -64,6 +69,7 @@ class Tlb {
  private:
   std::array<TlbEntry, kEntries>& table(Access kind) { return tables_[static_cast<int>(kind)]; }
   std::array<std::array<TlbEntry, kEntries>, 3> tables_{};
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace vessel::cpu
