@@ -166,6 +166,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
       for (const Successor& s : prev->next) {
         if (s.linear == linear && s.epoch == prev_epoch) {
           block = s.block;
+          ++stats_.chain_hits;
           break;
         }
       }
@@ -181,6 +182,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
         prev->next[0] = Successor{linear, prev_epoch, block};
       }
     }
+    ++stats_.blocks;
     bool tf = flag_tf();
     size_t count = (shadow || tf) ? 1 : block->insns.size();
     uint64_t ip_mask = size_mask(code_size());

@@ -23,6 +23,8 @@ namespace vessel::cpu {
 
 struct CpuStats {
   uint64_t instructions = 0;
+  uint64_t blocks = 0;      // blocks entered
+  uint64_t chain_hits = 0;  // blocks entered through a successor link (no lookup)
   uint64_t tlb_hits = 0;
   uint64_t tlb_misses = 0;
   uint64_t exceptions = 0;

@@ -130,3 +130,37 @@ TEST_F(CpuSelfModifying, StoresToDataOnACodePageKeepOtherBlocks) {
 
 }  // namespace
 }  // namespace vessel::cpu
+
+namespace vessel::cpu {
+namespace {
+
+TEST(CpuBlockChaining, RemappedCodePageRunsTheNewCode) {
+  testing::TestBus bus;
+  Cpu cpu(bus);
+  testing::enter_long64(cpu, bus);
+  constexpr uint64_t kBase = 0x8000000000ull, kPdpt = 0x110000, kPd = 0x111000, kPt = 0x112000;
+  bus.put_obj<uint64_t>(testing::kPml4 + 8, kPdpt | 7);
+  bus.put_obj<uint64_t>(kPdpt, kPd | 7);
+  bus.put_obj<uint64_t>(kPd, kPt | 7);
+  bus.put_obj<uint64_t>(kPt, 0x200000 | 7);
+  bus.put(0x200000, {0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3});  // mov eax, 1; ret
+  bus.put(0x205000, {0xB8, 0x02, 0x00, 0x00, 0x00, 0xC3});  // mov eax, 2; ret
+  // movabs rbx, kBase; call rbx; hlt
+  bus.put(0x2000, {0x48, 0xBB});
+  bus.put_obj<uint64_t>(0x2002, kBase);
+  bus.put(0x200A, {0xFF, 0xD3, 0xF4});
+  cpu.gpr[kRsp] = 0x9000;
+  for (int round = 0; round < 3; ++round) {
+    cpu.rip = 0x2000;
+    ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+    EXPECT_EQ(cpu.gpr[kRax], 1u);
+  }
+  bus.put_obj<uint64_t>(kPt, 0x205000 | 7);
+  cpu.flush_tlb_page(kBase);  // what INVLPG does
+  cpu.rip = 0x2000;
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRax], 2u);
+}
+
+}  // namespace
+}  // namespace vessel::cpu

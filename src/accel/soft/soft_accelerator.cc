@@ -23,10 +23,12 @@ SoftVcpu::~SoftVcpu() {
     return hit + miss ? 100.0 * static_cast<double>(hit) / static_cast<double>(hit + miss) : 0.0;
   };
   log_info(
-      "soft vCPU {}: {} instructions, {} exceptions, {} interrupts; block cache {:.2f}% hits "
-      "({} blocks, {} records, {} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
-      id_, s.instructions, s.exceptions, s.interrupts, rate(b.hits, b.misses), b.blocks, b.records,
-      b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+      "soft vCPU {}: {} instructions in {} blocks ({:.2f}% entered by chaining), {} "
+      "exceptions, {} interrupts; block cache {:.2f}% hits ({} blocks, {} records, {} KiB, {} "
+      "invalidated by stores, {} flushes); TLB {:.2f}% hits",
+      id_, s.instructions, s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits), s.exceptions,
+      s.interrupts, rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024, b.invalidations,
+      b.flushes, rate(s.tlb_hits, s.tlb_misses));
   const auto& profile = cpu_.profile();
   if (profile.empty()) return;
   std::vector<std::pair<uint64_t, uint16_t>> top;
