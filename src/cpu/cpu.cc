@@ -154,9 +154,8 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     }
     bool shadow = interrupt_shadow;
     interrupt_shadow = false;
-    if (!shadow && flag_if() && intr_ && intr_->pending()) {
+    if (!shadow && flag_if() && intr_ && intr_->pending() && take_interrupt()) {
       prev = nullptr;
-      take_interrupt();
       continue;
     }
     Block* block = nullptr;

@@ -291,8 +291,8 @@ class Cpu {
   // ---- Segments -----------------------------------------------------------
   // MOV/POP to a segment register, with the protected-mode checks.
   bool load_segment(unsigned sreg, uint16_t selector);
-  // Loads CS for a far JMP/CALL/RET/IRET to `selector` at privilege `rpl`
-  // (checks done by the caller through load_code_descriptor).
+  // Reads the 8-byte GDT/LDT descriptor `selector` names; a selector past the
+  // table's limit (or into a null LDT) raises `vector_on_fault`(selector).
   bool read_descriptor(uint16_t selector, uint64_t* raw, uint8_t vector_on_fault);
   static SegmentCache unpack_descriptor(uint16_t selector, uint64_t raw);
   void set_segment(unsigned sreg, const SegmentCache& cache);
@@ -338,6 +338,8 @@ class Cpu {
   bool deliver_real(uint8_t vector, uint64_t return_rip);
   bool deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint64_t return_rip);
   bool deliver_long(uint8_t vector, uint32_t error_code, bool soft, uint64_t return_rip);
+  // INTA and delivery of an external interrupt; false when the controller
+  // had nothing to deliver after all.
   bool take_interrupt();
 
   CpuBus* bus_;

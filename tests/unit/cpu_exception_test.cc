@@ -168,3 +168,68 @@ TEST_F(CpuExceptions, UnimplementedInstructionIsUd) {
 
 }  // namespace
 }  // namespace vessel::cpu
+
+namespace vessel::cpu {
+namespace {
+
+class FakeInterrupts : public CpuInterruptSource {
+ public:
+  bool pending() override { return raised; }
+  std::optional<uint8_t> acknowledge() override {
+    ++acks;
+    if (spurious) return std::nullopt;
+    raised = false;
+    return vector;
+  }
+  bool raised = false;
+  bool spurious = false;
+  uint8_t vector = 0x20;
+  int acks = 0;
+};
+
+class CpuExternalInterrupts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Real mode: IVT[0x20] = 0000:0x600, handler: inc bx; iret.
+    bus.put_obj<uint32_t>(0x20 * 4, 0x600);
+    bus.put(0x600, {0x43, 0xCF});
+    cpu.seg[kCs].selector = 0;
+    cpu.seg[kCs].base = 0;
+    cpu.gpr[kRsp] = 0x7000;
+    cpu.gpr[kRdx] = 0;  // reset leaves the processor signature there
+    cpu.set_interrupt_source(&intr);
+  }
+  testing::TestBus bus;
+  Cpu cpu{bus};
+  FakeInterrupts intr;
+};
+
+TEST_F(CpuExternalInterrupts, DeliveredOnlyWithIfAndAfterTheStiShadow) {
+  // cli; mov cx, 1; sti; inc dx; hlt
+  bus.put(0x700, {0xFA, 0xB9, 0x01, 0x00, 0xFB, 0x42, 0xF4});
+  cpu.rip = 0x700;
+  cpu.set_rflags(rflags::kFixed);
+  intr.raised = true;
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRbx], 1u);  // delivered once
+  EXPECT_EQ(intr.acks, 1);
+  // The instruction in STI's shadow (inc dx) ran before the interrupt: the
+  // handler returned to the HLT, which then halted.
+  EXPECT_EQ(cpu.gpr[kRdx], 1u);
+  EXPECT_EQ(cpu.rip, 0x707u);
+  EXPECT_EQ(cpu.stats().interrupts, 1u);
+}
+
+TEST_F(CpuExternalInterrupts, SpuriousAcknowledgeKeepsExecuting) {
+  bus.put(0x700, {0x42, 0xF4});  // inc dx; hlt
+  cpu.rip = 0x700;
+  cpu.set_rflags(rflags::kFixed | rflags::kIf);
+  intr.raised = true;
+  intr.spurious = true;
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRdx], 1u);
+  EXPECT_EQ(cpu.gpr[kRbx], 0u);
+}
+
+}  // namespace
+}  // namespace vessel::cpu

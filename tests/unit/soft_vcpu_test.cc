@@ -194,6 +194,37 @@ TEST_F(SoftVcpuTest, HaltWithInterruptsEnabledWaitsForAKick) {
   EXPECT_EQ(exit->kind, VcpuExit::Kind::kInterrupted);
 }
 
+class OneInterrupt : public cpu::CpuInterruptSource {
+ public:
+  bool pending() override { return raised.load(); }
+  std::optional<uint8_t> acknowledge() override {
+    raised = false;
+    return 0x20;
+  }
+  std::atomic<bool> raised{false};
+};
+
+TEST_F(SoftVcpuTest, HaltWithInterruptsEnabledWakesOnAnInterrupt) {
+  // IVT[0x20] -> 0x600: mov al, 0x77; out 0x80, al; cli; hlt. Main: sti; hlt.
+  ASSERT_TRUE(memory->write_obj<uint32_t>(0x20 * 4, 0x600).ok());
+  const uint8_t handler[] = {0xB0, 0x77, 0xE6, 0x80, 0xFA, 0xF4};
+  ASSERT_TRUE(memory->write(0x600, handler, sizeof(handler)).ok());
+  load_real_mode_program(*memory, *vcpu, {0xFB, 0xF4});
+  auto* soft = static_cast<SoftVcpu*>(vcpu.get());
+  OneInterrupt source;
+  soft->set_interrupt_source(&source);
+  std::thread raiser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    source.raised = true;
+    soft->wake();
+  });
+  auto exit = vcpu->run();
+  raiser.join();
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->kind, VcpuExit::Kind::kHalt);  // the handler's cli; hlt
+  EXPECT_EQ(io.last_byte, 0x77);
+}
+
 TEST_F(SoftVcpuTest, TripleFaultIsAShutdownExit) {
   // Real mode with an IDT limit of 0: INT 3 cannot be delivered.
   load_real_mode_program(*memory, *vcpu, {0xCC});

@@ -36,7 +36,7 @@ bool decode_insn(const uint8_t* bytes, unsigned size, DecodeMode mode, Insn* out
     out->flags = insn_flag::kEndsBlock;
     return true;
   }
-  bind_insn(zi, ops, mode, out);
+  bind_insn(zi, ops, out);
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "cpu/decode/zydis_bind.h"
 
+#include <string_view>
+
 #include "cpu/exec/handlers.h"
 #include "cpu/registers.h"
 
@@ -554,9 +556,7 @@ bool ends_block(const ZydisDecodedInstruction& zi) {
 
 }  // namespace
 
-void bind_insn(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, DecodeMode mode,
-               Insn* out) {
-  (void)mode;
+void bind_insn(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out) {
   out->len = zi.length;
   out->opsize = static_cast<uint8_t>(zi.operand_width / 8);
   if (out->opsize == 0) out->opsize = 1;

@@ -5,12 +5,10 @@
 
 #include <Zydis/Zydis.h>
 
-#include "cpu/decode/block_cache.h"
 #include "cpu/decode/insn.h"
 
 namespace vessel::cpu {
 
-void bind_insn(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, DecodeMode mode,
-               Insn* out);
+void bind_insn(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out);
 
 }  // namespace vessel::cpu

@@ -208,10 +208,10 @@ bool Cpu::deliver_pending() {
 
 bool Cpu::take_interrupt() {
   std::optional<uint8_t> vector = intr_->acknowledge();
-  if (!vector) return true;
+  if (!vector) return false;  // withdrawn or spurious: keep executing
   ++stats_.interrupts;
-  if (deliver(*vector, kNoErrorCode, false, rip)) return true;
-  return false;  // the fault is pending; run() delivers it
+  deliver(*vector, kNoErrorCode, false, rip);  // a fault in delivery stays pending
+  return true;
 }
 
 }  // namespace vessel::cpu

@@ -36,13 +36,13 @@ SegmentCache Cpu::unpack_descriptor(uint16_t selector, uint64_t raw) {
 }
 
 bool Cpu::read_descriptor(uint16_t selector, uint64_t* raw, uint8_t vector) {
-  const TableRegister table =
-      (selector & 4) ? TableRegister{ldtr.base, static_cast<uint16_t>(ldtr.limit)} : gdtr;
-  if ((selector & 4) && ldtr.unusable) return fault(vector, selector & 0xFFFC);
+  bool local = selector & 4;
+  if (local && ldtr.unusable) return fault(vector, selector & 0xFFFC);
   uint32_t index = selector & 0xFFF8;
-  uint32_t limit = (selector & 4) ? ldtr.limit : gdtr.limit;
+  uint64_t base = local ? ldtr.base : gdtr.base;
+  uint32_t limit = local ? ldtr.limit : gdtr.limit;
   if (index + 7 > limit) return fault(vector, selector & 0xFFFC);
-  return read_linear(table.base + index, 8, raw, Access::kRead, true);
+  return read_linear(base + index, 8, raw, Access::kRead, true);
 }
 
 // Sets the accessed bit of the descriptor for `selector` (already read).
