@@ -10,7 +10,7 @@ namespace vessel::cpu {
 
 void Cpu::reset() {
   gpr.fill(0);
-  gpr[2] = 0x600;  // EDX: family/model/stepping signature
+  gpr[kRdx] = 0x663;  // EDX: the family/model/stepping of CPUID leaf 1
   rip = 0xFFF0;
   rflags_ = rflags::kFixed;
   lflags.put(0);
