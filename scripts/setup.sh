@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev
+  # the software CPU's instruction decoder
+  libzydis-dev
   # guest assets: kernel and initramfs from Debian packages
   busybox-static cpio zstd xz-utils kmod
   # QEMU: the test guests' independent check and the benchmark's baseline;

@@ -4,12 +4,12 @@
 
 #include "accel/kvm/kvm_accelerator.h"
 #include "accel/kvm/kvm_probe.h"
+#include "accel/soft/soft_accelerator.h"
 
 namespace vessel {
 namespace {
 
 constexpr auto kProbeBudget = std::chrono::milliseconds(20);
-constexpr const char* kSoftMissing = "the software CPU is not built yet";
 
 }  // namespace
 
@@ -28,24 +28,25 @@ Expected<AccelSelection> select_accelerator(AccelChoice choice) {
       return AccelSelection{std::move(*kvm), ""};
     }
     case AccelChoice::kSoft:
-      return make_error("--accel soft: {}", kSoftMissing);
+      return AccelSelection{create_soft_accelerator(), ""};
     case AccelChoice::kAuto:
       break;
   }
   auto probe = probe_kvm(kProbeBudget);
   if (!probe.ok())
-    return make_error("no usable accelerator: kvm: {}; soft: {}", probe.error().message,
-                      kSoftMissing);
+    return AccelSelection{create_soft_accelerator(),
+                          fmt::format("using the software CPU: kvm: {}", probe.error().message)};
   if (!probe->usable)
-    return make_error("no usable accelerator: kvm: {}; soft: {}", probe->reason, kSoftMissing);
+    return AccelSelection{create_soft_accelerator(),
+                          fmt::format("using the software CPU: kvm: {}", probe->reason)};
+  if (!kvm_is_fast(*probe))
+    return AccelSelection{
+        create_soft_accelerator(),
+        fmt::format("using the software CPU: KVM is slow here ({:.1f} M instructions/s)",
+                    probe->instructions_per_second / 1e6)};
   auto kvm = create_kvm_accelerator();
   if (!kvm.ok()) return with_context(kvm.error(), "kvm");
-  std::string why;
-  if (!kvm_is_fast(*probe)) {
-    why = fmt::format("KVM is slow here ({:.1f} M instructions/s) and {}: using KVM anyway",
-                      probe->instructions_per_second / 1e6, kSoftMissing);
-  }
-  return AccelSelection{std::move(*kvm), why};
+  return AccelSelection{std::move(*kvm), ""};
 }
 
 std::vector<std::string> describe_accelerators() {
@@ -56,7 +57,7 @@ std::vector<std::string> describe_accelerators() {
   } else {
     lines.push_back(describe_kvm_probe(*probe));
   }
-  lines.push_back(fmt::format("soft: unavailable ({})", kSoftMissing));
+  lines.push_back("soft: available (software x86-64 CPU)");
   return lines;
 }
 

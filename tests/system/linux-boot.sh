@@ -40,6 +40,10 @@ soft)
     echo "SKIP: no software CPU ($line)"
     exit 77
   }
+  if [ -n "${VESSEL_SOFT_PENDING:-}" ]; then
+    echo "SKIP: soft: $VESSEL_SOFT_PENDING"
+    exit 77
+  fi
   limit=${VESSEL_BOOT_TIMEOUT:-600}
   ;;
 *) fail "unknown accelerator '$accel' (kvm or soft)" ;;

@@ -1,0 +1,214 @@
+#include "cpu/cpu.h"
+
+#include <mutex>
+#include <set>
+
+#include "base/log.h"
+#include "cpu/decode/decoder.h"
+
+namespace vessel::cpu {
+
+void Cpu::reset() {
+  gpr.fill(0);
+  gpr[kRdx] = 0x663;  // EDX: the family/model/stepping of CPUID leaf 1
+  rip = 0xFFF0;
+  rflags_ = rflags::kFixed;
+  lflags.put(0);
+  for (auto& s : seg) {
+    s = SegmentCache{};
+    s.type = 0x3;  // read/write data, accessed
+  }
+  seg[kCs].selector = 0xF000;
+  seg[kCs].base = 0xFFFF0000;
+  seg[kCs].type = 0xB;  // execute/read code, accessed
+  ldtr = SegmentCache{};
+  ldtr.s = false;
+  ldtr.type = 0x2;
+  tr = SegmentCache{};
+  tr.s = false;
+  tr.type = 0xB;  // busy 32-bit TSS
+  gdtr = TableRegister{};
+  idtr = TableRegister{0, 0x3FF};
+  cr0 = cr0::kEt | cr0::kCd | cr0::kNw;
+  cr2 = cr3 = cr4 = cr8 = efer = 0;
+  xcr0 = 1;
+  dr.fill(0);
+  dr6 = 0xFFFF0FF0;
+  dr7 = 0x400;
+  star = lstar = cstar = sfmask = kernel_gs_base = 0;
+  sysenter_cs = sysenter_esp = sysenter_eip = 0;
+  tsc_offset = tsc_aux = 0;
+  interrupt_shadow = nmi_masked = false;
+  pending_vector_ = -1;
+  delivering_ = -1;
+  update_mode();
+  tlb_.flush();
+  blocks_.flush();
+}
+
+void Cpu::set_rflags(uint64_t value) {
+  lflags.put(value);
+  rflags_ = (value & rflags::kAllWritable & ~rflags::kArith) | rflags::kFixed;
+}
+
+void Cpu::update_mode() {
+  ++mode_epoch_;
+  // CPL: 0 in real mode, 3 in virtual-8086 mode, else the RPL of the CS
+  // selector (every CS load in protected mode sets it to the new CPL).
+  if (!protected_mode())
+    cpl_ = 0;
+  else if (rflags_ & rflags::kVm)
+    cpl_ = 3;
+  else
+    cpl_ = seg[kCs].selector & 3;
+}
+
+bool Cpu::fault(uint8_t vector, uint32_t error_code) {
+  if (pending_vector_ < 0) {
+    pending_vector_ = vector;
+    pending_error_ = error_code;
+  }
+  return false;
+}
+
+Flow Cpu::undefined(const Insn& insn) {
+  static std::mutex mu;
+  static std::set<uint16_t> seen;
+  {
+    std::lock_guard lock(mu);
+    if (seen.insert(insn.mnemonic).second) {
+      uint8_t bytes[15] = {};
+      std::string hex;
+      uint64_t linear = seg[kCs].base + rip;
+      for (unsigned i = 0; i < insn.len && i < 15; ++i) {
+        uint64_t b = 0;
+        if (!read_linear(linear + i, 1, &b, Access::kExec, true)) {
+          pending_vector_ = -1;
+          break;
+        }
+        bytes[i] = static_cast<uint8_t>(b);
+        hex += fmt::format("{:02x} ", bytes[i]);
+      }
+      log_warn("soft CPU: unimplemented instruction at {:#x}: {}({}): #UD", rip, hex,
+               mnemonic_name(insn.mnemonic));
+    }
+  }
+  return raise(kUd);
+}
+
+void Cpu::note_code_write(uint64_t gpa, unsigned size) {
+  if (blocks_.invalidate(gpa, size)) code_invalidated_ = true;
+}
+
+Block* Cpu::fetch_block() {
+  if (!mode64() && rip > seg[kCs].limit) {
+    fault(kGp, 0);
+    return nullptr;
+  }
+  uint64_t linear = seg[kCs].base + rip;
+  if (!long_mode()) linear &= 0xFFFFFFFF;
+  bool user = cpl_ == 3;
+  uint64_t gpa;
+  if (const TlbEntry* e = tlb_.find(Access::kExec, linear, user)) {
+    ++stats_.tlb_hits;
+    gpa = e->gpa_page | (linear & 0xFFF);
+  } else {
+    ++stats_.tlb_misses;
+    if (!translate(linear, Access::kExec, user, &gpa)) return nullptr;
+    if (uint8_t* host = bus_->ram(gpa & ~0xFFFull))
+      tlb_.fill(Access::kExec, linear, user, host, gpa & ~0xFFFull);
+  }
+  DecodeMode mode = decode_mode();
+  Block* b = blocks_.find(gpa, mode);
+  if (b && b->len2) {
+    // The block's last instruction continues on the next linear page: that
+    // page must still map to the same physical page.
+    uint64_t gpa2;
+    if (!translate((linear & ~0xFFFull) + 0x1000, Access::kExec, user, &gpa2)) return nullptr;
+    if (gpa2 != b->gpa2) b = nullptr;
+  }
+  if (b) return b;
+  auto decoded = decode_block(*this, linear, gpa, mode);
+  if (!decoded) return nullptr;
+  b = blocks_.insert(std::move(decoded));
+  tlb_.flush_writes_to(b->gpa & ~0xFFFull);
+  if (b->len2) tlb_.flush_writes_to(b->gpa2 & ~0xFFFull);
+  return b;
+}
+
+template <bool kProfile>
+CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
+  // The block that ran last and the chaining epoch it ran in: its successor
+  // list can be trusted (and the pointer dereferenced) only while that epoch
+  // lasts, because a new epoch may have dropped blocks.
+  Block* prev = nullptr;
+  uint64_t prev_epoch = 0;
+  for (;;) {
+    if (prev && prev_epoch != chain_epoch()) prev = nullptr;
+    blocks_.retire();
+    if (stop.load(std::memory_order_relaxed)) return CpuExit::kStopped;
+    if (fault_pending()) {
+      prev = nullptr;
+      if (!deliver_pending()) return CpuExit::kShutdown;
+      continue;
+    }
+    bool shadow = interrupt_shadow;
+    interrupt_shadow = false;
+    if (!shadow && flag_if() && intr_ && intr_->pending() && take_interrupt()) {
+      prev = nullptr;
+      continue;
+    }
+    Block* block = nullptr;
+    uint64_t linear = seg[kCs].base + rip;
+    if (!long_mode()) linear &= 0xFFFFFFFF;
+    if (prev) {
+      for (const Successor& s : prev->next) {
+        if (s.linear == linear && s.epoch == prev_epoch) {
+          block = s.block;
+          ++stats_.chain_hits;
+          break;
+        }
+      }
+    }
+    if (!block) {
+      block = fetch_block();
+      if (!block) {
+        prev = nullptr;
+        continue;  // fetch fault pending
+      }
+      if (prev && prev_epoch == chain_epoch()) {
+        prev->next[1] = prev->next[0];
+        prev->next[0] = Successor{linear, prev_epoch, block};
+      }
+    }
+    ++stats_.blocks;
+    bool tf = flag_tf();
+    size_t count = (shadow || tf) ? 1 : block->insns.size();
+    uint64_t ip_mask = size_mask(code_size());
+    code_invalidated_ = false;
+    uint64_t epoch = chain_epoch();
+    Flow flow = Flow::kNext;
+    for (size_t i = 0; i < count; ++i) {
+      const Insn& insn = block->insns[i];
+      next_rip = (rip + insn.len) & ip_mask;
+      if constexpr (kProfile) ++profile_[insn.mnemonic % kProfileSlots];
+      flow = insn.fn(*this, insn);
+      if (flow == Flow::kFault) break;
+      ++stats_.instructions;
+      rip = next_rip;
+      if (flow != Flow::kNext || code_invalidated_) break;
+    }
+    prev = block;
+    prev_epoch = epoch;
+    if (tf && flow != Flow::kFault) {
+      dr6 |= 1u << 14;  // BS: single step
+      fault(kDb);
+    }
+    if (flow == Flow::kHalt && !fault_pending()) return CpuExit::kHalted;
+  }
+}
+
+template CpuExit Cpu::run_loop<false>(const std::atomic<bool>&);
+template CpuExit Cpu::run_loop<true>(const std::atomic<bool>&);
+
+}  // namespace vessel::cpu

@@ -1,0 +1,360 @@
+// The software x86-64 CPU core: architectural state, the block executor, the
+// memory access paths (segmentation, software TLB, page walk) and event
+// delivery. Handlers (cpu/exec/*) are free functions operating on a Cpu.
+// Faults are values: a failing access records the exception in `pending_`
+// and returns false; handlers then return Flow::kFault.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_bus.h"
+#include "cpu/decode/block_cache.h"
+#include "cpu/decode/insn.h"
+#include "cpu/lazy_flags.h"
+#include "cpu/mmu/tlb.h"
+#include "cpu/registers.h"
+
+namespace vessel::cpu {
+
+struct CpuStats {
+  uint64_t instructions = 0;
+  uint64_t blocks = 0;      // blocks entered
+  uint64_t chain_hits = 0;  // blocks entered through a successor link (no lookup)
+  uint64_t tlb_hits = 0;
+  uint64_t tlb_misses = 0;
+  uint64_t exceptions = 0;
+  uint64_t interrupts = 0;
+};
+
+// Little-endian loads and stores of 1, 2, 4 or 8 bytes (fixed-size copies
+// the compiler turns into single moves).
+inline uint64_t load_le(const uint8_t* p, unsigned size) {
+  switch (size) {
+    case 1:
+      return *p;
+    case 2: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    default: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+  }
+}
+inline void store_le(uint8_t* p, unsigned size, uint64_t v) {
+  switch (size) {
+    case 1:
+      *p = static_cast<uint8_t>(v);
+      break;
+    case 2: {
+      uint16_t x = static_cast<uint16_t>(v);
+      std::memcpy(p, &x, 2);
+      break;
+    }
+    case 4: {
+      uint32_t x = static_cast<uint32_t>(v);
+      std::memcpy(p, &x, 4);
+      break;
+    }
+    default:
+      std::memcpy(p, &v, 8);
+      break;
+  }
+}
+
+// Why run() returned.
+enum class CpuExit : uint8_t {
+  kHalted,    // HLT executed (RIP is past it); the caller waits for an interrupt
+  kShutdown,  // triple fault
+  kStopped,   // the stop flag was seen at a block boundary
+};
+
+// Error-code sentinel: the exception pushes no error code.
+inline constexpr uint32_t kNoErrorCode = 0xFFFFFFFF;
+
+class Cpu {
+ public:
+  explicit Cpu(CpuBus& bus) : bus_(&bus) { reset(); }
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  // Power-on state (SDM 9.1.1): real mode at F000:FFF0.
+  void reset();
+  void set_interrupt_source(CpuInterruptSource* source) { intr_ = source; }
+
+  // Runs until HLT, a triple fault or `stop` is seen (checked between blocks).
+  CpuExit run(const std::atomic<bool>& stop) {
+    return profile_.empty() ? run_loop<false>(stop) : run_loop<true>(stop);
+  }
+  // Per-mnemonic execution counts (index: Insn::mnemonic), collected while
+  // enabled; the loop without profiling carries no cost for it.
+  void enable_profile() { profile_.assign(kProfileSlots, 0); }
+  const std::vector<uint64_t>& profile() const { return profile_; }
+  static constexpr unsigned kProfileSlots = 4096;
+
+  // ---- Registers ----------------------------------------------------------
+  std::array<uint64_t, 16> gpr{};
+  uint64_t rip = 0;
+  uint64_t next_rip = 0;  // during an instruction: the RIP after it
+  LazyFlags lflags;
+  SegmentCache seg[6];
+  SegmentCache ldtr, tr;
+  TableRegister gdtr, idtr;
+  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0, cr8 = 0, efer = 0, xcr0 = 1;
+  std::array<uint64_t, 4> dr{};
+  uint64_t dr6 = 0xFFFF0FF0, dr7 = 0x400;
+  // MSRs without a register above.
+  uint64_t star = 0, lstar = 0, cstar = 0, sfmask = 0, kernel_gs_base = 0;
+  uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;
+  uint64_t tsc_offset = 0, tsc_aux = 0, pat = 0x0007040600070406ull;
+  uint64_t apic_base = 0xFEE00900;  // BSP, enabled
+  uint64_t misc_enable = 1, mtrr_def_type = 0;
+  bool interrupt_shadow = false;  // STI / MOV SS: no interrupt before the next instruction
+  bool nmi_masked = false;
+
+  // RFLAGS with the lazy arithmetic flags folded in.
+  uint64_t get_rflags() const { return rflags_ | lflags.get(); }
+  // Sets RFLAGS (bit 1 forced, reserved bits cleared).
+  void set_rflags(uint64_t value);
+  bool flag_if() const { return rflags_ & rflags::kIf; }
+  bool flag_df() const { return rflags_ & rflags::kDf; }
+  bool flag_tf() const { return rflags_ & rflags::kTf; }
+  unsigned iopl() const { return (rflags_ >> 12) & 3; }
+  // Non-arithmetic RFLAGS bits (IF, DF, TF, IOPL, ...), as stored.
+  uint64_t rflags_system() const { return rflags_; }
+
+  // General registers by operand size (writes of 4 bytes zero-extend).
+  uint64_t reg(unsigned r, unsigned size) const {
+    if (size == 1) return reg8(r);
+    return gpr[r] & size_mask(size);
+  }
+  void set_reg(unsigned r, unsigned size, uint64_t v) {
+    switch (size) {
+      case 1:
+        set_reg8(r, static_cast<uint8_t>(v));
+        break;
+      case 2:
+        gpr[r] = (gpr[r] & ~0xFFFFull) | (v & 0xFFFF);
+        break;
+      case 4:
+        gpr[r] = v & 0xFFFFFFFF;
+        break;
+      default:
+        gpr[r] = v;
+        break;
+    }
+  }
+  uint8_t reg8(unsigned r) const {
+    return r >= kHighByte ? static_cast<uint8_t>(gpr[r - kHighByte] >> 8)
+                          : static_cast<uint8_t>(gpr[r]);
+  }
+  void set_reg8(unsigned r, uint8_t v) {
+    if (r >= kHighByte)
+      gpr[r - kHighByte] = (gpr[r - kHighByte] & ~0xFF00ull) | (uint64_t{v} << 8);
+    else
+      gpr[r] = (gpr[r] & ~0xFFull) | v;
+  }
+
+  // ---- Modes ------------------------------------------------------------
+  bool protected_mode() const { return cr0 & cr0::kPe; }
+  bool long_mode() const { return efer & efer::kLma; }
+  bool mode64() const { return long_mode() && seg[kCs].l; }
+  unsigned cpl() const { return cpl_; }
+  // Default code size in bytes (2, 4, 8).
+  unsigned code_size() const { return mode64() ? 8 : seg[kCs].db ? 4 : 2; }
+  unsigned stack_size() const { return mode64() ? 8 : seg[kSs].db ? 4 : 2; }
+  DecodeMode decode_mode() const {
+    return mode64() ? DecodeMode::k64 : seg[kCs].db ? DecodeMode::k32 : DecodeMode::k16;
+  }
+  // Recomputes CPL and derived state after CS, CR0 or EFER changed.
+  void update_mode();
+
+  // ---- Memory -------------------------------------------------------------
+  // Virtual (segment:offset) accesses with segmentation checks; false with an
+  // exception pending on a fault.
+  bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value);
+  bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value);
+  // A read that will be followed by a write of the same location (RMW): the
+  // checks and the page walk are those of a write.
+  bool read_for_write(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value);
+  // Linear accesses (no segmentation). `system` accesses (descriptor tables,
+  // TSS) are supervisor accesses whatever the CPL.
+  bool read_linear(uint64_t linear, unsigned size, uint64_t* value, Access kind,
+                   bool system = false) {
+    bool user = !system && cpl_ == 3;
+    if (((linear & 0xFFF) + size) <= 0x1000) {
+      if (uint8_t* p = tlb_.lookup(kind, linear, user)) {
+        ++stats_.tlb_hits;
+        *value = load_le(p, size);
+        return true;
+      }
+    }
+    return read_linear_slow(linear, size, value, kind, user);
+  }
+  bool write_linear(uint64_t linear, unsigned size, uint64_t value, bool system = false) {
+    bool user = !system && cpl_ == 3;
+    if (((linear & 0xFFF) + size) <= 0x1000) {
+      if (uint8_t* p = tlb_.lookup(Access::kWrite, linear, user)) {
+        ++stats_.tlb_hits;
+        store_le(p, size, value);
+        return true;
+      }
+    }
+    return write_linear_slow(linear, size, value, user);
+  }
+  // Linear -> guest-physical for one access (page walk; sets A/D bits);
+  // false with #PF pending.
+  bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa);
+  // Linear address of segment:offset after the segment's checks. Inline
+  // fast path: an expand-up data segment outside 64-bit mode.
+  bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear) {
+    if (!mode64()) {
+      const SegmentCache& s = seg[sreg];
+      if ((s.type & 0xC) == 0 && !s.unusable && (!write || (s.type & 0x2)) &&
+          offset + size - 1 <= s.limit) {
+        *linear = (s.base + offset) & 0xFFFFFFFF;
+        return true;
+      }
+    }
+    return linearize_slow(sreg, offset, size, write, linear);
+  }
+  bool linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear);
+  // Effective address of the instruction's memory operand.
+  uint64_t effective_address(const Insn& insn) const {
+    uint64_t ea = static_cast<uint64_t>(insn.disp);
+    if (insn.base == kRipBase)
+      ea += next_rip;
+    else if (insn.base != kNoReg)
+      ea += gpr[insn.base];
+    if (insn.index != kNoReg) ea += gpr[insn.index] * insn.scale;
+    return ea & size_mask(insn.addrsize);
+  }
+  void flush_tlb() { tlb_.flush(); }
+  void flush_tlb_page(uint64_t linear) { tlb_.flush_page(linear); }
+  // Reads `n` bytes of guest-physical memory inside one page (code fetch).
+  void read_physical(uint64_t gpa, uint8_t* out, unsigned n) {
+    if (uint8_t* page = bus_->ram(gpa & ~0xFFFull)) {
+      std::memcpy(out, page + (gpa & 0xFFF), n);
+      return;
+    }
+    for (unsigned k = 0; k < n; ++k) {
+      uint64_t b;
+      phys_read(gpa + k, 1, &b);
+      out[k] = static_cast<uint8_t>(b);
+    }
+  }
+  // Port I/O (after the I/O permission checks).
+  uint32_t port_read(uint16_t port, unsigned size) { return bus_->pio_read(port, size); }
+  void port_write(uint16_t port, unsigned size, uint32_t v) { bus_->pio_write(port, size, v); }
+  // IOPL / TSS I/O permission bitmap check for IN/OUT/INS/OUTS.
+  bool io_permitted(uint16_t port, unsigned size);
+
+  // Stack.
+  bool push(uint64_t value, unsigned size);
+  bool pop(unsigned size, uint64_t* value);
+  uint64_t sp_mask() const { return size_mask(stack_size()); }
+
+  // ---- Faults and events ----------------------------------------------------
+  // Records exception `vector` (error code or kNoErrorCode) as pending; the
+  // executor delivers it. Returns false so accessors can `return fault(...)`.
+  bool fault(uint8_t vector, uint32_t error_code = kNoErrorCode);
+  Flow raise(uint8_t vector, uint32_t error_code = kNoErrorCode) {
+    fault(vector, error_code);
+    return Flow::kFault;
+  }
+  bool fault_pending() const { return pending_vector_ >= 0; }
+  // The pending exception (vector -1: none), for CpuState get/set.
+  int pending_vector() const { return pending_vector_; }
+  uint32_t pending_error() const { return pending_error_; }
+  void set_pending(int vector, uint32_t error_code) {
+    pending_vector_ = vector;
+    pending_error_ = error_code;
+  }
+  // Delivers an interrupt or exception through the IVT/IDT. `soft` marks INT n
+  // (privilege check against the gate's DPL; return address is next_rip).
+  // `return_rip`: the RIP saved on the stack.
+  bool deliver(uint8_t vector, uint32_t error_code, bool soft, uint64_t return_rip);
+
+  // ---- Segments -----------------------------------------------------------
+  // MOV/POP to a segment register, with the protected-mode checks.
+  bool load_segment(unsigned sreg, uint16_t selector);
+  // Reads the 8-byte GDT/LDT descriptor `selector` names; a selector past the
+  // table's limit (or into a null LDT) raises `vector_on_fault`(selector).
+  bool read_descriptor(uint16_t selector, uint64_t* raw, uint8_t vector_on_fault);
+  static SegmentCache unpack_descriptor(uint16_t selector, uint64_t raw);
+  void set_segment(unsigned sreg, const SegmentCache& cache);
+  // Real-mode style load: base = selector << 4.
+  void load_segment_real(unsigned sreg, uint16_t selector);
+  // Far transfer to selector:offset (JMP/CALL far; CALL pushes the return
+  // address first when `call` is set).
+  bool far_transfer(uint16_t selector, uint64_t offset, bool call, unsigned opsize);
+  bool far_return(unsigned opsize, uint16_t pop_bytes);
+  bool iret(unsigned opsize);
+
+  // ---- Control registers ----------------------------------------------------
+  bool write_cr(unsigned n, uint64_t value);
+  bool write_msr(uint32_t index, uint64_t value);
+  bool read_msr(uint32_t index, uint64_t* value);
+  uint64_t read_tsc() const;
+
+  // ---- Code cache ---------------------------------------------------------
+  BlockCache& block_cache() { return blocks_; }
+  // A store reached guest-physical memory: invalidate cached code it covers.
+  void note_code_write(uint64_t gpa, unsigned size);
+  const CpuStats& stats() const { return stats_; }
+  // Logs the bytes of an instruction the CPU does not implement (once per
+  // distinct opcode) and returns #UD.
+  Flow undefined(const Insn& insn);
+
+ private:
+  friend class Decoder;
+  bool read_linear_slow(uint64_t linear, unsigned size, uint64_t* value, Access kind, bool user);
+  bool write_linear_slow(uint64_t linear, unsigned size, uint64_t value, bool user);
+  bool phys_read(uint64_t gpa, unsigned size, uint64_t* value);
+  bool phys_write(uint64_t gpa, unsigned size, uint64_t value);
+  bool check_segment(const SegmentCache& s, unsigned sreg, uint64_t offset, unsigned size,
+                     bool write);
+  template <bool kProfile>
+  CpuExit run_loop(const std::atomic<bool>& stop);
+  // Block chaining is valid while this sum stays the same.
+  uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
+  Block* fetch_block();
+  // Delivers the pending exception (with #DF/triple-fault escalation).
+  // Returns false on triple fault.
+  bool deliver_pending();
+  bool deliver_real(uint8_t vector, uint64_t return_rip);
+  bool deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint64_t return_rip);
+  bool deliver_long(uint8_t vector, uint32_t error_code, bool soft, uint64_t return_rip);
+  // INTA and delivery of an external interrupt; false when the controller
+  // had nothing to deliver after all.
+  bool take_interrupt();
+
+  CpuBus* bus_;
+  CpuInterruptSource* intr_ = nullptr;
+  uint64_t rflags_ = rflags::kFixed;  // all but the arithmetic flags
+  unsigned cpl_ = 0;
+  uint64_t mode_epoch_ = 0;  // bumped by update_mode (CS, CPL, CR0, EFER changes)
+  int pending_vector_ = -1;
+  uint32_t pending_error_ = kNoErrorCode;
+  int delivering_ = -1;            // vector being delivered (for #DF escalation)
+  bool code_invalidated_ = false;  // a store dropped cached code during this block
+  Tlb tlb_;
+  BlockCache blocks_;
+  CpuStats stats_;
+  std::vector<uint64_t> profile_;
+};
+
+}  // namespace vessel::cpu

@@ -1,0 +1,38 @@
+// What the software CPU needs from the machine around it, as two small
+// interfaces the accelerator adapter (accel/soft) implements: the physical
+// address space (RAM as host pointers, everything else as MMIO calls) and port
+// I/O, and the INTR line of an interrupt controller. The CPU knows nothing of
+// devices, buses or the VM.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+namespace vessel::cpu {
+
+class CpuBus {
+ public:
+  virtual ~CpuBus() = default;
+  // Host pointer to guest-physical `gpa` when its 4 KiB page is RAM (valid to
+  // the end of that page), else nullptr: the access goes to mmio_*.
+  virtual uint8_t* ram(uint64_t gpa) = 0;
+  // Accesses of 1, 2, 4 or 8 bytes to non-RAM addresses; values little-endian.
+  virtual uint64_t mmio_read(uint64_t gpa, unsigned size) = 0;
+  virtual void mmio_write(uint64_t gpa, unsigned size, uint64_t value) = 0;
+  virtual uint32_t pio_read(uint16_t port, unsigned size) = 0;
+  virtual void pio_write(uint16_t port, unsigned size, uint32_t value) = 0;
+};
+
+// The interrupt controller side of a vCPU's INTR pin. The controller models
+// (PIC, LAPIC) implement it and wake the vCPU (SoftVcpu::wake) when pending()
+// becomes true.
+class CpuInterruptSource {
+ public:
+  virtual ~CpuInterruptSource() = default;
+  // An external interrupt is waiting to be taken (checked when IF = 1).
+  virtual bool pending() = 0;
+  // The INTA cycle: the vector to deliver, or nothing (spurious, withdrawn).
+  virtual std::optional<uint8_t> acknowledge() = 0;
+};
+
+}  // namespace vessel::cpu

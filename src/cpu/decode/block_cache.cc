@@ -1,0 +1,87 @@
+#include "cpu/decode/block_cache.h"
+
+#include <algorithm>
+
+namespace vessel::cpu {
+namespace {
+
+constexpr uint64_t kPageMask = ~0xFFFull;
+
+uint64_t block_bytes(const Block& b) {
+  return sizeof(Block) + b.insns.capacity() * sizeof(Insn);
+}
+
+}  // namespace
+
+Block* BlockCache::insert(std::unique_ptr<Block> block) {
+  if (stats_.records + block->insns.size() > kMaxRecords) flush();
+  if (auto old = map_.find(block->key); old != map_.end()) drop(old->second.get());
+  Block* b = block.get();
+  add_page(b->gpa & kPageMask, b);
+  if (b->len2) add_page(b->gpa2 & kPageMask, b);
+  stats_.blocks++;
+  stats_.records += b->insns.size();
+  stats_.bytes += block_bytes(*b);
+  map_.emplace(b->key, std::move(block));
+  front_[front_slot(b->key)] = b;
+  return b;
+}
+
+void BlockCache::add_page(uint64_t page, Block* block) {
+  pages_[page].push_back(block);
+}
+
+void BlockCache::remove_page(uint64_t page, Block* block) {
+  auto it = pages_.find(page);
+  if (it == pages_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), block), v.end());
+  if (v.empty()) pages_.erase(it);
+}
+
+void BlockCache::drop(Block* b) {
+  b->valid = false;
+  ++epoch_;
+  remove_page(b->gpa & kPageMask, b);
+  if (b->len2) remove_page(b->gpa2 & kPageMask, b);
+  Block*& slot = front_[front_slot(b->key)];
+  if (slot == b) slot = nullptr;
+  stats_.blocks--;
+  stats_.records -= b->insns.size();
+  stats_.bytes -= block_bytes(*b);
+  auto it = map_.find(b->key);
+  if (it != map_.end() && it->second.get() == b) {
+    graveyard_.push_back(std::move(it->second));
+    map_.erase(it);
+  }
+}
+
+bool BlockCache::invalidate(uint64_t gpa, unsigned size) {
+  auto it = pages_.find(gpa & kPageMask);
+  if (it == pages_.end()) return false;
+  uint64_t end = gpa + size;
+  std::vector<Block*> hit;
+  for (Block* b : it->second) {
+    bool overlaps = (gpa < b->gpa + b->len1 && b->gpa < end) ||
+                    (b->len2 && gpa < b->gpa2 + b->len2 && b->gpa2 < end);
+    if (overlaps) hit.push_back(b);
+  }
+  for (Block* b : hit) drop(b);
+  stats_.invalidations += hit.size();
+  return !hit.empty();
+}
+
+void BlockCache::flush() {
+  for (auto& [key, block] : map_) {
+    block->valid = false;
+    graveyard_.push_back(std::move(block));
+  }
+  map_.clear();
+  pages_.clear();
+  front_.fill(nullptr);
+  stats_.flushes++;
+  ++epoch_;
+  stats_.blocks = stats_.records = stats_.bytes = 0;
+}
+
+}  // namespace vessel::cpu

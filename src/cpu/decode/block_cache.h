@@ -1,0 +1,113 @@
+// Decoded blocks, cached by guest-physical address and decode mode. A block
+// is a run of records that ends at control flow (or a system instruction, a
+// page end, or kMaxInsns). Code-page tracking: every guest-physical page that
+// holds bytes of a cached block is known, and a store into such a page
+// invalidates exactly the blocks whose bytes overlap the store. Invalidated
+// blocks are retired (freed) only at block boundaries, so the block running
+// the store stays valid memory until it ends. Memory is bounded: past
+// kMaxRecords records the whole cache is flushed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "cpu/decode/insn.h"
+
+namespace vessel::cpu {
+
+// Decode modes (what changes how bytes decode): default code size.
+enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
+
+// A block that followed this one, remembered for chaining: valid while the
+// CPU's chaining epoch (TLB, mode and block-cache epochs) is the one it was
+// recorded in.
+struct Successor {
+  uint64_t linear = ~0ull;  // linear address of the successor's first byte
+  uint64_t epoch = ~0ull;
+  struct Block* block = nullptr;
+};
+
+struct Block {
+  uint64_t key = 0;   // gpa << 2 | mode
+  uint64_t gpa = 0;   // first byte
+  uint32_t len1 = 0;  // bytes on the first page
+  uint32_t len2 = 0;  // bytes on the next linear page (an instruction crossing it)
+  uint64_t gpa2 = 0;  // guest-physical address of that next page's first byte
+  bool valid = true;
+  Successor next[2];  // most recent first
+  std::vector<Insn> insns;
+};
+
+struct BlockCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t invalidations = 0;  // blocks dropped by stores into code
+  uint64_t flushes = 0;        // whole-cache flushes (capacity, CR changes)
+  uint64_t blocks = 0;         // blocks cached now
+  uint64_t records = 0;        // records cached now
+  uint64_t bytes = 0;          // memory the cached blocks take
+};
+
+class BlockCache {
+ public:
+  static constexpr unsigned kMaxInsns = 32;          // records per block
+  static constexpr uint64_t kMaxRecords = 1u << 18;  // ~12 MiB of records
+
+  static uint64_t key_of(uint64_t gpa, DecodeMode mode) {
+    return (gpa << 2) | static_cast<uint64_t>(mode);
+  }
+
+  // The cached block for (gpa, mode), or nullptr.
+  Block* find(uint64_t gpa, DecodeMode mode) {
+    uint64_t key = key_of(gpa, mode);
+    Block*& slot = front_[front_slot(key)];
+    if (slot && slot->key == key) {
+      ++stats_.hits;
+      return slot;
+    }
+    auto it = map_.find(key);
+    if (it == map_.end()) {
+      ++stats_.misses;
+      return nullptr;
+    }
+    ++stats_.hits;
+    slot = it->second.get();
+    return slot;
+  }
+  // Adds a decoded block (its key, gpa and lengths set). Returns it.
+  Block* insert(std::unique_ptr<Block> block);
+
+  // True when guest-physical page `gpa_page` holds cached code.
+  bool page_has_code(uint64_t gpa_page) const { return pages_.count(gpa_page) != 0; }
+  // A store of `size` bytes at `gpa` happened: drops every block overlapping
+  // it. Returns true when any block was dropped.
+  bool invalidate(uint64_t gpa, unsigned size);
+  // Drops everything.
+  void flush();
+  // Frees blocks dropped since the last call. Call only between blocks.
+  void retire() { graveyard_.clear(); }
+
+  const BlockCacheStats& stats() const { return stats_; }
+  // Counts drops and flushes: a Block* remembered elsewhere is valid only
+  // while the epoch it was taken in lasts.
+  uint64_t epoch() const { return epoch_; }
+
+ private:
+  static constexpr unsigned kFrontSlots = 4096;
+  static unsigned front_slot(uint64_t key) { return (key ^ (key >> 14)) & (kFrontSlots - 1); }
+  void drop(Block* block);
+  void add_page(uint64_t page, Block* block);
+  void remove_page(uint64_t page, Block* block);
+
+  std::unordered_map<uint64_t, std::unique_ptr<Block>> map_;
+  std::unordered_map<uint64_t, std::vector<Block*>> pages_;  // gpa page -> blocks touching it
+  std::array<Block*, kFrontSlots> front_{};
+  std::vector<std::unique_ptr<Block>> graveyard_;
+  BlockCacheStats stats_;
+  uint64_t epoch_ = 0;
+};
+
+}  // namespace vessel::cpu

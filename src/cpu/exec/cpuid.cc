@@ -1,0 +1,75 @@
+#include "cpu/exec/cpuid.h"
+
+#include <cstring>
+
+namespace vessel::cpu {
+namespace {
+
+constexpr uint32_t kMaxBasic = 0x7;
+constexpr uint32_t kMaxExtended = 0x80000008;
+
+// Leaf 1 EDX: DE, PSE, TSC, MSR, PAE, PGE, CMOV, PAT, PSE-36, CLFSH.
+constexpr uint32_t kLeaf1Edx = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+                               (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
+constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
+// 0x80000001 EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. ECX: LAHF/SAHF in 64-bit mode.
+constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
+constexpr uint32_t kExt1Ecx = 1u << 0;
+
+void put_string(const char* s, uint32_t* a, uint32_t* b, uint32_t* c) {
+  std::memcpy(a, s, 4);
+  std::memcpy(b, s + 4, 4);
+  std::memcpy(c, s + 8, 4);
+}
+
+}  // namespace
+
+CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
+  (void)subleaf;
+  CpuidResult r;
+  switch (leaf) {
+    case 0:
+      r.eax = kMaxBasic;
+      put_string("GenuineIntel", &r.ebx, &r.edx, &r.ecx);
+      break;
+    case 1:
+      r.eax = 0x00000663;                                // family 6, model 6, stepping 3
+      r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
+      r.ecx = kLeaf1EcxHypervisor;
+      r.edx = kLeaf1Edx;
+      break;
+    case 0x40000000:
+      r.eax = 0x40000001;
+      put_string("KVMKVMKVM\0\0\0", &r.ebx, &r.ecx, &r.edx);
+      break;
+    case 0x40000001:
+      break;  // no paravirt features yet (kvmclock comes with the timers)
+    case 0x80000000:
+      r.eax = kMaxExtended;
+      put_string("GenuineIntel", &r.ebx, &r.edx, &r.ecx);
+      break;
+    case 0x80000001:
+      r.ecx = kExt1Ecx;
+      r.edx = kExt1Edx;
+      break;
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004: {
+      static const char kBrand[48] = "Vessel software x86-64 CPU";
+      const char* p = kBrand + (leaf - 0x80000002) * 16;
+      std::memcpy(&r.eax, p, 4);
+      std::memcpy(&r.ebx, p + 4, 4);
+      std::memcpy(&r.ecx, p + 8, 4);
+      std::memcpy(&r.edx, p + 12, 4);
+      break;
+    }
+    case 0x80000008:
+      r.eax = 0x3028;  // 48-bit linear, 40-bit physical addresses
+      break;
+    default:
+      break;  // leaves in range without features, and leaves out of range: zeros
+  }
+  return r;
+}
+
+}  // namespace vessel::cpu

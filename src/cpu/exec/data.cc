@@ -1,0 +1,287 @@
+// Data movement: MOV (registers, memory, immediates, segment registers),
+// MOVZX/MOVSX/MOVSXD, LEA, XCHG, the stack (PUSH/POP of registers, memory,
+// immediates, segment registers and flags, PUSHA/POPA, ENTER/LEAVE), XLAT.
+#include "cpu/exec/handlers.h"
+#include "cpu/exec/operands.h"
+
+namespace vessel::cpu {
+namespace {
+
+template <K D, K S>
+Flow mov(Cpu& c, const Insn& i) {
+  uint64_t v;
+  if (!read_src<S>(c, i, i.opsize, &v)) return Flow::kFault;
+  return write_dst<D>(c, i, i.opsize, v) ? Flow::kNext : Flow::kFault;
+}
+
+template <bool kSign, K S>
+Flow movx(Cpu& c, const Insn& i) {
+  uint64_t v;
+  if constexpr (S == K::R) {
+    v = c.reg(i.r1, i.size2);
+  } else if (!c.read(i.seg, c.effective_address(i), i.size2, &v)) {
+    return Flow::kFault;
+  }
+  if (kSign) v = static_cast<uint64_t>(sign_extend(v, i.size2));
+  c.set_reg(i.r0, i.opsize, v & size_mask(i.opsize));
+  return Flow::kNext;
+}
+
+Flow lea(Cpu& c, const Insn& i) {
+  c.set_reg(i.r0, i.opsize, c.effective_address(i) & size_mask(i.opsize));
+  return Flow::kNext;
+}
+
+Flow xchg_rr(Cpu& c, const Insn& i) {
+  uint64_t a = c.reg(i.r0, i.opsize), b = c.reg(i.r1, i.opsize);
+  c.set_reg(i.r0, i.opsize, b);
+  c.set_reg(i.r1, i.opsize, a);
+  return Flow::kNext;
+}
+
+// XCHG of memory with register `r` (r1 for the MR form, r0 for RM).
+template <bool kRegIsR1>
+Flow xchg_mem(Cpu& c, const Insn& i) {
+  unsigned r = kRegIsR1 ? i.r1 : i.r0;
+  Dst<K::M> d;
+  uint64_t m;
+  if (!d.load(c, i, i.opsize, &m)) return Flow::kFault;
+  if (!d.store(c, i, i.opsize, c.reg(r, i.opsize))) return Flow::kFault;
+  c.set_reg(r, i.opsize, m);
+  return Flow::kNext;
+}
+
+template <K S>
+Flow push(Cpu& c, const Insn& i) {
+  uint64_t v;
+  if constexpr (S == K::R) {
+    v = c.reg(i.r0, i.opsize);
+  } else if constexpr (S == K::M) {
+    if (!c.read(i.seg, c.effective_address(i), i.opsize, &v)) return Flow::kFault;
+  } else {
+    v = i.imm & size_mask(i.opsize);
+  }
+  return c.push(v, i.opsize) ? Flow::kNext : Flow::kFault;
+}
+
+template <K D>
+Flow pop(Cpu& c, const Insn& i) {
+  uint64_t saved = c.gpr[kRsp];
+  uint64_t v;
+  if (!c.pop(i.opsize, &v)) return Flow::kFault;
+  if (!write_dst<D>(c, i, i.opsize, v)) {  // the address uses the incremented RSP
+    c.gpr[kRsp] = saved;
+    return Flow::kFault;
+  }
+  return Flow::kNext;
+}
+
+template <K S>
+Flow mov_to_sreg(Cpu& c, const Insn& i) {
+  uint64_t v;
+  if constexpr (S == K::R) {
+    v = c.reg(i.r1, 2);
+  } else if (!c.read(i.seg, c.effective_address(i), 2, &v)) {
+    return Flow::kFault;
+  }
+  if (!c.load_segment(i.r0, static_cast<uint16_t>(v))) return Flow::kFault;
+  if (i.r0 == kSs) {
+    c.interrupt_shadow = true;
+    return Flow::kEnd;
+  }
+  return Flow::kNext;
+}
+
+template <K D>
+Flow mov_from_sreg(Cpu& c, const Insn& i) {
+  uint64_t v = c.seg[i.r1].selector;
+  if constexpr (D == K::R) {
+    c.set_reg(i.r0, i.opsize, v);
+    return Flow::kNext;
+  } else {
+    return c.write(i.seg, c.effective_address(i), 2, v) ? Flow::kNext : Flow::kFault;
+  }
+}
+
+Flow push_sreg(Cpu& c, const Insn& i) {
+  return c.push(c.seg[i.r0].selector, i.opsize) ? Flow::kNext : Flow::kFault;
+}
+
+Flow pop_sreg(Cpu& c, const Insn& i) {
+  uint64_t saved = c.gpr[kRsp];
+  uint64_t v;
+  if (!c.pop(i.opsize, &v)) return Flow::kFault;
+  if (!c.load_segment(i.r0, static_cast<uint16_t>(v))) {
+    c.gpr[kRsp] = saved;
+    return Flow::kFault;
+  }
+  if (i.r0 == kSs) {
+    c.interrupt_shadow = true;
+    return Flow::kEnd;
+  }
+  return Flow::kNext;
+}
+
+Flow pushf(Cpu& c, const Insn& i) {
+  if ((c.rflags_system() & rflags::kVm) && c.iopl() < 3) return c.raise(kGp, 0);
+  uint64_t f = c.get_rflags() & ~(rflags::kVm | rflags::kRf);
+  return c.push(f & size_mask(i.opsize), i.opsize) ? Flow::kNext : Flow::kFault;
+}
+
+Flow popf(Cpu& c, const Insn& i) {
+  if ((c.rflags_system() & rflags::kVm) && c.iopl() < 3) return c.raise(kGp, 0);
+  uint64_t v;
+  if (!c.pop(i.opsize, &v)) return Flow::kFault;
+  uint64_t old = c.get_rflags();
+  uint64_t changeable = rflags::kArith | rflags::kTf | rflags::kDf | rflags::kNt | rflags::kAc |
+                        rflags::kId | rflags::kIf | rflags::kIopl;
+  if (c.protected_mode()) {
+    if (c.cpl() > 0) changeable &= ~rflags::kIopl;
+    if (c.cpl() > c.iopl()) changeable &= ~rflags::kIf;
+  }
+  if (i.opsize == 2) changeable &= 0xFFFF;
+  c.set_rflags((old & ~changeable) | (v & changeable));
+  return Flow::kEnd;  // TF or IF may have changed
+}
+
+Flow pusha(Cpu& c, const Insn& i) {
+  uint64_t saved = c.gpr[kRsp];
+  uint64_t sp = c.reg(kRsp, i.opsize);
+  for (unsigned r = 0; r < 8; ++r) {
+    if (!c.push(r == kRsp ? sp : c.reg(r, i.opsize), i.opsize)) {
+      c.gpr[kRsp] = saved;
+      return Flow::kFault;
+    }
+  }
+  return Flow::kNext;
+}
+
+Flow popa(Cpu& c, const Insn& i) {
+  uint64_t saved = c.gpr[kRsp];
+  uint64_t v[8];
+  for (int r = 7; r >= 0; --r) {
+    if (!c.pop(i.opsize, &v[r])) {
+      c.gpr[kRsp] = saved;
+      return Flow::kFault;
+    }
+  }
+  for (unsigned r = 0; r < 8; ++r)
+    if (r != kRsp) c.set_reg(r, i.opsize, v[r]);
+  return Flow::kNext;
+}
+
+Flow nop(Cpu&, const Insn&) {
+  return Flow::kNext;
+}
+
+Flow enter(Cpu& c, const Insn& i) {
+  unsigned size = i.opsize;
+  unsigned level = i.imm2 & 31;
+  uint64_t saved_rsp = c.gpr[kRsp], saved_rbp = c.gpr[kRbp];
+  auto fail = [&] {
+    c.gpr[kRsp] = saved_rsp;
+    c.gpr[kRbp] = saved_rbp;
+    return Flow::kFault;
+  };
+  if (!c.push(c.reg(kRbp, size), size)) return fail();
+  uint64_t frame = c.gpr[kRsp] & c.sp_mask();
+  uint64_t bp = c.gpr[kRbp];
+  for (unsigned k = 1; k < level; ++k) {
+    bp = (bp - size) & c.sp_mask();
+    uint64_t v;
+    if (!c.read(kSs, bp, size, &v) || !c.push(v, size)) return fail();
+  }
+  if (level > 0 && !c.push(frame, size)) return fail();
+  uint64_t sp = (c.gpr[kRsp] - (i.imm & 0xFFFF)) & c.sp_mask();
+  uint64_t probe;
+  if (!c.read_for_write(kSs, sp, 1, &probe)) return fail();
+  c.set_reg(kRbp, size, frame);
+  c.gpr[kRsp] = (c.gpr[kRsp] & ~c.sp_mask()) | sp;
+  return Flow::kNext;
+}
+
+Flow leave(Cpu& c, const Insn& i) {
+  uint64_t saved = c.gpr[kRsp];
+  c.gpr[kRsp] = (c.gpr[kRsp] & ~c.sp_mask()) | (c.gpr[kRbp] & c.sp_mask());
+  uint64_t v;
+  if (!c.pop(i.opsize, &v)) {
+    c.gpr[kRsp] = saved;
+    return Flow::kFault;
+  }
+  c.set_reg(kRbp, i.opsize, v);
+  return Flow::kNext;
+}
+
+Flow xlat(Cpu& c, const Insn& i) {
+  uint64_t a = (c.gpr[kRbx] + (c.gpr[kRax] & 0xFF)) & size_mask(i.addrsize);
+  uint64_t v;
+  if (!c.read(i.seg, a, 1, &v)) return Flow::kFault;
+  c.set_reg8(kRax, static_cast<uint8_t>(v));
+  return Flow::kNext;
+}
+
+}  // namespace
+
+const Handler kPushSreg = push_sreg, kPopSreg = pop_sreg, kPushf = pushf, kPopf = popf,
+              kPusha = pusha, kPopa = popa, kNop = nop, kEnter = enter, kLeave = leave,
+              kXlat = xlat;
+
+Handler data_mov(Form f) {
+  switch (f) {
+    case Form::kRR:
+      return mov<K::R, K::R>;
+    case Form::kRM:
+      return mov<K::R, K::M>;
+    case Form::kMR:
+      return mov<K::M, K::R>;
+    case Form::kRI:
+      return mov<K::R, K::I>;
+    case Form::kMI:
+      return mov<K::M, K::I>;
+    default:
+      return nullptr;
+  }
+}
+Handler data_movx(bool s, Form f) {
+  if (f == Form::kRR) return s ? movx<true, K::R> : movx<false, K::R>;
+  if (f == Form::kRM) return s ? movx<true, K::M> : movx<false, K::M>;
+  return nullptr;
+}
+Handler data_lea() {
+  return lea;
+}
+Handler data_xchg(Form f) {
+  switch (f) {
+    case Form::kRR:
+      return xchg_rr;
+    case Form::kMR:
+      return xchg_mem<true>;
+    case Form::kRM:
+      return xchg_mem<false>;
+    default:
+      return nullptr;
+  }
+}
+Handler data_push(Form f) {
+  switch (f) {
+    case Form::kR:
+      return push<K::R>;
+    case Form::kM:
+      return push<K::M>;
+    case Form::kI:
+      return push<K::I>;
+    default:
+      return nullptr;
+  }
+}
+Handler data_pop(Form f) {
+  return f == Form::kR ? pop<K::R> : f == Form::kM ? pop<K::M> : nullptr;
+}
+Handler data_mov_to_sreg(Form f) {
+  return f == Form::kRR ? mov_to_sreg<K::R> : f == Form::kRM ? mov_to_sreg<K::M> : nullptr;
+}
+Handler data_mov_from_sreg(Form f) {
+  return f == Form::kRR ? mov_from_sreg<K::R> : f == Form::kMR ? mov_from_sreg<K::M> : nullptr;
+}
+
+}  // namespace vessel::cpu

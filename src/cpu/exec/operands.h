@@ -1,0 +1,101 @@
+// Operand access for handlers, specialised at compile time by operand form:
+// R (register r0/r1), M (the memory operand), I (the immediate). A handler
+// template instantiated per form is what the decoder binds, so the register
+// form never tests for memory and vice versa.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu.h"
+
+namespace vessel::cpu {
+
+enum class K : uint8_t { R, M, I };
+
+// Reads source operand (register r1, memory or immediate).
+template <K S>
+inline bool read_src(Cpu& c, const Insn& i, unsigned size, uint64_t* v) {
+  if constexpr (S == K::R) {
+    *v = c.reg(i.r1, size);
+    return true;
+  } else if constexpr (S == K::M) {
+    return c.read(i.seg, c.effective_address(i), size, v);
+  } else {
+    *v = i.imm & size_mask(size);
+    return true;
+  }
+}
+
+// The destination operand (register r0 or memory) of a read-modify-write.
+template <K D>
+struct Dst {
+  uint64_t ea = 0;
+  bool load(Cpu& c, const Insn& i, unsigned size, uint64_t* v, bool will_write = true) {
+    if constexpr (D == K::R) {
+      *v = c.reg(i.r0, size);
+      return true;
+    } else {
+      ea = c.effective_address(i);
+      return will_write ? c.read_for_write(i.seg, ea, size, v) : c.read(i.seg, ea, size, v);
+    }
+  }
+  bool store(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
+    if constexpr (D == K::R) {
+      c.set_reg(i.r0, size, v);
+      return true;
+    } else {
+      return c.write(i.seg, ea, size, v);
+    }
+  }
+};
+
+// Writes a destination without reading it first (MOV, SETcc, ...).
+template <K D>
+inline bool write_dst(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
+  if constexpr (D == K::R) {
+    c.set_reg(i.r0, size, v);
+    return true;
+  } else {
+    return c.write(i.seg, c.effective_address(i), size, v);
+  }
+}
+
+inline int64_t sign_extend(uint64_t v, unsigned size) {
+  unsigned shift = 64 - size * 8;
+  return static_cast<int64_t>(v << shift) >> shift;
+}
+
+// Condition codes in the encoding order of Jcc/SETcc/CMOVcc.
+inline bool condition(const Cpu& c, unsigned cc) {
+  const LazyFlags& f = c.lflags;
+  bool r;
+  switch (cc >> 1) {
+    case 0:
+      r = f.of();
+      break;
+    case 1:
+      r = f.cf();
+      break;
+    case 2:
+      r = f.zf();
+      break;
+    case 3:
+      r = f.cf() || f.zf();
+      break;
+    case 4:
+      r = f.sf();
+      break;
+    case 5:
+      r = f.pf();
+      break;
+    case 6:
+      r = f.sf() != f.of();
+      break;
+    default:
+      r = f.zf() || (f.sf() != f.of());
+      break;
+  }
+  return (cc & 1) ? !r : r;
+}
+
+}  // namespace vessel::cpu

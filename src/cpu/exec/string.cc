@@ -1,0 +1,100 @@
+// String instructions (MOVS, STOS, LODS, CMPS, SCAS, INS, OUTS) with REP,
+// REPE and REPNE. A repeated instruction is interruptible and restartable:
+// registers always describe the iterations done, a fault leaves RIP on the
+// instruction, and after kBatch iterations the handler ends the block with
+// RIP still on the instruction so that the executor can take interrupts.
+#include "cpu/exec/handlers.h"
+#include "cpu/exec/operands.h"
+
+namespace vessel::cpu {
+namespace {
+
+constexpr unsigned kBatch = 4096;
+
+template <StringOp Op>
+Flow string(Cpu& c, const Insn& i) {
+  unsigned sz = i.opsize;
+  unsigned as = i.addrsize;
+  uint64_t am = size_mask(as);
+  bool rep = i.flags & (insn_flag::kRep | insn_flag::kRepne);
+  bool repne = i.flags & insn_flag::kRepne;
+  uint64_t delta = c.flag_df() ? 0 - uint64_t{sz} : uint64_t{sz};
+  uint16_t port = static_cast<uint16_t>(c.gpr[kRdx]);
+  if constexpr (Op == StringOp::kIns || Op == StringOp::kOuts) {
+    if (!c.io_permitted(port, sz)) return Flow::kFault;
+  }
+  constexpr bool kUsesSi = Op == StringOp::kMovs || Op == StringOp::kLods ||
+                           Op == StringOp::kCmps || Op == StringOp::kOuts;
+  constexpr bool kUsesDi = Op != StringOp::kLods && Op != StringOp::kOuts;
+  for (unsigned n = 0;; ++n) {
+    if (rep && (c.gpr[kRcx] & am) == 0) return Flow::kNext;
+    if (rep && n == kBatch) {
+      c.next_rip = c.rip;  // come back to finish
+      return Flow::kEnd;
+    }
+    uint64_t si = c.gpr[kRsi] & am, di = c.gpr[kRdi] & am;
+    uint64_t a = 0, b = 0;
+    switch (Op) {
+      case StringOp::kMovs:
+        if (!c.read(i.seg, si, sz, &a) || !c.write(kEs, di, sz, a)) return Flow::kFault;
+        break;
+      case StringOp::kStos:
+        if (!c.write(kEs, di, sz, c.reg(kRax, sz))) return Flow::kFault;
+        break;
+      case StringOp::kLods:
+        if (!c.read(i.seg, si, sz, &a)) return Flow::kFault;
+        c.set_reg(kRax, sz, a);
+        break;
+      case StringOp::kCmps:
+        if (!c.read(i.seg, si, sz, &a) || !c.read(kEs, di, sz, &b)) return Flow::kFault;
+        c.lflags.set_sub(a, b, (a - b) & size_mask(sz), sz);
+        break;
+      case StringOp::kScas:
+        if (!c.read(kEs, di, sz, &b)) return Flow::kFault;
+        a = c.reg(kRax, sz);
+        c.lflags.set_sub(a, b, (a - b) & size_mask(sz), sz);
+        break;
+      case StringOp::kIns: {
+        uint64_t probe;
+        if (!c.read_for_write(kEs, di, sz, &probe)) return Flow::kFault;
+        if (!c.write(kEs, di, sz, c.port_read(port, sz))) return Flow::kFault;
+        break;
+      }
+      case StringOp::kOuts:
+        if (!c.read(i.seg, si, sz, &a)) return Flow::kFault;
+        c.port_write(port, sz, static_cast<uint32_t>(a));
+        break;
+    }
+    if (kUsesSi) c.set_reg(kRsi, as, (si + delta) & am);
+    if (kUsesDi) c.set_reg(kRdi, as, (di + delta) & am);
+    if (!rep) return Flow::kNext;
+    c.set_reg(kRcx, as, (c.gpr[kRcx] - 1) & am);
+    if constexpr (Op == StringOp::kCmps || Op == StringOp::kScas) {
+      if (repne ? c.lflags.zf() : !c.lflags.zf()) return Flow::kNext;
+    }
+  }
+}
+
+}  // namespace
+
+Handler string_op(StringOp op) {
+  switch (op) {
+    case StringOp::kMovs:
+      return string<StringOp::kMovs>;
+    case StringOp::kStos:
+      return string<StringOp::kStos>;
+    case StringOp::kLods:
+      return string<StringOp::kLods>;
+    case StringOp::kCmps:
+      return string<StringOp::kCmps>;
+    case StringOp::kScas:
+      return string<StringOp::kScas>;
+    case StringOp::kIns:
+      return string<StringOp::kIns>;
+    case StringOp::kOuts:
+      return string<StringOp::kOuts>;
+  }
+  return nullptr;
+}
+
+}  // namespace vessel::cpu
