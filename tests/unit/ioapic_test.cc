@@ -106,7 +106,7 @@ TEST_F(IoapicTest, LevelPinSetsRemoteIrrAndWaitsForEoi) {
   EXPECT_TRUE(entry(9) & kRemoteIrr);
   pin(9, true);
   EXPECT_EQ(sent.size(), 1u);  // Remote IRR blocks a second message
-  eoi(0x41);                    // another vector: no effect
+  eoi(0x41);                   // another vector: no effect
   EXPECT_TRUE(entry(9) & kRemoteIrr);
   eoi(0x40);  // line still high: delivered again
   EXPECT_EQ(sent.size(), 2u);
