@@ -194,6 +194,9 @@ int PicPair::Chip::ack(bool set_isr) {
 
 PicPair::PicPair(std::mutex& mu, std::function<void()> on_intr_change)
     : mu_(mu), on_intr_change_(std::move(on_intr_change)) {
+  // Not operational before ICW1: all requests masked until the guest
+  // initialises the pair (no firmware does it for it).
+  master_.imr = slave_.imr = 0xFF;
   master_.is_master = true;
   master_.elcr_mask = kMasterElcrMask;
   slave_.elcr_mask = kSlaveElcrMask;

@@ -5,6 +5,8 @@
 // specific, rotating) and set-priority, OCW3 IRR/ISR read, poll and special
 // mask mode, auto-EOI (with rotation), special fully nested mode.
 //
+// Before its first ICW1 a chip masks every input (the 8259A's state is
+// undefined until initialised; no firmware initialises it for the guest).
 // Not modelled: MCS-80/85 mode (the vector is always base + IR, as in 8086
 // mode), buffered mode, and the interaction of the datasheet's "IR must stay
 // high until the first INTA" (a request raised then lowered before the
