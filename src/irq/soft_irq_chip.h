@@ -45,7 +45,7 @@
 #include "base/error.h"
 #include "base/time_source.h"
 #include "bus/io_bus.h"
-#include "devices/pit8254.h"
+#include "irq/pit8254.h"
 #include "irq/apic_message.h"
 #include "irq/ioapic.h"
 #include "irq/irq_chip.h"

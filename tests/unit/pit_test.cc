@@ -1,7 +1,7 @@
 // The 8254 PIT and port 0x61, from the 8254 datasheet, on a fake clock:
 // modes 0-4, counter latch and read-back, LSB/MSB access, BCD, the gate of
 // counter 2 and OUT2 on port 0x61, counter 0's interrupts.
-#include "devices/pit8254.h"
+#include "irq/pit8254.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "devices/pit8254.h"
+#include "irq/pit8254.h"
 
 namespace vessel {
 namespace {
