@@ -10,6 +10,17 @@ constexpr uint8_t kRegId = 0x00, kRegVersion = 0x01, kRegArbitration = 0x02, kRe
 // Remote IRR (14) and reserved bits 55-17.
 constexpr uint64_t kWritableMask = 0xFF00'0000'0001'AFFFull;
 
+// The message redirection entry `entry` sends.
+ApicMessage message_for(uint64_t entry, bool level) {
+  ApicMessage m;
+  m.vector = static_cast<uint8_t>(entry);
+  m.mode = static_cast<DeliveryMode>((entry >> 8) & 7);
+  m.logical = entry >> 11 & 1;
+  m.level = level;
+  m.dest = static_cast<uint32_t>(entry >> 56);
+  return m;
+}
+
 }  // namespace
 
 Ioapic::Ioapic(std::mutex& mu, uint8_t id, Deliver deliver)
@@ -55,13 +66,7 @@ void Ioapic::service_locked(uint32_t pin) {
   if (!(entry & kLevel) || (entry & kMasked) || (entry & kRemoteIrr) || !(lines_ >> pin & 1))
     return;
   redir_[pin] |= kRemoteIrr;
-  ApicMessage m;
-  m.vector = static_cast<uint8_t>(entry);
-  m.mode = static_cast<DeliveryMode>((entry >> 8) & 7);
-  m.logical = entry >> 11 & 1;
-  m.level = true;
-  m.dest = static_cast<uint32_t>(entry >> 56);
-  deliver_(m);
+  deliver_(message_for(entry, true));
 }
 
 void Ioapic::set_pin_locked(uint32_t pin, bool level) {
@@ -78,13 +83,7 @@ void Ioapic::set_pin_locked(uint32_t pin, bool level) {
     return;
   }
   if (!level || was || (entry & kMasked)) return;  // edge pins fire on a rising edge only
-  ApicMessage m;
-  m.vector = static_cast<uint8_t>(entry);
-  m.mode = static_cast<DeliveryMode>((entry >> 8) & 7);
-  m.logical = entry >> 11 & 1;
-  m.level = false;
-  m.dest = static_cast<uint32_t>(entry >> 56);
-  deliver_(m);
+  deliver_(message_for(entry, false));
 }
 
 void Ioapic::eoi_locked(uint8_t vector) {

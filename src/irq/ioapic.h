@@ -57,7 +57,6 @@ class Ioapic final : public Device {
   static constexpr uint64_t kMasked = 1ull << 16;
   static constexpr uint64_t kLevel = 1ull << 15;
   static constexpr uint64_t kRemoteIrr = 1ull << 14;
-  static constexpr uint64_t kDeliveryStatus = 1ull << 12;
 
   // Sends pin `pin`'s interrupt if it is due (unmasked; for level pins, line
   // high and no Remote IRR).

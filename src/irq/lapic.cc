@@ -15,7 +15,6 @@ constexpr uint32_t kIcrWritable =
     0x000C'CFFF;  // vector, mode, dest mode, level, trigger, shorthand
 // ESR bits.
 constexpr uint32_t kEsrSendIllegalVector = 1u << 5, kEsrReceiveIllegalVector = 1u << 6;
-constexpr uint32_t kEsrIllegalRegister = 1u << 7;
 constexpr uint64_t kApicBaseAddressMask = 0x000F'FFFF'FFFF'F000ull;
 constexpr uint64_t kDefaultBase = 0xFEE0'0000;
 
@@ -460,9 +459,7 @@ void Lapic::write(uint64_t offset, std::span<const uint8_t> data) {
   if (data.size() < 4 || (offset & 0xF) != 0) {
     for (size_t i = 0; i < data.size(); i++) value = with_byte(value, (offset & 0xF) + i, data[i]);
   }
-  if (!write_register_locked(reg, value)) {
-    if (reg != kRegId) set_error_locked(kEsrIllegalRegister);  // ID writes are ignored quietly
-  }
+  write_register_locked(reg, value);  // writes to read-only registers are ignored
 }
 
 // --- MSRs ------------------------------------------------------------------------

@@ -18,7 +18,7 @@
 // APIC_BASE (MSR 0x1B): EN (bit 11) and EXTD (bit 10, x2APIC) with the SDM's
 // legal transitions (others #GP); BSP (bit 8) is read-only. Relocating the
 // base is refused with #GP: the MMIO page stays at layout::kLapicBase.
-// Clearing EN resets the APIC's registers (power-on values, ID kept).
+// Clearing EN resets the APIC's registers (ID kept; every LVT entry masked).
 //
 // Reset state: as firmware leaves a PC in virtual wire mode (MP spec 3.6.2.2),
 // the BSP's LINT0 is ExtINT and LINT1 NMI, unmasked, so the 8259A reaches the
@@ -170,7 +170,8 @@ class Lapic final : public Device {
   void power_on_reset_locked();
   void registers_reset_locked();
   uint32_t read_register_locked(uint32_t reg);
-  // Returns false for a register that cannot be written (x2APIC: #GP).
+  // Returns false for a register that cannot be written (x2APIC: #GP; xAPIC
+  // MMIO ignores the write). The xAPIC ID register is read-only here.
   bool write_register_locked(uint32_t reg, uint64_t value);
   Status write_apic_base_locked(uint64_t value);
   void send_icr_locked(uint32_t low, uint32_t dest);

@@ -45,12 +45,12 @@
 #include "base/error.h"
 #include "base/time_source.h"
 #include "bus/io_bus.h"
-#include "irq/pit8254.h"
 #include "irq/apic_message.h"
 #include "irq/ioapic.h"
 #include "irq/irq_chip.h"
 #include "irq/lapic.h"
 #include "irq/pic8259.h"
+#include "irq/pit8254.h"
 
 namespace vessel {
 
