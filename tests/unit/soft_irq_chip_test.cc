@@ -77,6 +77,24 @@ TEST_F(SoftIrqChipTest, PitGsi0GoesToIoapicPin2) {
   EXPECT_EQ(chip.lapic(0).pending_vector(true), std::nullopt);
 }
 
+TEST_F(SoftIrqChipTest, PitRateGeneratorTicksThroughIoapicPin2) {
+  ASSERT_TRUE(chip.attach(bus).ok());
+  program_pin(2, 0x30);
+  out(0x43, 0x34);  // counter 0, mode 2, 1193 counts: about 1 ms, as Linux sets HZ=1000
+  out(0x40, 0xA9);
+  out(0x40, 0x04);
+  int ticks = 0;
+  for (int ms = 0; ms < 10; ms++) {
+    clock.advance(1'000'000);
+    while (chip.lapic(0).pending_vector(true)) {
+      EXPECT_EQ(take(0), 0x30);
+      ticks++;
+    }
+  }
+  EXPECT_GE(ticks, 9);
+  EXPECT_LE(ticks, 11);
+}
+
 TEST_F(SoftIrqChipTest, IsaLinesReachBothControllersAndPciLinesOnlyTheIoapic) {
   init_pic();
   program_pin(4, 0x34);
