@@ -149,6 +149,18 @@ class Lapic final : public Device {
   uint8_t tpr();
   void set_tpr(uint8_t tpr);
 
+  // --- State for CpuState::lapic (snapshot, restore, moving a VM between
+  // accelerators): the register page in KVM_GET_LAPIC's layout (each 32-bit
+  // register at its xAPIC offset, the ID as id << 24, the timer's current
+  // count at 0x390). APIC_BASE travels in CpuState::apic_base; the TSC
+  // deadline is an MSR (read_msr/write_msr); NMI/INIT/SIPI are CPU events.
+  static constexpr size_t kStateSize = 1024;
+  void save_state(std::span<uint8_t, kStateSize> page);
+  // Loads a saved page. The ID in the page is not applied (an APIC keeps
+  // the ID it was created with); a running one-shot or periodic timer resumes
+  // with the saved current count. Invalid APIC_BASE values are an error.
+  Status load_state(std::span<const uint8_t, kStateSize> page, uint64_t apic_base);
+
   // --- Guest TSC (see above).
   uint64_t tsc_now();
   void set_tsc_offset(int64_t offset);

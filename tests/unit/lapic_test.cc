@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstring>
+
 #include "irq_test_util.h"
 
 namespace vessel {
@@ -343,6 +346,45 @@ TEST_F(LapicTest, InitResetKeepsIdAndMode) {
   EXPECT_FALSE(apic().has_pending_event());
   EXPECT_EQ(read32(apic(), Lapic::kRegSvr), 0xFFu);
   EXPECT_EQ(*apic().read_msr(Lapic::kMsrApicBase), 0xFEE0'0900u);
+}
+
+TEST_F(LapicTest, StateRoundTripsThroughAKvmLayoutPage) {
+  write32(apic(), Lapic::kRegTpr, 0x20);
+  write32(apic(), Lapic::kRegLdr, 0x0400'0000);
+  msi(chip, 0, 0x61);
+  msi(chip, 0, 0x91);
+  EXPECT_EQ(apic().acknowledge(), 0x91);
+  write32(apic(), Lapic::kRegTimerDivide, 0xB);
+  write32(apic(), Lapic::kRegLvtTimer, (1u << 17) | 0x31);
+  write32(apic(), Lapic::kRegTimerInitial, 100'000);
+  clock.advance(30'000);
+  std::array<uint8_t, Lapic::kStateSize> page{};
+  apic().save_state(page);
+  auto reg = [&](uint32_t off) {
+    uint32_t v;
+    std::memcpy(&v, page.data() + off, 4);
+    return v;
+  };
+  EXPECT_EQ(reg(Lapic::kRegTpr), 0x20u);
+  EXPECT_EQ(reg(Lapic::kRegSvr), 0x1FFu);
+  EXPECT_EQ(reg(Lapic::kRegTimerCurrent), 70'000u);
+  EXPECT_EQ(reg(Lapic::kRegIsr + 0x40), 1u << (0x91 - 0x80));
+
+  SoftIrqChip other(clock, 1);
+  Lapic& b = other.lapic(0);
+  ASSERT_TRUE(b.load_state(page, 0xFEE0'0900).ok());
+  EXPECT_EQ(read32(b, Lapic::kRegLdr), 0x0400'0000u);
+  EXPECT_TRUE(apic_bit(b, Lapic::kRegIsr, 0x91));
+  EXPECT_TRUE(apic_bit(b, Lapic::kRegIrr, 0x61));
+  EXPECT_EQ(read32(b, Lapic::kRegTimerCurrent), 70'000u);
+  EXPECT_EQ(b.pending_vector(true), std::nullopt);  // 0x61 waits behind 0x91 in service
+  write32(b, Lapic::kRegEoi, 0);
+  EXPECT_EQ(b.acknowledge(), 0x61);
+  write32(b, Lapic::kRegEoi, 0);
+  clock.advance(70'000);  // the timer resumed with the saved count
+  EXPECT_EQ(b.pending_vector(true), 0x31);
+  EXPECT_FALSE(b.load_state(page, 0xFED0'0900).ok());
+  EXPECT_FALSE(b.load_state(page, 0xFEE0'0400).ok());  // x2APIC without enable
 }
 
 }  // namespace
