@@ -22,15 +22,16 @@
 #include <memory>
 #include <mutex>
 
+#include "base/pc_layout.h"
 #include "bus/device.h"
 
 namespace vessel {
 
 class PicPair {
  public:
-  static constexpr uint16_t kPortMaster = 0x20;
-  static constexpr uint16_t kPortSlave = 0xA0;
-  static constexpr uint16_t kPortElcr = 0x4D0;
+  static constexpr uint16_t kPortMaster = layout::kPortPic1;
+  static constexpr uint16_t kPortSlave = layout::kPortPic2;
+  static constexpr uint16_t kPortElcr = layout::kPortElcr;
   static constexpr uint32_t kPortCount = 2;  // each of the three windows
 
   // `on_intr_change` runs (under `mu`) whenever the master's INTR output may

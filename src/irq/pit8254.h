@@ -34,6 +34,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/pc_layout.h"
 #include "base/time_source.h"
 #include "bus/device.h"
 #include "irq/irq_chip.h"
@@ -44,9 +45,9 @@ class Pit8254 {
  public:
   static constexpr uint64_t kInputHz = 1'193'182;
   static constexpr uint64_t kMinPeriodNs = 50'000;
-  static constexpr uint16_t kPortBase = 0x40;
+  static constexpr uint16_t kPortBase = layout::kPortPit;
   static constexpr uint32_t kPortCount = 4;
-  static constexpr uint16_t kPortControlB = 0x61;
+  static constexpr uint16_t kPortControlB = layout::kPortSysCtrlB;
 
   Pit8254(IrqChip& irq, uint32_t gsi, TimeSource& time);
   ~Pit8254();
