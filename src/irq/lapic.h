@@ -140,11 +140,14 @@ class Lapic final : public Device {
   bool take_init();
   std::optional<uint8_t> take_sipi();
   // Called (under the lock) when an event becomes pending, so a vCPU blocked
-  // in HLT can be woken. Set before the vCPU runs. A halted vCPU should sleep
-  // until the hook runs (check-then-wait under its own mutex, so a wake-up
-  // between the check and the wait is not lost) and then re-check
-  // pending_vector() and the take_*() events: has_pending_event() stays true
-  // while an IRR vector is held back by the PPR or by IF = 0.
+  // in HLT can be woken. Set before the vCPU runs. The hook runs under the
+  // chip's lock, so never call into the chip while holding a lock the hook
+  // takes. A halted vCPU: clear its "woken" flag (under its mutex), check
+  // pending_vector() / the events WITHOUT that mutex held, and if nothing is
+  // due, wait on the mutex + condition variable until the flag is set (a
+  // wake-up between the check and the wait is then not lost). Do not spin on
+  // has_pending_event(): it stays true while an IRR vector is held back by
+  // the PPR or by IF = 0.
   void set_wakeup(std::function<void()> wakeup);
   // INIT (a received INIT IPI the CPU has acted on): registers back to their
   // reset values except the ID and APIC_BASE.

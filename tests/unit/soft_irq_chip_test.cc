@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <thread>
 
+#include "base/event_loop.h"
 #include "base/pc_layout.h"
 #include "irq_test_util.h"
 
@@ -291,6 +294,54 @@ TEST_F(SoftIrqChipTest, ConcurrentDevicesAndCpuDoNotCorruptState) {
   device.join();
   EXPECT_EQ(read32(chip.lapic(0), Lapic::kRegIsr + 0x10 * (0x5A / 32)) & (1u << (0x5A % 32)), 0u);
   SUCCEED() << taken << " interrupts taken";
+}
+
+// A halted vCPU sleeping on the wake-up hook while the LAPIC timer fires on
+// a real event loop thread.
+TEST(SoftIrqChipRealTime, HaltedVcpuWakesForPeriodicTimer) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop.ok());
+  std::thread loop_thread([&] { (*loop)->run(); });
+  {
+    EventLoopTimeSource time(**loop);
+    SoftIrqChip chip(time, 1);
+    Lapic& apic = chip.lapic(0);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool woken = false;
+    apic.set_wakeup([&] {
+      std::lock_guard lock(mu);
+      woken = true;
+      cv.notify_one();
+    });
+    write32(apic, Lapic::kRegSvr, 0x1FF);
+    write32(apic, Lapic::kRegTimerDivide, 0xB);
+    write32(apic, Lapic::kRegLvtTimer, (1u << 17) | 0x40);
+    write32(apic, Lapic::kRegTimerInitial, 1'000'000);  // 1 ms
+    int taken = 0;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (taken < 5 && std::chrono::steady_clock::now() < give_up) {
+      // HLT: clear the flag, check (without holding `mu`: the hook takes `mu`
+      // under the chip's lock), then sleep until the hook sets the flag.
+      {
+        std::lock_guard lock(mu);
+        woken = false;
+      }
+      if (!apic.pending_vector(true)) {
+        std::unique_lock lock(mu);
+        cv.wait_until(lock, give_up, [&] { return woken; });
+      }
+      if (apic.pending_vector(true)) {
+        EXPECT_EQ(apic.acknowledge(), 0x40);
+        write32(apic, Lapic::kRegEoi, 0);
+        taken++;
+      }
+    }
+    EXPECT_EQ(taken, 5);
+    write32(apic, Lapic::kRegTimerInitial, 0);
+    (*loop)->stop();
+    loop_thread.join();
+  }
 }
 
 }  // namespace
