@@ -47,6 +47,7 @@ inline constexpr uint16_t kPortSysCtrlB = 0x61;
 inline constexpr uint16_t kPortI8042Cmd = 0x64;
 inline constexpr uint16_t kPortCmos = 0x70;  // index; 0x71 data
 inline constexpr uint16_t kPortPic2 = 0xA0;
+inline constexpr uint16_t kPortElcr = 0x4D0;      // 8259A edge/level control, 2 ports
 inline constexpr uint16_t kPortDebugExit = 0xF4;  // like QEMU's isa-debug-exit
 inline constexpr uint16_t kPortCom1 = 0x3F8;
 inline constexpr uint16_t kPortAcpiPm = 0x600;  // PM1a event (4 bytes) + PM1a control (2 bytes)

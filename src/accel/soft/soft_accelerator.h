@@ -9,7 +9,7 @@
 
 #include "accel/accelerator.h"
 #include "accel/soft/soft_cpu_bus.h"
-#include "accel/soft/soft_irq_chip.h"
+#include "accel/soft/dropping_irq_chip.h"
 #include "cpu/cpu.h"
 
 namespace vessel {
@@ -57,7 +57,7 @@ class SoftAccelerator : public Accelerator {
 
  private:
   GuestMemory* memory_ = nullptr;
-  SoftIrqChip irq_chip_;
+  DroppingIrqChip irq_chip_;
 };
 
 std::unique_ptr<Accelerator> create_soft_accelerator();

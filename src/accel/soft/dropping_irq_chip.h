@@ -1,6 +1,6 @@
-// The interrupt controller of the soft accelerator until the userspace PIC,
-// IOAPIC and LAPIC models exist (next issue): it drops every line and MSI,
-// saying so once, so that a guest waiting for an interrupt is explained.
+// The soft accelerator's interrupt controller until the userspace PIC, IOAPIC
+// and LAPICs (irq/soft_irq_chip.h) are wired in (issue 5): it drops every line
+// and MSI, saying so once, so that a guest waiting for an interrupt is explained.
 #pragma once
 
 #include <atomic>
@@ -9,7 +9,7 @@
 
 namespace vessel {
 
-class SoftIrqChip : public IrqChip {
+class DroppingIrqChip : public IrqChip {
  public:
   void set_level(uint32_t gsi, bool level) override;
   void send_msi(uint64_t address, uint32_t data) override;

@@ -1,10 +1,10 @@
-#include "accel/soft/soft_irq_chip.h"
+#include "accel/soft/dropping_irq_chip.h"
 
 #include "base/log.h"
 
 namespace vessel {
 
-void SoftIrqChip::note_drop(const char* what, uint64_t which) {
+void DroppingIrqChip::note_drop(const char* what, uint64_t which) {
   dropped_.fetch_add(1, std::memory_order_relaxed);
   if (!logged_.exchange(true))
     log_warn(
@@ -13,11 +13,11 @@ void SoftIrqChip::note_drop(const char* what, uint64_t which) {
         what, which);
 }
 
-void SoftIrqChip::set_level(uint32_t gsi, bool level) {
+void DroppingIrqChip::set_level(uint32_t gsi, bool level) {
   if (level) note_drop("interrupt line GSI", gsi);
 }
 
-void SoftIrqChip::send_msi(uint64_t address, uint32_t data) {
+void DroppingIrqChip::send_msi(uint64_t address, uint32_t data) {
   (void)data;
   note_drop("MSI to", address);
 }
