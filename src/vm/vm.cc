@@ -129,8 +129,15 @@ Status Vm::start_threads() {
     signalfd_siginfo info;
     if (::read(signal_fd_, &info, sizeof(info)) != sizeof(info)) return;
     int sig = static_cast<int>(info.ssi_signo);
-    stop_with(
-        {VmOutcome::Kind::kSignal, 128 + sig, fmt::format("stopped by signal {}", strsignal(sig))});
+    VmOutcome outcome{VmOutcome::Kind::kSignal, 128 + sig,
+                      fmt::format("stopped by signal {}", strsignal(sig))};
+    {
+      // Kept even when another stop (a guest reset) won the race: a signal
+      // must end vessel, not be lost in a --reboot loop.
+      std::lock_guard lock(mu_);
+      if (!signal_outcome_) signal_outcome_ = outcome;
+    }
+    stop_with(std::move(outcome));
   }));
   if (console_) VESSEL_TRY(console_->start());
   loop_thread_ = std::thread([this] { loop_->run(); });
@@ -180,6 +187,8 @@ VmOutcome Vm::run() {
     }
   }
   stop_threads();
+  std::lock_guard lock(mu_);
+  if (signal_outcome_ && outcome.kind != VmOutcome::Kind::kSignal) outcome = *signal_outcome_;
   return outcome;
 }
 

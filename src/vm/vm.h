@@ -81,6 +81,7 @@ class Vm : public PowerControl {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<VmOutcome> outcome_;
+  std::optional<VmOutcome> signal_outcome_;  // a signal seen, even after another stop
 };
 
 }  // namespace vessel
