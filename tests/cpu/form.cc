@@ -5,7 +5,14 @@ namespace vessel::difftest {
 Expected<std::vector<uint8_t>> encode_form(const Form& form, int64_t imm) {
   if (!form.raw.empty()) return form.raw;
   ZydisEncoderRequest req = form.request;
-  if (form.imm_index >= 0) req.operands[form.imm_index].imm.s = imm;
+  if (form.imm_index >= 0) {
+    if (form.imm_unsigned && form.imm_bits < 64) {
+      req.operands[form.imm_index].imm.u =
+          static_cast<uint64_t>(imm) & ((1ull << form.imm_bits) - 1);
+    } else {
+      req.operands[form.imm_index].imm.s = imm;
+    }
+  }
   std::vector<uint8_t> out(ZYDIS_MAX_INSTRUCTION_LENGTH);
   ZyanUSize len = out.size();
   ZyanStatus st = ZydisEncoderEncodeInstruction(&req, out.data(), &len);

@@ -33,6 +33,7 @@ struct Form {
   ZydisEncoderRequest request{};
   int imm_index = -1;         // operand of `request` that takes the per-state immediate
   int imm_bits = 0;           // its width (8, 16, 32 or 64)
+  bool imm_unsigned = false;  // hand the encoder the low imm_bits of the immediate, zero-extended
   int size = 0;               // operand size in bits
   FlagRule rule;              // undefined flags (SDM), maybe depending on the count
   int count_max = -1;         // largest shift count to generate (-1: any)

@@ -232,6 +232,7 @@ class Builder {
           op.mem.index = gpr_register(regs[next_reg++], 64, false);
           op.mem.scale = 4;
           op.mem.displacement = 0x12345;
+          op.mem.size = 8;  // the encoder wants the address size for LEA
           desc += "addr";
           break;
         case 'i':
@@ -275,7 +276,10 @@ class Builder {
     if (shape[0] != 'r') f.dest_gpr = -1;
     f.name = fmt::format("{}{} {} v{}", lock ? "lock " : "", ZydisMnemonicGetString(s.mnemonic),
                          desc, variant_index);
-    auto bytes = encode_form(f, 1);
+    if (f.imm_index >= 0 && !encode_form(f, -1).ok()) {
+      f.imm_unsigned = true;  // the encoder takes this imm8 (shifts, BT, RORX) as unsigned
+    }
+    auto bytes = encode_form(f, -1);
     if (!bytes) {
       // AH..DH cannot be encoded with a REX prefix: those combinations do not exist.
       if (!v.high8) cat_.errors.push_back(bytes.error().message);
