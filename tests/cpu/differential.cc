@@ -49,6 +49,7 @@ Expected<DiffCounts> run_differential(EmulatedExecutor& emulated, std::span<cons
       }
       auto got = emulated.run(*code, tc.state);
       ++counts.states;
+      if (want->vector != kNoException) ++counts.exceptions;
       if (!got) {
         ++counts.errors;
         report(fmt::format("ERROR {} [{}] emulated: {}", form.name, hex_bytes(*code),
@@ -73,9 +74,11 @@ Expected<DiffCounts> run_differential(EmulatedExecutor& emulated, std::span<cons
     ++counts.forms;
   }
   if (options.print) {
-    fmt::print("compared {} forms x {} states ({} cases, {} mismatches, {} errors, seed {:#x})\n",
-               counts.forms, states_per_form, counts.states, counts.mismatches, counts.errors,
-               seed);
+    fmt::print(
+        "compared {} forms x {} states ({} cases, {} ending in an exception; {} mismatches, {} "
+        "errors; seed {:#x})\n",
+        counts.forms, states_per_form, counts.states, counts.exceptions, counts.mismatches,
+        counts.errors, seed);
   }
   return counts;
 }

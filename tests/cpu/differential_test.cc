@@ -11,6 +11,7 @@
 #include <map>
 #include <string_view>
 
+#include "compare.h"
 #include "form_catalog.h"
 #include "native_executor.h"
 #include "state_gen.h"
@@ -65,7 +66,24 @@ TEST(difftest, catalogue_encodes_every_form) {
   std::map<std::string, int> per_mnemonic;
   for (const Form& f : cat.forms) per_mnemonic[f.name.substr(0, f.name.find(' '))]++;
   std::printf("catalogue: %zu forms, %zu mnemonics\n", cat.forms.size(), per_mnemonic.size());
+  if (std::getenv("VESSEL_DIFFTEST_LIST") != nullptr) {  // list the forms with sample bytes
+    for (const Form& f : cat.forms) {
+      auto bytes = encode_form(f, 5);
+      if (bytes) std::printf("%-28s %-32s %s\n", f.name.c_str(), hex_bytes(*bytes).c_str(),
+                             disassemble(*bytes).c_str());
+    }
+  }
   EXPECT_GT(cat.forms.size(), 1000u);
+  for (const Form& f : cat.forms) {
+    bool needs_gpr = f.hint == Hint::kBitOffset ||
+                     (f.hint == Hint::kCompareExchange && !f.mem_dest_compare);
+    if (needs_gpr) {
+      EXPECT_TRUE(f.hint_gpr >= 0 && f.hint_gpr < 16) << f.name;
+    }
+    if (f.rule.dest_undefined_if_zf && f.request.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+      EXPECT_TRUE(f.dest_gpr >= 0 && f.dest_gpr < 16) << f.name;
+    }
+  }
   for (const char* m :
        {"add",     "adc",  "sbb",   "imul",    "div",  "idiv",  "rcl",   "rcr",    "shld",
         "bts",     "bsf",  "bswap", "cmpxchg", "xadd", "xchg",  "movzx", "movsxd", "lea",

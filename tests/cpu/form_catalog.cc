@@ -196,7 +196,7 @@ class Builder {
     if (lock) req.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
     const int regs[3] = {v.a, v.b, v.c};
     int next_reg = 0;
-    int b_reg = -1;
+    int second_gpr = -1;  // the register in operand position 1, if any
     std::string desc;
     bool uses_high8 = false;
     for (size_t i = 0; i < shape.size(); ++i) {
@@ -212,7 +212,7 @@ class Builder {
           op.type = ZYDIS_OPERAND_TYPE_REGISTER;
           op.reg.value = gpr_register(gpr, op_size, high);
           if (i == 0) f.dest_gpr = gpr;
-          if (next_reg == 2) b_reg = gpr;
+          if (i == 1) second_gpr = gpr;
           desc += fmt::format("r{}", op_size);
           break;
         }
@@ -271,7 +271,7 @@ class Builder {
                (s.mnemonic == ZYDIS_MNEMONIC_BT || s.mnemonic == ZYDIS_MNEMONIC_BTS ||
                 s.mnemonic == ZYDIS_MNEMONIC_BTR || s.mnemonic == ZYDIS_MNEMONIC_BTC)) {
       f.hint = Hint::kBitOffset;
-      f.hint_gpr = b_reg;
+      f.hint_gpr = second_gpr;
     }
     if (shape[0] != 'r') f.dest_gpr = -1;
     f.name = fmt::format("{}{} {} v{}", lock ? "lock " : "", ZydisMnemonicGetString(s.mnemonic),

@@ -1,5 +1,6 @@
 #include "state_gen.h"
 
+#include <cassert>
 #include <cstring>
 
 namespace vessel::difftest {
@@ -141,6 +142,7 @@ TestCase make_case(const Form& form, Rng& rng) {
       }
       break;
     case Hint::kBitOffset:
+      assert(form.hint_gpr >= 0 && form.hint_gpr < 16);
       s.gpr[form.hint_gpr] = static_cast<uint64_t>(static_cast<int64_t>(rng.below(1024)) - 512);
       break;
     case Hint::kCompareExchange:
