@@ -24,7 +24,7 @@ struct DiffCounts {
   size_t states = 0;                      // cases compared (forms x states per form)
   size_t mismatches = 0;                  // cases whose results differ
   size_t errors = 0;                      // cases an executor could not run
-  size_t exceptions = 0;  // compared cases that ended in an exception on the host
+  size_t exceptions = 0;                  // compared cases that ended in an exception on the host
   std::vector<size_t> mismatching_forms;  // indices into `forms`, each once
   std::vector<std::string> reports;       // the first max_reports mismatch/error lines
 };

@@ -69,14 +69,15 @@ TEST(difftest, catalogue_encodes_every_form) {
   if (std::getenv("VESSEL_DIFFTEST_LIST") != nullptr) {  // list the forms with sample bytes
     for (const Form& f : cat.forms) {
       auto bytes = encode_form(f, 5);
-      if (bytes) std::printf("%-28s %-32s %s\n", f.name.c_str(), hex_bytes(*bytes).c_str(),
-                             disassemble(*bytes).c_str());
+      if (bytes)
+        std::printf("%-28s %-32s %s\n", f.name.c_str(), hex_bytes(*bytes).c_str(),
+                    disassemble(*bytes).c_str());
     }
   }
   EXPECT_GT(cat.forms.size(), 1000u);
   for (const Form& f : cat.forms) {
-    bool needs_gpr = f.hint == Hint::kBitOffset ||
-                     (f.hint == Hint::kCompareExchange && !f.mem_dest_compare);
+    bool needs_gpr =
+        f.hint == Hint::kBitOffset || (f.hint == Hint::kCompareExchange && !f.mem_dest_compare);
     if (needs_gpr) {
       EXPECT_TRUE(f.hint_gpr >= 0 && f.hint_gpr < 16) << f.name;
     }

@@ -19,11 +19,12 @@ namespace vessel::difftest {
 // How the state generator must shape the inputs of a form.
 enum class Hint : uint8_t {
   kNone,
-  kDivide,           // DIV/IDIV: often make the dividend's high half fit
-  kString,           // RSI/RDI point into the data area, RCX is a small count
-  kBitOffset,        // BT* m, r: the offset register (hint_gpr) is small
-  kCount,            // shift/rotate: CL or the immediate from a set of counts
-  kCompareExchange,  // CMPXCHG: often make the accumulator equal the destination
+  kDivide,               // DIV/IDIV: often make the dividend's high half fit
+  kString,               // RSI/RDI point into the data area, RCX is a small count
+  kBitOffset,            // BT* m, r: the offset register (hint_gpr) is small
+  kCount,                // shift/rotate: CL or the immediate from a set of counts
+  kCompareExchange,      // CMPXCHG: often make the accumulator equal the destination
+  kCompareExchangeWide,  // CMPXCHG8B/16B: often make rDX:rAX equal the memory operand
 };
 
 struct Form {

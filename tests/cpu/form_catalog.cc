@@ -7,7 +7,7 @@
 namespace vessel::difftest {
 namespace {
 
-enum class Need : uint8_t { kAny, kPopcnt, kMovbe, kLzcnt, kBmi1, kBmi2, kAdx, kLahf };
+enum class Need : uint8_t { kAny, kPopcnt, kMovbe, kLzcnt, kBmi1, kBmi2, kAdx, kLahf, kCx16 };
 
 constexpr uint8_t B = 1, W = 2, D = 4, Q = 8, ALL = B | W | D | Q, WDQ = W | D | Q, DQ = D | Q;
 
@@ -21,6 +21,7 @@ struct Spec {
   uint8_t src_size = 0;  // size of the second operand when it differs (MOVZX/MOVSX/MOVSXD)
   bool lockable = false;
   Need need = Need::kAny;
+  uint8_t mem_bytes = 0;  // memory operand size when it is not the operand size (CMPXCHG8B/16B)
 };
 
 constexpr const char* kAlu = "rr rm mr ri mi rb mb";
@@ -68,6 +69,10 @@ const Spec kSpecs[] = {
     {ZYDIS_MNEMONIC_MOVBE, "rm mr", WDQ, 0, false, Need::kMovbe},
     {ZYDIS_MNEMONIC_CMPXCHG, "rr mr", ALL, 0, true},
     {ZYDIS_MNEMONIC_XADD, "rr mr", ALL, 0, true},
+    {ZYDIS_MNEMONIC_CMPXCHG8B, "m", Q, 0, true, Need::kAny, 8},
+    {ZYDIS_MNEMONIC_CMPXCHG16B, "m", Q, 0, true, Need::kCx16, 16},
+    {ZYDIS_MNEMONIC_PUSH, "r m i", W | Q},
+    {ZYDIS_MNEMONIC_POP, "r m", W | Q},
     {ZYDIS_MNEMONIC_XCHG, "rr mr", ALL},
     {ZYDIS_MNEMONIC_MOVZX, "rr rm", WDQ, 8},
     {ZYDIS_MNEMONIC_MOVZX, "rr rm", DQ, 16},
@@ -123,6 +128,8 @@ bool host_has(const HostFeatures& h, Need n) {
       return h.adx;
     case Need::kLahf:
       return h.lahf;
+    case Need::kCx16:
+      return h.cx16;
   }
   return false;
 }
@@ -194,6 +201,11 @@ class Builder {
     req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
     req.mnemonic = s.mnemonic;
     if (lock) req.prefixes = ZYDIS_ATTRIB_HAS_LOCK;
+    // Only consulted where the operands leave the size open (PUSH imm).
+    req.operand_size_hint = size == 8    ? ZYDIS_OPERAND_SIZE_HINT_8
+                            : size == 16 ? ZYDIS_OPERAND_SIZE_HINT_16
+                            : size == 32 ? ZYDIS_OPERAND_SIZE_HINT_32
+                                         : ZYDIS_OPERAND_SIZE_HINT_64;
     const int regs[3] = {v.a, v.b, v.c};
     int next_reg = 0;
     int second_gpr = -1;  // the register in operand position 1, if any
@@ -220,11 +232,11 @@ class Builder {
           op.type = ZYDIS_OPERAND_TYPE_MEMORY;
           op.mem.base = gpr_register(v.mem_base, 64, false);
           op.mem.displacement = v.mem_disp;
-          op.mem.size = static_cast<ZyanU16>(op_size / 8);
+          op.mem.size = static_cast<ZyanU16>(s.mem_bytes != 0 ? s.mem_bytes : op_size / 8);
           f.mem_gpr = v.mem_base;
           f.mem_disp = v.mem_disp;
           f.pointer_gprs |= static_cast<uint16_t>(1u << v.mem_base);
-          desc += fmt::format("m{}", op_size);
+          desc += fmt::format("m{}", op.mem.size * 8);
           break;
         case 'a':
           op.type = ZYDIS_OPERAND_TYPE_MEMORY;
@@ -263,6 +275,9 @@ class Builder {
       }
     } else if (s.mnemonic == ZYDIS_MNEMONIC_DIV || s.mnemonic == ZYDIS_MNEMONIC_IDIV) {
       f.hint = Hint::kDivide;
+    } else if (s.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B || s.mnemonic == ZYDIS_MNEMONIC_CMPXCHG16B) {
+      f.hint = Hint::kCompareExchangeWide;
+      f.mem_dest_compare = true;
     } else if (s.mnemonic == ZYDIS_MNEMONIC_CMPXCHG) {
       f.hint = Hint::kCompareExchange;
       f.hint_gpr = f.dest_gpr;
@@ -331,7 +346,8 @@ void add_spec_forms(Builder& b, const Spec& s) {
       }
       int regs = 0;
       for (char c : shape) regs += c == 'r' ? 1 : 0;
-      for (int v = 0; v < 4; ++v) {
+      bool has_operands_to_vary = shape.find_first_of("rma") != std::string_view::npos;
+      for (int v = 0; v < (has_operands_to_vary ? 4 : 1); ++v) {
         if (v == 2 && size != 8 && s.src_size != 8) continue;
         if (v == 3 && regs < 2) continue;
         b.add_spec(s, shape, size, v, false);

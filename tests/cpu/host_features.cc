@@ -10,6 +10,7 @@ HostFeatures detect_host_features() {
   if (__get_cpuid(1, &a, &b, &c, &d)) {
     f.popcnt = (c >> 23) & 1;
     f.movbe = (c >> 22) & 1;
+    f.cx16 = (c >> 13) & 1;
   }
   if (__get_cpuid(0x80000001, &a, &b, &c, &d)) {
     f.lzcnt = (c >> 5) & 1;

@@ -6,6 +6,7 @@ namespace vessel::difftest {
 
 struct HostFeatures {
   bool popcnt = false;  // CPUID.1:ECX[23]
+  bool cx16 = false;    // CPUID.1:ECX[13] (CMPXCHG16B)
   bool movbe = false;   // CPUID.1:ECX[22]
   bool lzcnt = false;   // CPUID.80000001H:ECX[5] (ABM)
   bool bmi1 = false;    // CPUID.(EAX=7,ECX=0):EBX[3]

@@ -145,6 +145,19 @@ TestCase make_case(const Form& form, Rng& rng) {
       assert(form.hint_gpr >= 0 && form.hint_gpr < 16);
       s.gpr[form.hint_gpr] = static_cast<uint64_t>(static_cast<int64_t>(rng.below(1024)) - 512);
       break;
+    case Hint::kCompareExchangeWide:
+      if (rng.below(2) == 0) {
+        uint64_t ea = s.gpr[form.mem_gpr] + static_cast<uint64_t>(form.mem_disp);
+        uint64_t low = read64(s, ea);
+        if (form.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B) {
+          s.gpr[kRax] = (s.gpr[kRax] & ~0xFFFFFFFFull) | (low & 0xFFFFFFFF);
+          s.gpr[kRdx] = (s.gpr[kRdx] & ~0xFFFFFFFFull) | (low >> 32);
+        } else {
+          s.gpr[kRax] = low;
+          s.gpr[kRdx] = read64(s, ea + 8);
+        }
+      }
+      break;
     case Hint::kCompareExchange:
       if (rng.below(2) == 0) {
         s.gpr[kRax] = form.mem_dest_compare
