@@ -25,6 +25,13 @@ uint64_t test_seed() {
   return env != nullptr ? std::strtoull(env, nullptr, 0) : 0x5EED0001;
 }
 
+// VESSEL_DIFFTEST_STATES overrides the states per form of the self-check (a
+// longer soak run); the default keeps the binary within a few seconds.
+size_t selfcheck_states() {
+  const char* env = std::getenv("VESSEL_DIFFTEST_STATES");
+  return env != nullptr ? std::strtoull(env, nullptr, 0) : 16;
+}
+
 const Catalogue& catalogue() {
   static const Catalogue cat = build_catalogue(detect_host_features());
   return cat;
@@ -95,10 +102,11 @@ TEST(difftest, catalogue_encodes_every_form) {
 
 TEST(difftest, native_selfcheck) {
   NativeExecutor second;
-  auto counts = run_differential(second, catalogue().forms, 12, test_seed());
+  size_t states = selfcheck_states();
+  auto counts = run_differential(second, catalogue().forms, states, test_seed());
   ASSERT_TRUE(counts.ok()) << counts.error().message;
   EXPECT_EQ(counts->forms, catalogue().forms.size());
-  EXPECT_EQ(counts->states, catalogue().forms.size() * 12);
+  EXPECT_EQ(counts->states, catalogue().forms.size() * states);
   EXPECT_EQ(counts->mismatches, 0u);
   EXPECT_EQ(counts->errors, 0u);
 }
