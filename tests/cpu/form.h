@@ -24,6 +24,7 @@ enum class Hint : uint8_t {
   kBitOffset,            // BT* m, r: the offset register (hint_gpr) is small
   kCount,                // shift/rotate: CL or the immediate from a set of counts
   kCompareExchange,      // CMPXCHG: often make the accumulator equal the destination
+  kFrame,                // ENTER/LEAVE: RBP points into the stack part of the data area
   kCompareExchangeWide,  // CMPXCHG8B/16B: often make rDX:rAX equal the memory operand
 };
 
@@ -45,6 +46,7 @@ struct Form {
   Hint hint = Hint::kNone;
   int hint_gpr = -1;  // the register a hint concerns (bit offset, compare-exchange destination)
   bool mem_dest_compare = false;  // kCompareExchange on a memory destination
+  bool addr32 = false;  // 67h form: bits 32-63 of pointers (and of RCX for REP) are garbage
 };
 
 // The bytes of `form` with immediate `imm` (ignored when it has none).

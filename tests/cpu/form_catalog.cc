@@ -303,13 +303,19 @@ class Builder {
     cat_.forms.push_back(std::move(f));
   }
 
-  void add_raw(std::string name, std::vector<uint8_t> bytes, Hint hint) {
+  // Fixed bytes; `pointers` must aim into the data area. `mnemonic` picks the
+  // SDM flag rule (the raw forms all define what they touch unless given one).
+  void add_raw(std::string name, std::vector<uint8_t> bytes, Hint hint, uint16_t pointers = 0,
+               bool addr32 = false, ZydisMnemonic mnemonic = ZYDIS_MNEMONIC_INVALID) {
     Form f;
     f.name = std::move(name);
     f.raw = std::move(bytes);
     f.hint = hint;
-    f.rule = FlagRule{};  // all defined (CMPS/SCAS as CMP; the rest set or keep flags)
-    if (hint == Hint::kString) f.pointer_gprs = (1u << kRsi) | (1u << kRdi);
+    f.mnemonic = mnemonic;
+    f.rule = sdm_flag_rule(mnemonic);
+    f.pointer_gprs = pointers;
+    f.addr32 = addr32;
+    if (hint == Hint::kString) f.pointer_gprs |= (1u << kRsi) | (1u << kRdi);
     cat_.forms.push_back(std::move(f));
   }
 
@@ -371,6 +377,20 @@ void add_raw_forms(Builder& b, const HostFeatures& host) {
   b.add_raw("clc", {0xF8}, Hint::kNone);
   b.add_raw("stc", {0xF9}, Hint::kNone);
   b.add_raw("cmc", {0xF5}, Hint::kNone);
+  b.add_raw("xlat", {0xD7}, Hint::kNone, 1u << kRbx);
+  b.add_raw("leave", {0xC9}, Hint::kFrame);
+  b.add_raw("enter 0x20,0", {0xC8, 0x20, 0x00, 0x00}, Hint::kFrame);
+  b.add_raw("enter 0x10,1", {0xC8, 0x10, 0x00, 0x01}, Hint::kFrame);
+  b.add_raw("enter 0x8,3", {0xC8, 0x08, 0x00, 0x03}, Hint::kFrame);
+  // 32-bit addressing (67h): the pointer registers carry garbage in bits 32-63.
+  b.add_raw("add r32,m32 a32", {0x67, 0x03, 0x03}, Hint::kNone, 1u << kRbx, true,
+            ZYDIS_MNEMONIC_ADD);
+  b.add_raw("lea r32,addr a32", {0x67, 0x8D, 0x44, 0x4B, 0x10}, Hint::kNone);
+  b.add_raw("lea r64,addr a32", {0x67, 0x48, 0x8D, 0x04, 0x0B}, Hint::kNone);
+  b.add_raw("rep movsb a32", {0x67, 0xF3, 0xA4}, Hint::kString, 0, true);
+  b.add_raw("rep stosd a32", {0x67, 0xF3, 0xAB}, Hint::kString, 0, true);
+  b.add_raw("repe cmpsb a32", {0x67, 0xF3, 0xA6}, Hint::kString, 0, true);
+  b.add_raw("lodsq a32", {0x67, 0x48, 0xAD}, Hint::kString, 0, true);
   struct StringOp {
     const char* name;
     uint8_t opcode;  // the byte form; +1 is the word/dword/qword form

@@ -107,6 +107,18 @@ TEST(difftest_native, rep_movsb_copies_within_the_data_area) {
   EXPECT_EQ(r.state.data[0x1005], in.data[0x1005]);
 }
 
+TEST(difftest_native, address_size_prefix_ignores_the_upper_half) {
+  NativeExecutor ex;
+  UserState in = base_state();
+  in.gpr[kRbx] = 0xDEADBEEF00000000ull | (kDataAddr + 0x40);
+  in.gpr[kRax] = 1;
+  uint32_t v = 0x41;
+  memcpy(&in.data[0x40], &v, 4);
+  ExecResult r = run_ok(ex, {0x67, 0x03, 0x03}, in);  // add eax, [ebx]
+  EXPECT_EQ(r.vector, kNoException);
+  EXPECT_EQ(r.state.gpr[kRax], 0x42u);
+}
+
 TEST(difftest_native, xmm_registers_round_trip) {
   NativeExecutor ex;
   UserState in = base_state();

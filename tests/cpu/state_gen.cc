@@ -141,6 +141,9 @@ TestCase make_case(const Form& form, Rng& rng) {
         }
       }
       break;
+    case Hint::kFrame:
+      s.gpr[kRbp] = kDataAddr + 0x1A00 - 8 * rng.below(16);
+      break;
     case Hint::kBitOffset:
       assert(form.hint_gpr >= 0 && form.hint_gpr < 16);
       s.gpr[form.hint_gpr] = static_cast<uint64_t>(static_cast<int64_t>(rng.below(1024)) - 512);
@@ -165,6 +168,12 @@ TestCase make_case(const Form& form, Rng& rng) {
                           : s.gpr[form.hint_gpr];
       }
       break;
+  }
+  if (form.addr32) {  // the instruction must ignore the upper halves
+    for (int g = 0; g < 16; ++g) {
+      if (form.pointer_gprs & (1u << g)) s.gpr[g] = (rng.next() << 32) | (s.gpr[g] & 0xFFFFFFFF);
+    }
+    if (form.hint == Hint::kString) s.gpr[kRcx] |= rng.next() << 32;
   }
   return tc;
 }
