@@ -12,7 +12,8 @@
 namespace vessel::difftest {
 
 // Contract for run(code, in):
-// - 64-bit mode, CPL 3, flat segments (FS/GS base 0), no paging surprises:
+// - 64-bit mode, CPL 3, flat segments (the catalogue uses no FS/GS
+//   overrides: on the host those bases belong to the worker), no paging surprises:
 //   `code` lies at in.rip (always kInstrAddr) and is executable; the data area
 //   in.data is mapped read-write at kDataAddr; every other address faults
 //   (#PF for canonical addresses, #GP for non-canonical ones, #SS for
