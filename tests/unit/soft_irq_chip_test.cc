@@ -285,7 +285,11 @@ TEST_F(SoftIrqChipTest, ConcurrentDevicesAndCpuDoNotCorruptState) {
   for (int i = 0; i < 20000; i++) {
     if (!chip.lapic(0).has_pending_event()) continue;
     if (auto v = chip.lapic(0).pending_vector(true)) {
-      EXPECT_EQ(chip.lapic(0).acknowledge(), *v);
+      // A higher-priority interrupt (the MSI's 0x70) may arrive between the
+      // two calls: INTA takes the highest one then, never a lower one.
+      uint8_t got = chip.lapic(0).acknowledge();
+      EXPECT_TRUE(got == 0x5A || got == 0x70) << int{got};
+      EXPECT_GE(got, *v);
       write32(chip.lapic(0), Lapic::kRegEoi, 0);
       taken++;
     }
