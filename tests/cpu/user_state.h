@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "accel/cpu_state.h"
+
 namespace vessel::difftest {
 
 // Fixed addresses, so that pointers in registers mean the same thing on both
@@ -19,25 +21,7 @@ inline constexpr uint64_t kCodeAddr = 0x20000000;          // native code page
 inline constexpr uint64_t kInstrAddr = kCodeAddr + 0x200;  // first instruction byte
 inline constexpr size_t kMaxCodeBytes = 64;
 
-// GPR numbers as in the ModRM/REX encoding.
-enum Gpr : int {
-  kRax,
-  kRcx,
-  kRdx,
-  kRbx,
-  kRsp,
-  kRbp,
-  kRsi,
-  kRdi,
-  kR8,
-  kR9,
-  kR10,
-  kR11,
-  kR12,
-  kR13,
-  kR14,
-  kR15,
-};
+// GPR numbers (vessel::Gpr, kRax..kR15) are those of accel/cpu_state.h.
 const char* gpr_name(int gpr);
 
 // RFLAGS bits the tests set and compare.
