@@ -32,6 +32,8 @@ void Cpu::reset() {
   cr0 = cr0::kEt | cr0::kCd | cr0::kNw;
   cr2 = cr3 = cr4 = cr8 = efer = 0;
   xcr0 = 1;
+  fpu = FpuState{};
+  fpu.x87.fcw = 0x0040;  // power-on value (SDM Vol. 3, Table 9-1); FNINIT makes it 0x037F
   dr.fill(0);
   dr6 = 0xFFFF0FF0;
   dr7 = 0x400;

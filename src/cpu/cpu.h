@@ -15,6 +15,7 @@
 #include "cpu/cpu_bus.h"
 #include "cpu/decode/block_cache.h"
 #include "cpu/decode/insn.h"
+#include "cpu/fpu_state.h"
 #include "cpu/lazy_flags.h"
 #include "cpu/mmu/tlb.h"
 #include "cpu/registers.h"
@@ -122,6 +123,7 @@ class Cpu {
   uint64_t tsc_offset = 0, tsc_aux = 0, pat = 0x0007040600070406ull;
   uint64_t apic_base = 0xFEE00900;  // BSP, enabled
   uint64_t misc_enable = 1, mtrr_def_type = 0;
+  FpuState fpu;
   bool interrupt_shadow = false;  // STI / MOV SS: no interrupt before the next instruction
   bool nmi_masked = false;
 
