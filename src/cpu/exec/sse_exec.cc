@@ -27,9 +27,10 @@ bool sse_write(Cpu& c, const Insn& i, unsigned size, bool aligned, const Xmm& x)
     // The store crosses a page: both pages must be writable before any byte is.
     uint64_t gpa;
     bool user = c.cpl() == 3;
-    uint64_t last = c.mode64() ? linear + 15 : (linear + 15) & 0xFFFFFFFF;
+    uint64_t next_page = (linear | 0xFFF) + 1;
+    if (!c.mode64()) next_page &= 0xFFFFFFFF;
     if (!c.translate(linear, Access::kWrite, user, &gpa) ||
-        !c.translate(last, Access::kWrite, user, &gpa))
+        !c.translate(next_page, Access::kWrite, user, &gpa))
       return false;
   }
   return c.write_linear(linear, 8, x.q[0]) && c.write_linear(second, 8, x.q[1]);
