@@ -51,14 +51,15 @@ XmmEntry xmm_entry(ZydisMnemonic m, bool mem, bool imm) {
     return {sse_##f, true};
       FP(ADDPS, addps)
       FP(ADDSS, addss)
-      FP(ADDPD, addpd) FP(ADDSD, addsd) FP(SUBPS, subps) FP(SUBSS, subss) FP(SUBPD, subpd) FP(
-          SUBSD, subsd) FP(MULPS, mulps) FP(MULSS, mulss) FP(MULPD, mulpd) FP(MULSD, mulsd)
-          FP(DIVPS, divps) FP(DIVSS, divss) FP(DIVPD, divpd) FP(DIVSD, divsd) FP(MINPS, minps) FP(
-              MINSS, minss) FP(MINPD, minpd) FP(MINSD, minsd) FP(MAXPS, maxps) FP(MAXSS, maxss)
-              FP(MAXPD, maxpd) FP(MAXSD, maxsd) FP(SQRTPS, sqrtps) FP(SQRTSS, sqrtss) FP(
-                  SQRTPD, sqrtpd) FP(SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(RCPSS, rcpss) FP(RSQRTPS,
-                                                                                          rsqrtps)
-                  FP(RSQRTSS, rsqrtss) FP(CMPPS, cmpps) FP(CMPSS, cmpss) FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(
+      FP(ADDPD, addpd)
+      FP(ADDSD, addsd) FP(SUBPS, subps) FP(SUBSS, subss) FP(SUBPD, subpd) FP(SUBSD, subsd) FP(
+          MULPS, mulps) FP(MULSS, mulss) FP(MULPD, mulpd) FP(MULSD, mulsd) FP(DIVPS, divps)
+          FP(DIVSS, divss) FP(DIVPD, divpd) FP(DIVSD, divsd) FP(MINPS, minps) FP(MINSS, minss) FP(
+              MINPD, minpd) FP(MINSD, minsd) FP(MAXPS, maxps) FP(MAXSS, maxss) FP(MAXPD, maxpd)
+              FP(MAXSD, maxsd) FP(SQRTPS, sqrtps) FP(SQRTSS, sqrtss) FP(SQRTPD, sqrtpd) FP(
+                  SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(RCPSS, rcpss) FP(RSQRTPS, rsqrtps) FP(RSQRTSS,
+                                                                                            rsqrtss)
+                  FP(CMPPS, cmpps) FP(CMPSS, cmpss) FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(
                       UCOMISS, ucomiss) FP(COMISD,
                                            comisd) FP(UCOMISD, ucomisd)
                       FP(CVTPS2PD, cvtps2pd) FP(CVTPD2PS, cvtpd2ps) FP(CVTSS2SD, cvtss2sd) FP(
@@ -258,51 +259,10 @@ uint64_t fn_bits(Fn fn) {
   return reinterpret_cast<uint64_t>(fn);
 }
 
-}  // namespace
-
-Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out) {
-  if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) return nullptr;
-  if (zi.mnemonic == ZYDIS_MNEMONIC_MOVNTI) return data_mov(Form::kMR);  // a plain GPR store
-  Operand o[3];
-  unsigned n = 0;
-  bool any_xmm = false;
-  for (unsigned k = 0; k < zi.operand_count_visible && n < 3; ++k, ++n) {
-    const ZydisDecodedOperand& op = ops[k];
-    o[n].size = static_cast<uint8_t>(op.size / 8);
-    switch (op.type) {
-      case ZYDIS_OPERAND_TYPE_REGISTER: {
-        ZydisRegister r = op.reg.value;
-        ZydisRegisterClass cls = ZydisRegisterGetClass(r);
-        if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15) {
-          o[n].kind = 'X';
-          o[n].reg = static_cast<uint8_t>(r - ZYDIS_REGISTER_XMM0);
-          any_xmm = true;
-        } else if (cls == ZYDIS_REGCLASS_GPR32 || cls == ZYDIS_REGCLASS_GPR64) {
-          o[n].kind = 'G';
-          o[n].reg = static_cast<uint8_t>(ZydisRegisterGetId(r));
-        } else {
-          o[n].kind = 'O';
-        }
-        break;
-      }
-      case ZYDIS_OPERAND_TYPE_MEMORY:
-        o[n].kind = 'M';
-        break;
-      case ZYDIS_OPERAND_TYPE_IMMEDIATE:
-        o[n].kind = 'I';
-        out->imm2 = static_cast<uint16_t>(op.imm.value.u & 0xFF);
-        break;
-      default:
-        o[n].kind = 'O';
-        break;
-    }
-  }
-  if (!any_xmm || n < 2) return nullptr;
-  for (unsigned k = 0; k < n; ++k)
-    if (o[k].kind == 'O') return nullptr;  // MMX registers and the like
-  ZydisMnemonic m = zi.mnemonic;
+// Binds by operand shape: o[0] and o[1] are the first two visible operands.
+Handler bind_shape(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
+                   ZydisMnemonic m, const Operand* o, Insn* out) {
   char k0 = o[0].kind, k1 = o[1].kind;
-
   if (m == ZYDIS_MNEMONIC_MASKMOVDQU) {
     if (k0 != 'X' || k1 != 'X') return nullptr;
     for (unsigned k = zi.operand_count_visible; k < zi.operand_count; ++k) {
@@ -369,6 +329,58 @@ Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* o
     return sse_xmm_op(src, e.fp);
   }
   return nullptr;
+}
+
+}  // namespace
+
+Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out) {
+  if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) return nullptr;
+  if (zi.mnemonic == ZYDIS_MNEMONIC_MOVNTI) return data_mov(Form::kMR);  // a plain GPR store
+  Operand o[3];
+  unsigned n = 0;
+  bool any_xmm = false;
+  uint16_t imm8 = 0;
+  for (unsigned k = 0; k < zi.operand_count_visible && n < 3; ++k, ++n) {
+    const ZydisDecodedOperand& op = ops[k];
+    o[n].size = static_cast<uint8_t>(op.size / 8);
+    switch (op.type) {
+      case ZYDIS_OPERAND_TYPE_REGISTER: {
+        ZydisRegister r = op.reg.value;
+        ZydisRegisterClass cls = ZydisRegisterGetClass(r);
+        if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15) {
+          o[n].kind = 'X';
+          o[n].reg = static_cast<uint8_t>(r - ZYDIS_REGISTER_XMM0);
+          any_xmm = true;
+        } else if (cls == ZYDIS_REGCLASS_GPR32 || cls == ZYDIS_REGCLASS_GPR64) {
+          o[n].kind = 'G';
+          o[n].reg = static_cast<uint8_t>(ZydisRegisterGetId(r));
+        } else {
+          o[n].kind = 'O';
+        }
+        break;
+      }
+      case ZYDIS_OPERAND_TYPE_MEMORY:
+        o[n].kind = 'M';
+        break;
+      case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+        o[n].kind = 'I';
+        imm8 = static_cast<uint16_t>(op.imm.value.u & 0xFF);
+        break;
+      default:
+        o[n].kind = 'O';
+        break;
+    }
+  }
+  if (n < 2) return nullptr;
+  for (unsigned k = 0; k < n; ++k)
+    if (o[k].kind == 'O') return nullptr;  // MMX registers and the like
+  ZydisMnemonic m = zi.mnemonic;
+  char k0 = o[0].kind, k1 = o[1].kind;
+  // Without an XMM operand only CVT(T)SS2SI/CVT(T)SD2SI r, m are SSE.
+  if (!any_xmm && !(k0 == 'G' && k1 == 'M')) return nullptr;
+  Handler h = bind_shape(zi, ops, m, o, out);
+  if (h) out->imm2 = imm8;
+  return h;
 }
 
 }  // namespace vessel::cpu
