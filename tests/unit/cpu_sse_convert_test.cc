@@ -18,9 +18,8 @@ TEST_F(SseConvert, IntegerToFloat) {
   set_ps(3, 0, 1, 2, 3);
   ASSERT_EQ(run({/* cvtsi2sd xmm1, eax; cvtsi2sd xmm2, rcx; cvtsi2ss xmm3, dword ptr [rbx]; cvtsi2ss
                     xmm4, rax */
-                 0xF2,
-                 0x0F, 0x2A, 0xC8, 0xF2, 0x48, 0x0F, 0x2A, 0xD1, 0xF3, 0x0F, 0x2A, 0x1B, 0xF3, 0x48,
-                 0x0F, 0x2A, 0xE0}),
+                 0xF2, 0x0F, 0x2A, 0xC8, 0xF2, 0x48, 0x0F, 0x2A, 0xD1, 0xF3, 0x0F, 0x2A, 0x1B, 0xF3,
+                 0x48, 0x0F, 0x2A, 0xE0}),
             kNone);
   EXPECT_EQ(x(1).f64[0], -5.0);
   EXPECT_EQ(x(1).f64[1], 42.0);                // kept
@@ -56,29 +55,8 @@ TEST_F(SseConvert, OutOfRangeGivesIntegerIndefinite) {
   bus.put_obj<float>(kData, -7.9f);
   ASSERT_EQ(run({/* cvttsd2si rax, xmm1; cvtsd2si ecx, xmm2; cvttss2si edx, xmm3; cvttss2si rsi,
                     dword ptr [rbx]; cvtss2si rdi, xmm3 */
-                 0xF2,
-                 0x48,
-                 0x0F,
-                 0x2C,
-                 0xC1,
-                 0xF2,
-                 0x0F,
-                 0x2D,
-                 0xCA,
-                 0xF3,
-                 0x0F,
-                 0x2C,
-                 0xD3,
-                 0xF3,
-                 0x48,
-                 0x0F,
-                 0x2C,
-                 0x33,
-                 0xF3,
-                 0x48,
-                 0x0F,
-                 0x2D,
-                 0xFB}),
+                 0xF2, 0x48, 0x0F, 0x2C, 0xC1, 0xF2, 0x0F, 0x2D, 0xCA, 0xF3, 0x0F, 0x2C,
+                 0xD3, 0xF3, 0x48, 0x0F, 0x2C, 0x33, 0xF3, 0x48, 0x0F, 0x2D, 0xFB}),
             kNone);
   EXPECT_EQ(cpu.gpr[kRax], 0x8000000000000000u);
   EXPECT_EQ(cpu.gpr[kRcx], 0x80000000u);
@@ -99,47 +77,9 @@ TEST_F(SseConvert, PackedConversions) {
   ASSERT_EQ(run({/* cvtps2pd xmm8, xmm1; cvtpd2ps xmm9, xmm2; cvtdq2ps xmm10, xmm3; cvtdq2pd xmm11,
                     xmm4; cvttps2dq xmm12, xmm5; cvtps2dq xmm13, xmm5; cvtpd2dq xmm14, xmm6;
                     cvtss2sd xmm7, xmm1; cvtsd2ss xmm1, xmm2 */
-                 0x44,
-                 0x0F,
-                 0x5A,
-                 0xC1,
-                 0x66,
-                 0x44,
-                 0x0F,
-                 0x5A,
-                 0xCA,
-                 0x44,
-                 0x0F,
-                 0x5B,
-                 0xD3,
-                 0xF3,
-                 0x44,
-                 0x0F,
-                 0xE6,
-                 0xDC,
-                 0xF3,
-                 0x44,
-                 0x0F,
-                 0x5B,
-                 0xE5,
-                 0x66,
-                 0x44,
-                 0x0F,
-                 0x5B,
-                 0xED,
-                 0xF2,
-                 0x44,
-                 0x0F,
-                 0xE6,
-                 0xF6,
-                 0xF3,
-                 0x0F,
-                 0x5A,
-                 0xF9,
-                 0xF2,
-                 0x0F,
-                 0x5A,
-                 0xCA}),
+                 0x44, 0x0F, 0x5A, 0xC1, 0x66, 0x44, 0x0F, 0x5A, 0xCA, 0x44, 0x0F, 0x5B, 0xD3, 0xF3,
+                 0x44, 0x0F, 0xE6, 0xDC, 0xF3, 0x44, 0x0F, 0x5B, 0xE5, 0x66, 0x44, 0x0F, 0x5B, 0xED,
+                 0xF2, 0x44, 0x0F, 0xE6, 0xF6, 0xF3, 0x0F, 0x5A, 0xF9, 0xF2, 0x0F, 0x5A, 0xCA}),
             kNone);
   EXPECT_EQ(x(8).f64[0], 1.5);
   EXPECT_EQ(x(8).f64[1], -2.25);
