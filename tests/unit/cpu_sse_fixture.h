@@ -38,9 +38,10 @@ class SseTest : public ::testing::Test {
   }
 
   // Runs `code` (then HLT); returns the exception vector taken, or kNone.
-  int run(std::initializer_list<uint8_t> code) {
-    bus.put(kCode, code);
-    bus.mem[kCode + code.size()] = 0xF4;
+  int run(std::initializer_list<uint8_t> code) { return run_bytes(code.begin(), code.size()); }
+  int run_bytes(const uint8_t* code, size_t size) {
+    std::memcpy(bus.mem.data() + kCode, code, size);
+    bus.mem[kCode + size] = 0xF4;
     cpu.block_cache().flush();  // the test rewrites the code behind the CPU's back
     cpu.rip = kCode;
     cpu.gpr[15] = ~0ull;

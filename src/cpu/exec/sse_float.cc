@@ -104,6 +104,16 @@ void put_compare_flags(Cpu& c, bool z, bool p, bool cf) {
 
 }  // namespace
 
+// The arithmetic runs the very instruction on the host (in inline assembly:
+// an intrinsic lets the compiler swap the operands of ADD/MUL, which changes
+// the NaN a two-NaN operation returns). The register-to-register form of
+// each has exactly the guest instruction's semantics.
+#define VESSEL_ASM2(name)                                 \
+  VESSEL_XMM_FN(name) {                                   \
+    __m128i a = si(d);                                    \
+    asm volatile(#name " %1, %0" : "+x"(a) : "x"(si(s))); \
+    put(d, a);                                            \
+  }
 #define VESSEL_PS2(name, intrinsic)                                \
   VESSEL_XMM_FN(name) {                                            \
     ps2(d, s, [](__m128 a, __m128 b) { return intrinsic(a, b); }); \
@@ -113,30 +123,30 @@ void put_compare_flags(Cpu& c, bool z, bool p, bool cf) {
     pd2(d, s, [](__m128d a, __m128d b) { return intrinsic(a, b); }); \
   }
 
-VESSEL_PS2(addps, _mm_add_ps)
-VESSEL_PS2(addss, _mm_add_ss)
-VESSEL_PD2(addpd, _mm_add_pd)
-VESSEL_PD2(addsd, _mm_add_sd)
-VESSEL_PS2(subps, _mm_sub_ps)
-VESSEL_PS2(subss, _mm_sub_ss)
-VESSEL_PD2(subpd, _mm_sub_pd)
-VESSEL_PD2(subsd, _mm_sub_sd)
-VESSEL_PS2(mulps, _mm_mul_ps)
-VESSEL_PS2(mulss, _mm_mul_ss)
-VESSEL_PD2(mulpd, _mm_mul_pd)
-VESSEL_PD2(mulsd, _mm_mul_sd)
-VESSEL_PS2(divps, _mm_div_ps)
-VESSEL_PS2(divss, _mm_div_ss)
-VESSEL_PD2(divpd, _mm_div_pd)
-VESSEL_PD2(divsd, _mm_div_sd)
-VESSEL_PS2(minps, _mm_min_ps)
-VESSEL_PS2(minss, _mm_min_ss)
-VESSEL_PD2(minpd, _mm_min_pd)
-VESSEL_PD2(minsd, _mm_min_sd)
-VESSEL_PS2(maxps, _mm_max_ps)
-VESSEL_PS2(maxss, _mm_max_ss)
-VESSEL_PD2(maxpd, _mm_max_pd)
-VESSEL_PD2(maxsd, _mm_max_sd)
+VESSEL_ASM2(addps)
+VESSEL_ASM2(addss)
+VESSEL_ASM2(addpd)
+VESSEL_ASM2(addsd)
+VESSEL_ASM2(subps)
+VESSEL_ASM2(subss)
+VESSEL_ASM2(subpd)
+VESSEL_ASM2(subsd)
+VESSEL_ASM2(mulps)
+VESSEL_ASM2(mulss)
+VESSEL_ASM2(mulpd)
+VESSEL_ASM2(mulsd)
+VESSEL_ASM2(divps)
+VESSEL_ASM2(divss)
+VESSEL_ASM2(divpd)
+VESSEL_ASM2(divsd)
+VESSEL_ASM2(minps)
+VESSEL_ASM2(minss)
+VESSEL_ASM2(minpd)
+VESSEL_ASM2(minsd)
+VESSEL_ASM2(maxps)
+VESSEL_ASM2(maxss)
+VESSEL_ASM2(maxpd)
+VESSEL_ASM2(maxsd)
 VESSEL_PS2(andps, _mm_and_ps)
 VESSEL_PS2(andnps, _mm_andnot_ps)
 VESSEL_PS2(orps, _mm_or_ps)
@@ -146,30 +156,14 @@ VESSEL_PS2(unpckhps, _mm_unpackhi_ps)
 VESSEL_PD2(unpcklpd, _mm_unpacklo_pd)
 VESSEL_PD2(unpckhpd, _mm_unpackhi_pd)
 
-// Unary operations read only the source; the scalar forms keep the
-// destination's upper elements.
-VESSEL_XMM_FN(sqrtps) {
-  put(d, opaque(_mm_sqrt_ps(opaque(ps(s)))));
-}
-VESSEL_XMM_FN(sqrtss) {
-  ps2(d, s, [](__m128 a, __m128 b) { return _mm_move_ss(a, _mm_sqrt_ss(b)); });
-}
-VESSEL_XMM_FN(sqrtpd) {
-  put(d, opaque(_mm_sqrt_pd(opaque(pd(s)))));
-}
-VESSEL_PD2(sqrtsd, _mm_sqrt_sd)
-VESSEL_XMM_FN(rcpps) {
-  put(d, opaque(_mm_rcp_ps(opaque(ps(s)))));
-}
-VESSEL_XMM_FN(rcpss) {
-  ps2(d, s, [](__m128 a, __m128 b) { return _mm_move_ss(a, _mm_rcp_ss(b)); });
-}
-VESSEL_XMM_FN(rsqrtps) {
-  put(d, opaque(_mm_rsqrt_ps(opaque(ps(s)))));
-}
-VESSEL_XMM_FN(rsqrtss) {
-  ps2(d, s, [](__m128 a, __m128 b) { return _mm_move_ss(a, _mm_rsqrt_ss(b)); });
-}
+VESSEL_ASM2(sqrtps)
+VESSEL_ASM2(sqrtss)
+VESSEL_ASM2(sqrtpd)
+VESSEL_ASM2(sqrtsd)
+VESSEL_ASM2(rcpps)
+VESSEL_ASM2(rcpss)
+VESSEL_ASM2(rsqrtps)
+VESSEL_ASM2(rsqrtss)
 
 VESSEL_XMM_FN(cmpps) {
   ps2(d, s, [imm](__m128 a, __m128 b) { return cmp_ps(a, b, imm); });
