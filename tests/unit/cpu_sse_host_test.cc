@@ -1,7 +1,7 @@
-// Every SSE/SSE2 register form (and a set of memory forms) run on the host
-// CPU and on the software CPU from the same random inputs (special floats
+// Every SSE/SSE2 register form, the MMX forms, and a set of memory forms run
+// on the host CPU and on the software CPU from the same random inputs (special floats
 // mixed in, random MXCSR rounding/FTZ/DAZ with all exceptions masked):
-// XMM1, XMM2, RAX, MXCSR, the memory at [rsi] and, for COMISx/UCOMISx, the
+// XMM1, XMM2, MM1, MM2, RAX, MXCSR, the memory at [rsi] and, for COMISx/UCOMISx, the
 // arithmetic flags must match.
 #include <immintrin.h>
 #include <sys/mman.h>
@@ -379,16 +379,173 @@ const HostForm kForms[] = {
     {"shufps xmm1, [rsi], 0x93", {0x0F, 0xC6, 0x0E, 0x93}},
     {"andnpd xmm1, [rsi]", {0x66, 0x0F, 0x55, 0x0E}},
     {"psadbw xmm1, [rsi]", {0x66, 0x0F, 0xF6, 0x0E}},
+    {"paddb mm1, mm2", {0x0F, 0xFC, 0xCA}},
+    {"paddw mm1, mm2", {0x0F, 0xFD, 0xCA}},
+    {"paddd mm1, mm2", {0x0F, 0xFE, 0xCA}},
+    {"paddq mm1, mm2", {0x0F, 0xD4, 0xCA}},
+    {"psubb mm1, mm2", {0x0F, 0xF8, 0xCA}},
+    {"psubw mm1, mm2", {0x0F, 0xF9, 0xCA}},
+    {"psubd mm1, mm2", {0x0F, 0xFA, 0xCA}},
+    {"psubq mm1, mm2", {0x0F, 0xFB, 0xCA}},
+    {"paddsb mm1, mm2", {0x0F, 0xEC, 0xCA}},
+    {"paddsw mm1, mm2", {0x0F, 0xED, 0xCA}},
+    {"paddusb mm1, mm2", {0x0F, 0xDC, 0xCA}},
+    {"paddusw mm1, mm2", {0x0F, 0xDD, 0xCA}},
+    {"psubsb mm1, mm2", {0x0F, 0xE8, 0xCA}},
+    {"psubsw mm1, mm2", {0x0F, 0xE9, 0xCA}},
+    {"psubusb mm1, mm2", {0x0F, 0xD8, 0xCA}},
+    {"psubusw mm1, mm2", {0x0F, 0xD9, 0xCA}},
+    {"pmullw mm1, mm2", {0x0F, 0xD5, 0xCA}},
+    {"pmulhw mm1, mm2", {0x0F, 0xE5, 0xCA}},
+    {"pmulhuw mm1, mm2", {0x0F, 0xE4, 0xCA}},
+    {"pmuludq mm1, mm2", {0x0F, 0xF4, 0xCA}},
+    {"pmaddwd mm1, mm2", {0x0F, 0xF5, 0xCA}},
+    {"pavgb mm1, mm2", {0x0F, 0xE0, 0xCA}},
+    {"pavgw mm1, mm2", {0x0F, 0xE3, 0xCA}},
+    {"psadbw mm1, mm2", {0x0F, 0xF6, 0xCA}},
+    {"pminub mm1, mm2", {0x0F, 0xDA, 0xCA}},
+    {"pmaxub mm1, mm2", {0x0F, 0xDE, 0xCA}},
+    {"pminsw mm1, mm2", {0x0F, 0xEA, 0xCA}},
+    {"pmaxsw mm1, mm2", {0x0F, 0xEE, 0xCA}},
+    {"pcmpeqb mm1, mm2", {0x0F, 0x74, 0xCA}},
+    {"pcmpeqw mm1, mm2", {0x0F, 0x75, 0xCA}},
+    {"pcmpeqd mm1, mm2", {0x0F, 0x76, 0xCA}},
+    {"pcmpgtb mm1, mm2", {0x0F, 0x64, 0xCA}},
+    {"pcmpgtw mm1, mm2", {0x0F, 0x65, 0xCA}},
+    {"pcmpgtd mm1, mm2", {0x0F, 0x66, 0xCA}},
+    {"packsswb mm1, mm2", {0x0F, 0x63, 0xCA}},
+    {"packssdw mm1, mm2", {0x0F, 0x6B, 0xCA}},
+    {"packuswb mm1, mm2", {0x0F, 0x67, 0xCA}},
+    {"pand mm1, mm2", {0x0F, 0xDB, 0xCA}},
+    {"pandn mm1, mm2", {0x0F, 0xDF, 0xCA}},
+    {"por mm1, mm2", {0x0F, 0xEB, 0xCA}},
+    {"pxor mm1, mm2", {0x0F, 0xEF, 0xCA}},
+    {"punpcklbw mm1, mm2", {0x0F, 0x60, 0xCA}},
+    {"punpcklwd mm1, mm2", {0x0F, 0x61, 0xCA}},
+    {"punpckldq mm1, mm2", {0x0F, 0x62, 0xCA}},
+    {"punpckhbw mm1, mm2", {0x0F, 0x68, 0xCA}},
+    {"punpckhwd mm1, mm2", {0x0F, 0x69, 0xCA}},
+    {"punpckhdq mm1, mm2", {0x0F, 0x6A, 0xCA}},
+    {"psllw mm1, mm2", {0x0F, 0xF1, 0xCA}},
+    {"pslld mm1, mm2", {0x0F, 0xF2, 0xCA}},
+    {"psllq mm1, mm2", {0x0F, 0xF3, 0xCA}},
+    {"psrlw mm1, mm2", {0x0F, 0xD1, 0xCA}},
+    {"psrld mm1, mm2", {0x0F, 0xD2, 0xCA}},
+    {"psrlq mm1, mm2", {0x0F, 0xD3, 0xCA}},
+    {"psraw mm1, mm2", {0x0F, 0xE1, 0xCA}},
+    {"psrad mm1, mm2", {0x0F, 0xE2, 0xCA}},
+    {"movq mm1, mm2", {0x0F, 0x6F, 0xCA}},
+    {"psllw mm1, 0", {0x0F, 0x71, 0xF1, 0x00}},
+    {"psllw mm1, 3", {0x0F, 0x71, 0xF1, 0x03}},
+    {"psllw mm1, 15", {0x0F, 0x71, 0xF1, 0x0F}},
+    {"psllw mm1, 16", {0x0F, 0x71, 0xF1, 0x10}},
+    {"psllw mm1, 31", {0x0F, 0x71, 0xF1, 0x1F}},
+    {"psllw mm1, 32", {0x0F, 0x71, 0xF1, 0x20}},
+    {"psllw mm1, 63", {0x0F, 0x71, 0xF1, 0x3F}},
+    {"psllw mm1, 64", {0x0F, 0x71, 0xF1, 0x40}},
+    {"pslld mm1, 0", {0x0F, 0x72, 0xF1, 0x00}},
+    {"pslld mm1, 3", {0x0F, 0x72, 0xF1, 0x03}},
+    {"pslld mm1, 15", {0x0F, 0x72, 0xF1, 0x0F}},
+    {"pslld mm1, 16", {0x0F, 0x72, 0xF1, 0x10}},
+    {"pslld mm1, 31", {0x0F, 0x72, 0xF1, 0x1F}},
+    {"pslld mm1, 32", {0x0F, 0x72, 0xF1, 0x20}},
+    {"pslld mm1, 63", {0x0F, 0x72, 0xF1, 0x3F}},
+    {"pslld mm1, 64", {0x0F, 0x72, 0xF1, 0x40}},
+    {"psllq mm1, 0", {0x0F, 0x73, 0xF1, 0x00}},
+    {"psllq mm1, 3", {0x0F, 0x73, 0xF1, 0x03}},
+    {"psllq mm1, 15", {0x0F, 0x73, 0xF1, 0x0F}},
+    {"psllq mm1, 16", {0x0F, 0x73, 0xF1, 0x10}},
+    {"psllq mm1, 31", {0x0F, 0x73, 0xF1, 0x1F}},
+    {"psllq mm1, 32", {0x0F, 0x73, 0xF1, 0x20}},
+    {"psllq mm1, 63", {0x0F, 0x73, 0xF1, 0x3F}},
+    {"psllq mm1, 64", {0x0F, 0x73, 0xF1, 0x40}},
+    {"psrlw mm1, 0", {0x0F, 0x71, 0xD1, 0x00}},
+    {"psrlw mm1, 3", {0x0F, 0x71, 0xD1, 0x03}},
+    {"psrlw mm1, 15", {0x0F, 0x71, 0xD1, 0x0F}},
+    {"psrlw mm1, 16", {0x0F, 0x71, 0xD1, 0x10}},
+    {"psrlw mm1, 31", {0x0F, 0x71, 0xD1, 0x1F}},
+    {"psrlw mm1, 32", {0x0F, 0x71, 0xD1, 0x20}},
+    {"psrlw mm1, 63", {0x0F, 0x71, 0xD1, 0x3F}},
+    {"psrlw mm1, 64", {0x0F, 0x71, 0xD1, 0x40}},
+    {"psrld mm1, 0", {0x0F, 0x72, 0xD1, 0x00}},
+    {"psrld mm1, 3", {0x0F, 0x72, 0xD1, 0x03}},
+    {"psrld mm1, 15", {0x0F, 0x72, 0xD1, 0x0F}},
+    {"psrld mm1, 16", {0x0F, 0x72, 0xD1, 0x10}},
+    {"psrld mm1, 31", {0x0F, 0x72, 0xD1, 0x1F}},
+    {"psrld mm1, 32", {0x0F, 0x72, 0xD1, 0x20}},
+    {"psrld mm1, 63", {0x0F, 0x72, 0xD1, 0x3F}},
+    {"psrld mm1, 64", {0x0F, 0x72, 0xD1, 0x40}},
+    {"psrlq mm1, 0", {0x0F, 0x73, 0xD1, 0x00}},
+    {"psrlq mm1, 3", {0x0F, 0x73, 0xD1, 0x03}},
+    {"psrlq mm1, 15", {0x0F, 0x73, 0xD1, 0x0F}},
+    {"psrlq mm1, 16", {0x0F, 0x73, 0xD1, 0x10}},
+    {"psrlq mm1, 31", {0x0F, 0x73, 0xD1, 0x1F}},
+    {"psrlq mm1, 32", {0x0F, 0x73, 0xD1, 0x20}},
+    {"psrlq mm1, 63", {0x0F, 0x73, 0xD1, 0x3F}},
+    {"psrlq mm1, 64", {0x0F, 0x73, 0xD1, 0x40}},
+    {"psraw mm1, 0", {0x0F, 0x71, 0xE1, 0x00}},
+    {"psraw mm1, 3", {0x0F, 0x71, 0xE1, 0x03}},
+    {"psraw mm1, 15", {0x0F, 0x71, 0xE1, 0x0F}},
+    {"psraw mm1, 16", {0x0F, 0x71, 0xE1, 0x10}},
+    {"psraw mm1, 31", {0x0F, 0x71, 0xE1, 0x1F}},
+    {"psraw mm1, 32", {0x0F, 0x71, 0xE1, 0x20}},
+    {"psraw mm1, 63", {0x0F, 0x71, 0xE1, 0x3F}},
+    {"psraw mm1, 64", {0x0F, 0x71, 0xE1, 0x40}},
+    {"psrad mm1, 0", {0x0F, 0x72, 0xE1, 0x00}},
+    {"psrad mm1, 3", {0x0F, 0x72, 0xE1, 0x03}},
+    {"psrad mm1, 15", {0x0F, 0x72, 0xE1, 0x0F}},
+    {"psrad mm1, 16", {0x0F, 0x72, 0xE1, 0x10}},
+    {"psrad mm1, 31", {0x0F, 0x72, 0xE1, 0x1F}},
+    {"psrad mm1, 32", {0x0F, 0x72, 0xE1, 0x20}},
+    {"psrad mm1, 63", {0x0F, 0x72, 0xE1, 0x3F}},
+    {"psrad mm1, 64", {0x0F, 0x72, 0xE1, 0x40}},
+    {"pshufw mm1, mm2, 27", {0x0F, 0x70, 0xCA, 0x1B}},
+    {"pshufw mm1, mm2, 228", {0x0F, 0x70, 0xCA, 0xE4}},
+    {"pshufw mm1, mm2, 78", {0x0F, 0x70, 0xCA, 0x4E}},
+    {"pshufw mm1, mm2, 1", {0x0F, 0x70, 0xCA, 0x01}},
+    {"movd mm1, eax", {0x0F, 0x6E, 0xC8}},
+    {"movq mm1, rax", {0x48, 0x0F, 0x6E, 0xC8}},
+    {"movd eax, mm2", {0x0F, 0x7E, 0xD0}},
+    {"movq rax, mm2", {0x48, 0x0F, 0x7E, 0xD0}},
+    {"pmovmskb eax, mm2", {0x0F, 0xD7, 0xC2}},
+    {"pextrw eax, mm2, 1", {0x0F, 0xC5, 0xC2, 0x01}},
+    {"pextrw eax, mm2, 6", {0x0F, 0xC5, 0xC2, 0x06}},
+    {"pinsrw mm1, eax, 2", {0x0F, 0xC4, 0xC8, 0x02}},
+    {"pinsrw mm1, eax, 7", {0x0F, 0xC4, 0xC8, 0x07}},
+    {"cvtpi2ps xmm1, mm2", {0x0F, 0x2A, 0xCA}},
+    {"cvtpi2pd xmm1, mm2", {0x66, 0x0F, 0x2A, 0xCA}},
+    {"cvtps2pi mm1, xmm2", {0x0F, 0x2D, 0xCA}},
+    {"cvttps2pi mm1, xmm2", {0x0F, 0x2C, 0xCA}},
+    {"cvtpd2pi mm1, xmm2", {0x66, 0x0F, 0x2D, 0xCA}},
+    {"cvttpd2pi mm1, xmm2", {0x66, 0x0F, 0x2C, 0xCA}},
+    {"movq2dq xmm1, mm2", {0xF3, 0x0F, 0xD6, 0xCA}},
+    {"movdq2q mm1, xmm2", {0xF2, 0x0F, 0xD6, 0xCA}},
+    {"paddb mm1, [rsi+4]", {0x0F, 0xFC, 0x4E, 0x04}},
+    {"movq mm1, [rsi+4]", {0x0F, 0x6F, 0x4E, 0x04}},
+    {"movd mm1, [rsi+4]", {0x0F, 0x6E, 0x4E, 0x04}},
+    {"movq [rsi+4], mm2", {0x0F, 0x7F, 0x56, 0x04}},
+    {"movd [rsi+4], mm2", {0x0F, 0x7E, 0x56, 0x04}},
+    {"movntq [rsi], mm2", {0x0F, 0xE7, 0x16}},
+    {"punpcklbw mm1, [rsi+4]", {0x0F, 0x60, 0x4E, 0x04}},
+    {"punpckhwd mm1, [rsi+4]", {0x0F, 0x69, 0x4E, 0x04}},
+    {"cvtpi2ps xmm1, [rsi+4]", {0x0F, 0x2A, 0x4E, 0x04}},
+    {"cvtps2pi mm1, [rsi+4]", {0x0F, 0x2D, 0x4E, 0x04}},
+    {"cvtpd2pi mm1, [rsi]", {0x66, 0x0F, 0x2D, 0x0E}},
+    {"pinsrw mm1, [rsi+4], 3", {0x0F, 0xC4, 0x4E, 0x04, 0x03}},
+    {"pshufw mm1, [rsi+4], 0x93", {0x0F, 0x70, 0x4E, 0x04, 0x93}},
 };
 
 // Host stub around the instruction (SysV: RDI = the buffer): LDMXCSR [rdi+44];
-// XMM1 = [rdi], XMM2 = [rdi+16], RAX = [rdi+48], RSI = rdi+64; then after it
-// RFLAGS -> [rdi+32], MXCSR -> [rdi+40], XMM1/XMM2/RAX back, LDMXCSR [rdi+60].
-const uint8_t kPrologue[] = {0x0F, 0xAE, 0x57, 0x2C, 0xF3, 0x0F, 0x6F, 0x0F, 0xF3, 0x0F, 0x6F,
-                             0x57, 0x10, 0x48, 0x8B, 0x47, 0x30, 0x48, 0x8D, 0x77, 0x40};
+// XMM1 = [rdi], XMM2 = [rdi+16], RAX = [rdi+48], RSI = rdi+64, MM1 = [rdi+96],
+// MM2 = [rdi+104]; then after it RFLAGS -> [rdi+32], MXCSR -> [rdi+40],
+// XMM1/XMM2/RAX/MM1/MM2 back, EMMS, LDMXCSR [rdi+60].
+const uint8_t kPrologue[] = {0x0F, 0xAE, 0x57, 0x2C, 0xF3, 0x0F, 0x6F, 0x0F, 0xF3, 0x0F,
+                             0x6F, 0x57, 0x10, 0x48, 0x8B, 0x47, 0x30, 0x48, 0x8D, 0x77,
+                             0x40, 0x0F, 0x6F, 0x4F, 0x60, 0x0F, 0x6F, 0x57, 0x68};
 const uint8_t kEpilogue[] = {0x9C, 0x59, 0x48, 0x89, 0x4F, 0x20, 0x0F, 0xAE, 0x5F, 0x28,
                              0xF3, 0x0F, 0x7F, 0x0F, 0xF3, 0x0F, 0x7F, 0x57, 0x10, 0x48,
-                             0x89, 0x47, 0x30, 0x0F, 0xAE, 0x57, 0x3C, 0xC3};
+                             0x89, 0x47, 0x30, 0x0F, 0x7F, 0x4F, 0x60, 0x0F, 0x7F, 0x57,
+                             0x68, 0x0F, 0x77, 0x0F, 0xAE, 0x57, 0x3C, 0xC3};
 
 struct alignas(16) HostBuffer {
   uint64_t xmm1[2], xmm2[2];
@@ -397,9 +554,11 @@ struct alignas(16) HostBuffer {
   uint64_t rax;
   uint32_t pad, host_mxcsr;
   uint8_t mem[32];
+  uint64_t mm1, mm2;
 };
 static_assert(offsetof(HostBuffer, mxcsr_in) == 44 && offsetof(HostBuffer, rax) == 48 &&
-              offsetof(HostBuffer, host_mxcsr) == 60 && offsetof(HostBuffer, mem) == 64);
+              offsetof(HostBuffer, host_mxcsr) == 60 && offsetof(HostBuffer, mem) == 64 &&
+              offsetof(HostBuffer, mm1) == 96);
 
 uint64_t interesting(std::mt19937_64& rng) {
   static const uint64_t kDoubles[] = {0,
@@ -465,6 +624,8 @@ TEST_F(SseHost, EveryFormMatchesTheHost) {
       in.xmm2[0] = interesting(rng);
       in.xmm2[1] = interesting(rng);
       in.rax = interesting(rng);
+      in.mm1 = interesting(rng);
+      in.mm2 = interesting(rng);
       for (unsigned k = 0; k < 32; k += 8) {
         uint64_t v = interesting(rng);
         std::memcpy(in.mem + k, &v, 8);
@@ -477,6 +638,8 @@ TEST_F(SseHost, EveryFormMatchesTheHost) {
       set_q(1, in.xmm1[0], in.xmm1[1]);
       set_q(2, in.xmm2[0], in.xmm2[1]);
       cpu.gpr[kRax] = in.rax;
+      cpu.fpu.x87.regs[1].significand = in.mm1;
+      cpu.fpu.x87.regs[2].significand = in.mm2;
       cpu.gpr[kRsi] = kData;
       std::memcpy(bus.mem.data() + kData, in.mem, 32);
       cpu.fpu.mxcsr = in.mxcsr_in;
@@ -484,18 +647,21 @@ TEST_F(SseHost, EveryFormMatchesTheHost) {
       bool same = vector == kNone && x(1).q[0] == host.xmm1[0] && x(1).q[1] == host.xmm1[1] &&
                   x(2).q[0] == host.xmm2[0] && x(2).q[1] == host.xmm2[1] &&
                   cpu.gpr[kRax] == host.rax && cpu.fpu.mxcsr == host.mxcsr_out &&
+                  cpu.fpu.x87.regs[1].significand == host.mm1 &&
+                  cpu.fpu.x87.regs[2].significand == host.mm2 &&
                   std::memcmp(bus.mem.data() + kData, host.mem, 32) == 0 &&
                   (!flags || (cpu.get_rflags() & rflags::kArith) == (host.rflags & rflags::kArith));
       if (!same && ++mismatches <= 20) {
         ADD_FAILURE() << f.text << " case " << n << ": vector " << vector << std::hex
                       << "\n  in  xmm1 " << in.xmm1[1] << ":" << in.xmm1[0] << " xmm2 "
                       << in.xmm2[1] << ":" << in.xmm2[0] << " rax " << in.rax << " mxcsr "
-                      << in.mxcsr_in << "\n  host xmm1 " << host.xmm1[1] << ":" << host.xmm1[0]
-                      << " xmm2 " << host.xmm2[1] << ":" << host.xmm2[0] << " rax " << host.rax
-                      << " mxcsr " << host.mxcsr_out << " flags " << host.rflags << "\n  soft xmm1 "
-                      << x(1).q[1] << ":" << x(1).q[0] << " xmm2 " << x(2).q[1] << ":" << x(2).q[0]
-                      << " rax " << cpu.gpr[kRax] << " mxcsr " << cpu.fpu.mxcsr << " flags "
-                      << cpu.get_rflags();
+                      << in.mxcsr_in << " mm1 " << in.mm1 << " mm2 " << in.mm2 << "\n  host xmm1 "
+                      << host.xmm1[1] << ":" << host.xmm1[0] << " xmm2 " << host.xmm2[1] << ":"
+                      << host.xmm2[0] << " rax " << host.rax << " mxcsr " << host.mxcsr_out
+                      << " flags " << host.rflags << " mm1 " << host.mm1 << " mm2 " << host.mm2
+                      << "\n  soft xmm1 " << x(1).q[1] << ":" << x(1).q[0] << " xmm2 " << x(2).q[1]
+                      << ":" << x(2).q[0] << " rax " << cpu.gpr[kRax] << " mxcsr " << cpu.fpu.mxcsr
+                      << " flags " << cpu.get_rflags();
       }
     }
   }

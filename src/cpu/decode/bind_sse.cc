@@ -1,6 +1,7 @@
 #include "cpu/decode/bind_sse.h"
 
 #include "cpu/exec/handlers.h"
+#include "cpu/exec/mmx.h"
 #include "cpu/exec/sse.h"
 
 namespace vessel::cpu {
@@ -52,22 +53,21 @@ XmmEntry xmm_entry(ZydisMnemonic m, bool mem, bool imm) {
       FP(ADDPS, addps)
       FP(ADDSS, addss)
       FP(ADDPD, addpd)
-      FP(ADDSD, addsd) FP(SUBPS, subps) FP(SUBSS, subss) FP(SUBPD, subpd) FP(SUBSD, subsd) FP(
-          MULPS, mulps) FP(MULSS, mulss) FP(MULPD, mulpd) FP(MULSD, mulsd) FP(DIVPS, divps)
-          FP(DIVSS, divss) FP(DIVPD, divpd) FP(DIVSD, divsd) FP(MINPS, minps) FP(MINSS, minss) FP(
-              MINPD, minpd) FP(MINSD, minsd) FP(MAXPS, maxps) FP(MAXSS, maxss) FP(MAXPD, maxpd)
-              FP(MAXSD, maxsd) FP(SQRTPS, sqrtps) FP(SQRTSS, sqrtss) FP(SQRTPD, sqrtpd) FP(
-                  SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(RCPSS, rcpss) FP(RSQRTPS, rsqrtps) FP(RSQRTSS,
-                                                                                            rsqrtss)
-                  FP(CMPPS, cmpps) FP(CMPSS, cmpss) FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(
+      FP(ADDSD, addsd)
+      FP(SUBPS, subps)
+      FP(SUBSS, subss) FP(SUBPD, subpd) FP(SUBSD, subsd) FP(MULPS, mulps) FP(MULSS, mulss) FP(
+          MULPD, mulpd) FP(MULSD, mulsd) FP(DIVPS, divps) FP(DIVSS, divss) FP(DIVPD, divpd)
+          FP(DIVSD, divsd) FP(MINPS, minps) FP(MINSS, minss) FP(MINPD, minpd) FP(MINSD, minsd) FP(
+              MAXPS, maxps) FP(MAXSS, maxss) FP(MAXPD, maxpd) FP(MAXSD, maxsd) FP(SQRTPS, sqrtps)
+              FP(SQRTSS, sqrtss) FP(SQRTPD, sqrtpd) FP(SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(
+                  RCPSS, rcpss) FP(RSQRTPS, rsqrtps) FP(RSQRTSS, rsqrtss) FP(CMPPS, cmpps)
+                  FP(CMPSS, cmpss) FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(
                       UCOMISS, ucomiss) FP(COMISD,
                                            comisd) FP(UCOMISD, ucomisd)
                       FP(CVTPS2PD, cvtps2pd) FP(CVTPD2PS, cvtpd2ps) FP(CVTSS2SD, cvtss2sd) FP(
-                          CVTSD2SS, cvtsd2ss)
-                          FP(CVTDQ2PS, cvtdq2ps) FP(CVTPS2DQ, cvtps2dq) FP(CVTTPS2DQ, cvttps2dq) FP(
-                              CVTDQ2PD,
-                              cvtdq2pd) FP(CVTPD2DQ,
-                                           cvtpd2dq) FP(CVTTPD2DQ, cvttpd2dq)
+                          CVTSD2SS, cvtsd2ss) FP(CVTDQ2PS, cvtdq2ps) FP(CVTPS2DQ, cvtps2dq) FP(CVTTPS2DQ, cvttps2dq)
+                          FP(CVTDQ2PD, cvtdq2pd) FP(CVTPD2DQ, cvtpd2dq) FP(CVTTPD2DQ, cvttpd2dq) FP(
+                              CVTPI2PS, cvtpi2ps) FP(CVTPI2PD, cvtdq2pd)
 #undef FP
       // Bit operations, shuffles and packed integers: no MXCSR.
 #define INT(M, f)          \
@@ -259,28 +259,138 @@ uint64_t fn_bits(Fn fn) {
   return reinterpret_cast<uint64_t>(fn);
 }
 
+// MASKMOVDQU/MASKMOVQ: the implicit destination seg:rDI (a hidden operand).
+bool fill_rdi_operand(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
+                      const Operand* o, Insn* out) {
+  for (unsigned k = zi.operand_count_visible; k < zi.operand_count; ++k) {
+    const ZydisDecodedOperand& op = ops[k];
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
+    out->base = static_cast<uint8_t>(ZydisRegisterGetId(op.mem.base));
+    out->index = kNoReg;
+    out->scale = 1;
+    out->disp = 0;
+    out->seg = (op.mem.segment >= ZYDIS_REGISTER_ES && op.mem.segment <= ZYDIS_REGISTER_GS)
+                   ? static_cast<uint8_t>(op.mem.segment - ZYDIS_REGISTER_ES)
+                   : static_cast<uint8_t>(kDs);
+    out->r0 = o[0].reg;
+    out->r1 = o[1].reg;
+    return true;
+  }
+  return false;
+}
+
+// Operations on MMX registers whose 64-bit form is not the XMM one on the
+// low quadword; nullptr for the others.
+XmmFn mmx_special(ZydisMnemonic m, bool mem) {
+  switch (m) {
+    case ZYDIS_MNEMONIC_PACKSSWB:
+      return sse_mmx_packsswb;
+    case ZYDIS_MNEMONIC_PACKSSDW:
+      return sse_mmx_packssdw;
+    case ZYDIS_MNEMONIC_PACKUSWB:
+      return sse_mmx_packuswb;
+    case ZYDIS_MNEMONIC_PUNPCKHBW:
+      return sse_mmx_punpckhbw;
+    case ZYDIS_MNEMONIC_PUNPCKHWD:
+      return sse_mmx_punpckhwd;
+    case ZYDIS_MNEMONIC_PUNPCKHDQ:
+      return sse_mmx_punpckhdq;
+    case ZYDIS_MNEMONIC_PSHUFW:
+      return sse_pshuflw;
+    case ZYDIS_MNEMONIC_MOVD:
+    case ZYDIS_MNEMONIC_MOVQ:
+      return mem ? sse_mov128 : sse_movq;
+    default:
+      return nullptr;
+  }
+}
+
+// Instructions with an MMX register operand.
+Handler bind_mmx_shape(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
+                       ZydisMnemonic m, const Operand* o, Insn* out) {
+  char k0 = o[0].kind, k1 = o[1].kind;
+  if (m == ZYDIS_MNEMONIC_MASKMOVQ)
+    return (k0 == 'Q' && k1 == 'Q' && fill_rdi_operand(zi, ops, o, out)) ? kMmxMaskmovq : nullptr;
+  if (k0 == 'X' && k1 == 'Q') {  // CVTPI2PS/CVTPI2PD/MOVQ2DQ xmm, mm
+    XmmEntry e;
+    if (m == ZYDIS_MNEMONIC_CVTPI2PS) e = {sse_cvtpi2ps, true};
+    if (m == ZYDIS_MNEMONIC_CVTPI2PD) e = {sse_cvtdq2pd, false};
+    if (m == ZYDIS_MNEMONIC_MOVQ2DQ) e = {sse_movq, false};
+    if (!e.fn) return nullptr;
+    out->r0 = o[0].reg;
+    out->r1 = o[1].reg;
+    out->imm = fn_bits(e.fn);
+    return mmx_xmm_from_mm(e.fp);
+  }
+  if (k0 == 'Q' && (k1 == 'X' || k1 == 'M')) {  // CVT(T)PS2PI/CVT(T)PD2PI/MOVDQ2Q mm, xmm/m
+    XmmEntry e;
+    if (m == ZYDIS_MNEMONIC_CVTPS2PI) e = {sse_cvtps2pi, true};
+    if (m == ZYDIS_MNEMONIC_CVTTPS2PI) e = {sse_cvttps2pi, true};
+    if (m == ZYDIS_MNEMONIC_CVTPD2PI) e = {sse_cvtpd2dq, true};
+    if (m == ZYDIS_MNEMONIC_CVTTPD2PI) e = {sse_cvttpd2dq, true};
+    if (m == ZYDIS_MNEMONIC_MOVDQ2Q) e = {sse_movq, false};
+    if (e.fn) {
+      out->r0 = o[0].reg;
+      out->r1 = o[1].reg;
+      out->size2 = o[1].size;
+      out->imm = fn_bits(e.fn);
+      SseSrc src = k1 == 'X' ? SseSrc::kReg : o[1].size == 16 ? SseSrc::kMemAligned : SseSrc::kMem;
+      return mmx_mm_from_xmm(src, e.fp);
+    }
+  }
+  if (k0 == 'Q' && (k1 == 'G' || (k1 == 'M' && m == ZYDIS_MNEMONIC_PINSRW))) {
+    GprToXmmFn fn = nullptr;
+    if (m == ZYDIS_MNEMONIC_MOVD || m == ZYDIS_MNEMONIC_MOVQ) fn = sse_movd_from_gpr;
+    if (m == ZYDIS_MNEMONIC_PINSRW) fn = sse_mmx_pinsrw;
+    if (!fn) return nullptr;
+    out->r0 = o[0].reg;
+    out->r1 = o[1].reg;
+    out->size2 = o[1].size;
+    out->imm = fn_bits(fn);
+    return mmx_from_gpr(k1 == 'M');
+  }
+  if (k0 == 'G' && k1 == 'Q') {
+    XmmToGprFn fn = nullptr;
+    if (m == ZYDIS_MNEMONIC_MOVD || m == ZYDIS_MNEMONIC_MOVQ) fn = sse_movd_to_gpr;
+    if (m == ZYDIS_MNEMONIC_PMOVMSKB) fn = sse_pmovmskb;
+    if (m == ZYDIS_MNEMONIC_PEXTRW) fn = sse_mmx_pextrw;
+    if (!fn) return nullptr;
+    out->r0 = o[0].reg;
+    out->r1 = o[1].reg;
+    out->opsize = o[0].size;
+    out->imm = fn_bits(fn);
+    return mmx_to_gpr();
+  }
+  if (k0 == 'M' && k1 == 'Q') {
+    if (m != ZYDIS_MNEMONIC_MOVD && m != ZYDIS_MNEMONIC_MOVQ && m != ZYDIS_MNEMONIC_MOVNTQ)
+      return nullptr;
+    out->r0 = o[1].reg;
+    out->size2 = o[0].size;
+    return mmx_store();
+  }
+  if (k0 == 'Q' && (k1 == 'Q' || k1 == 'M' || k1 == 'I')) {
+    XmmFn fn = mmx_special(m, k1 == 'M');
+    if (!fn) {
+      XmmEntry e = xmm_entry(m, k1 == 'M', k1 == 'I');
+      if (e.fp) return nullptr;  // no floating point on MMX registers
+      fn = e.fn;
+    }
+    if (!fn) return nullptr;
+    out->r0 = o[0].reg;
+    out->r1 = k1 == 'Q' ? o[1].reg : o[0].reg;
+    out->size2 = o[1].size;
+    out->imm = fn_bits(fn);
+    return mmx_op(k1 == 'M');
+  }
+  return nullptr;
+}
+
 // Binds by operand shape: o[0] and o[1] are the first two visible operands.
 Handler bind_shape(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
                    ZydisMnemonic m, const Operand* o, Insn* out) {
   char k0 = o[0].kind, k1 = o[1].kind;
-  if (m == ZYDIS_MNEMONIC_MASKMOVDQU) {
-    if (k0 != 'X' || k1 != 'X') return nullptr;
-    for (unsigned k = zi.operand_count_visible; k < zi.operand_count; ++k) {
-      const ZydisDecodedOperand& op = ops[k];
-      if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
-      out->base = static_cast<uint8_t>(ZydisRegisterGetId(op.mem.base));
-      out->index = kNoReg;
-      out->scale = 1;
-      out->disp = 0;
-      out->seg = (op.mem.segment >= ZYDIS_REGISTER_ES && op.mem.segment <= ZYDIS_REGISTER_GS)
-                     ? static_cast<uint8_t>(op.mem.segment - ZYDIS_REGISTER_ES)
-                     : static_cast<uint8_t>(kDs);
-      out->r0 = o[0].reg;
-      out->r1 = o[1].reg;
-      return kSseMaskmovdqu;
-    }
-    return nullptr;
-  }
+  if (m == ZYDIS_MNEMONIC_MASKMOVDQU)
+    return (k0 == 'X' && k1 == 'X' && fill_rdi_operand(zi, ops, o, out)) ? kSseMaskmovdqu : nullptr;
 
   if (k0 == 'M' && k1 == 'X') {
     bool aligned, high;
@@ -338,7 +448,8 @@ Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* o
   if (zi.mnemonic == ZYDIS_MNEMONIC_MOVNTI) return data_mov(Form::kMR);  // a plain GPR store
   Operand o[3];
   unsigned n = 0;
-  bool any_xmm = false;
+  if (zi.mnemonic == ZYDIS_MNEMONIC_EMMS) return kMmxEmms;
+  bool any_xmm = false, any_mmx = false;
   uint16_t imm8 = 0;
   for (unsigned k = 0; k < zi.operand_count_visible && n < 3; ++k, ++n) {
     const ZydisDecodedOperand& op = ops[k];
@@ -351,6 +462,10 @@ Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* o
           o[n].kind = 'X';
           o[n].reg = static_cast<uint8_t>(r - ZYDIS_REGISTER_XMM0);
           any_xmm = true;
+        } else if (r >= ZYDIS_REGISTER_MM0 && r <= ZYDIS_REGISTER_MM7) {
+          o[n].kind = 'Q';
+          o[n].reg = static_cast<uint8_t>(r - ZYDIS_REGISTER_MM0);
+          any_mmx = true;
         } else if (cls == ZYDIS_REGCLASS_GPR32 || cls == ZYDIS_REGCLASS_GPR64) {
           o[n].kind = 'G';
           o[n].reg = static_cast<uint8_t>(ZydisRegisterGetId(r));
@@ -373,12 +488,12 @@ Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* o
   }
   if (n < 2) return nullptr;
   for (unsigned k = 0; k < n; ++k)
-    if (o[k].kind == 'O') return nullptr;  // MMX registers and the like
+    if (o[k].kind == 'O') return nullptr;  // x87, segment, control registers and the like
   ZydisMnemonic m = zi.mnemonic;
   char k0 = o[0].kind, k1 = o[1].kind;
-  // Without an XMM operand only CVT(T)SS2SI/CVT(T)SD2SI r, m are SSE.
-  if (!any_xmm && !(k0 == 'G' && k1 == 'M')) return nullptr;
-  Handler h = bind_shape(zi, ops, m, o, out);
+  // Without an XMM or MMX operand only CVT(T)SS2SI/CVT(T)SD2SI r, m are SSE.
+  if (!any_xmm && !any_mmx && !(k0 == 'G' && k1 == 'M')) return nullptr;
+  Handler h = any_mmx ? bind_mmx_shape(zi, ops, m, o, out) : bind_shape(zi, ops, m, o, out);
   if (h) out->imm2 = imm8;
   return h;
 }

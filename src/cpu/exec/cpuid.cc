@@ -11,8 +11,8 @@ constexpr uint32_t kMaxExtended = 0x80000008;
 // Leaf 1 EDX: DE, PSE, TSC, MSR, PAE, PGE, CMOV, PAT, PSE-36, CLFSH.
 constexpr uint32_t kLeaf1Edx = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
                                (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
-// Leaf 1 EDX: SSE, SSE2 (exec/sse*.cc).
-constexpr uint32_t kLeaf1EdxSse = (1u << 25) | (1u << 26);
+// Leaf 1 EDX: MMX (exec/mmx.cc), SSE, SSE2 (exec/sse*.cc).
+constexpr uint32_t kLeaf1EdxSse = (1u << 23) | (1u << 25) | (1u << 26);
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 // 0x80000001 EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. ECX: LAHF/SAHF in 64-bit mode.
 constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
