@@ -476,6 +476,8 @@ Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* o
       }
       case ZYDIS_OPERAND_TYPE_MEMORY:
         o[n].kind = 'M';
+        if (o[n].size != 2 && o[n].size != 4 && o[n].size != 8 && o[n].size != 16)
+          o[n].kind = 'O';  // not an operand size the handlers move
         break;
       case ZYDIS_OPERAND_TYPE_IMMEDIATE:
         o[n].kind = 'I';
