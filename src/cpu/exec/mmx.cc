@@ -34,19 +34,6 @@ bool mmx_usable(Cpu& c) {
   return no_x87_pending(c);
 }
 
-template <typename F>
-bool run_fp(Cpu& c, F&& body) {
-  uint32_t host = _mm_getcsr();
-  _mm_setcsr((c.fpu.mxcsr & 0xE040) | 0x1F80);
-  body();
-  uint32_t raised = _mm_getcsr() & 0x3F;
-  _mm_setcsr(host);
-  if (!raised) return true;
-  c.fpu.mxcsr |= raised;
-  if (raised & ~(c.fpu.mxcsr >> 7) & 0x3F) return c.fault((c.cr4 & cr4::kOsxmmexcpt) ? kXm : kUd);
-  return true;
-}
-
 // mm(r0) = f(mm(r0), mm(r1) or m, imm) on the low quadwords.
 template <bool kMem>
 Flow mm_op(Cpu& c, const Insn& i) {
@@ -110,7 +97,7 @@ Flow xmm_from_mm(Cpu& c, const Insn& i) {
   Xmm t = c.fpu.xmm[i.r0];
   auto fn = reinterpret_cast<XmmFn>(i.imm);
   if constexpr (kFp) {
-    if (!run_fp(c, [&] { fn(c, t, s, i.imm2); })) return Flow::kFault;
+    if (!sse_run_fp(c, [&] { fn(c, t, s, i.imm2); })) return Flow::kFault;
   } else {
     fn(c, t, s, i.imm2);
   }
@@ -133,7 +120,7 @@ Flow mm_from_xmm(Cpu& c, const Insn& i) {
   t.q[0] = mm(c, i.r0);
   auto fn = reinterpret_cast<XmmFn>(i.imm);
   if constexpr (kFp) {
-    if (!run_fp(c, [&] { fn(c, t, s, i.imm2); })) return Flow::kFault;
+    if (!sse_run_fp(c, [&] { fn(c, t, s, i.imm2); })) return Flow::kFault;
   } else {
     fn(c, t, s, i.imm2);
   }

@@ -47,6 +47,26 @@ bool sse_read(Cpu& c, const Insn& i, unsigned size, bool aligned, Xmm* x);
 // 16-byte store checks both halves before writing either.
 bool sse_write(Cpu& c, const Insn& i, unsigned size, bool aligned, const Xmm& x);
 
+// Runs `body` under the guest's rounding control, DAZ and FTZ with every
+// exception masked, then merges the raised flags into the guest's MXCSR.
+// False with #XM (or #UD) pending when a raised exception is unmasked; an
+// unmasked invalid, denormal or divide-by-zero exception comes before the
+// result, so the overflow, underflow and precision flags are not recorded.
+template <typename F>
+bool sse_run_fp(Cpu& c, F&& body) {
+  uint32_t host = _mm_getcsr();
+  _mm_setcsr((c.fpu.mxcsr & 0xE040) | 0x1F80);
+  body();
+  uint32_t raised = _mm_getcsr() & 0x3F;
+  _mm_setcsr(host);
+  if (!raised) return true;
+  uint32_t unmasked = raised & ~(c.fpu.mxcsr >> 7) & 0x3F;
+  if (unmasked & 0x7) raised &= 0x7;
+  c.fpu.mxcsr |= raised;
+  if (unmasked) return c.fault((c.cr4 & cr4::kOsxmmexcpt) ? kXm : kUd);
+  return true;
+}
+
 // Host vector views of a register, and a compiler barrier that keeps the
 // host operation between the MXCSR switches.
 inline __m128 ps(const Xmm& x) {

@@ -38,22 +38,6 @@ bool sse_write(Cpu& c, const Insn& i, unsigned size, bool aligned, const Xmm& x)
 
 namespace {
 
-// Runs `body` under the guest's rounding control, DAZ and FTZ with every
-// exception masked, then merges the raised flags into the guest's MXCSR.
-// False with #XM (or #UD) pending when a raised exception is unmasked.
-template <typename F>
-bool run_fp(Cpu& c, F&& body) {
-  uint32_t host = _mm_getcsr();
-  _mm_setcsr((c.fpu.mxcsr & 0xE040) | 0x1F80);
-  body();
-  uint32_t raised = _mm_getcsr() & 0x3F;
-  _mm_setcsr(host);
-  if (!raised) return true;
-  c.fpu.mxcsr |= raised;
-  if (raised & ~(c.fpu.mxcsr >> 7) & 0x3F) return c.fault((c.cr4 & cr4::kOsxmmexcpt) ? kXm : kUd);
-  return true;
-}
-
 template <SseSrc S>
 bool load_src(Cpu& c, const Insn& i, Xmm* s) {
   if constexpr (S == SseSrc::kReg) {
@@ -75,7 +59,7 @@ Flow xmm_op(Cpu& c, const Insn& i) {
   } else {
     Xmm t = c.fpu.xmm[i.r0];
     LazyFlags flags = c.lflags;  // COMISS & co. set them; a fault keeps the old ones
-    if (!run_fp(c, [&] { fn(c, t, s, i.imm2); })) {
+    if (!sse_run_fp(c, [&] { fn(c, t, s, i.imm2); })) {
       c.lflags = flags;
       return Flow::kFault;
     }
@@ -92,7 +76,7 @@ Flow xmm_to_gpr(Cpu& c, const Insn& i) {
   auto fn = reinterpret_cast<XmmToGprFn>(i.imm);
   uint64_t v = 0;
   if constexpr (kFp) {
-    if (!run_fp(c, [&] { v = fn(c, s, i.imm2); })) return Flow::kFault;
+    if (!sse_run_fp(c, [&] { v = fn(c, s, i.imm2); })) return Flow::kFault;
   } else {
     v = fn(c, s, i.imm2);
   }
@@ -112,7 +96,7 @@ Flow gpr_to_xmm(Cpu& c, const Insn& i) {
   auto fn = reinterpret_cast<GprToXmmFn>(i.imm);
   if constexpr (kFp) {
     Xmm t = c.fpu.xmm[i.r0];
-    if (!run_fp(c, [&] { fn(c, t, v, i.imm2); })) return Flow::kFault;
+    if (!sse_run_fp(c, [&] { fn(c, t, v, i.imm2); })) return Flow::kFault;
     c.fpu.xmm[i.r0] = t;
   } else {
     fn(c, c.fpu.xmm[i.r0], v, i.imm2);
