@@ -1,6 +1,6 @@
 // MMX state on the software CPU: MM registers alias the x87 registers (TOP
 // cleared, tags valid, exponent all ones on a write), EMMS empties the tags,
-// #UD with CR0.EM, #NM with CR0.TS, #MF with a pending x87 exception, and
+// #UD with CR0.EM, #NM with CR0.TS, #MF with a pending x87 exception (CR0.NE), and
 // MASKMOVQ. (The operations themselves are compared with the host in
 // cpu_sse_host_test.cc.)
 #include "cpu/exec/cpuid.h"
@@ -37,8 +37,12 @@ TEST_F(Mmx, Exceptions) {
   EXPECT_EQ(run({/* movd mm0, eax */ 0x0F, 0x6E, 0xC0}), kNm);
   cpu.cr0 &= ~cr0::kTs;
   cpu.fpu.x87.fsw = 0x80 | 0x01;  // ES: an unmasked invalid operation is pending
+  EXPECT_EQ(run({/* por mm0, mm1 */ 0x0F, 0xEB, 0xC1}), kNone);  // CR0.NE = 0: no #MF
+  cpu.fpu.x87.fsw = 0x80 | 0x01;
+  cpu.cr0 |= cr0::kNe;
   EXPECT_EQ(run({/* por mm0, mm1 */ 0x0F, 0xEB, 0xC1}), kMf);
   EXPECT_EQ(run({/* cvtpi2ps xmm0, mm1 */ 0x0F, 0x2A, 0xC1}), kMf);
+  EXPECT_EQ(run({/* emms */ 0x0F, 0x77}), kMf);
   cpu.fpu.x87.fsw = 0;
   cpu.cr4 &= ~cr4::kOsfxsr;  // MMX does not need OSFXSR...
   EXPECT_EQ(run({/* por mm0, mm1 */ 0x0F, 0xEB, 0xC1}), kNone);

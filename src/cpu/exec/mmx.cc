@@ -23,9 +23,10 @@ void set_mm(Cpu& c, unsigned r, uint64_t v) {
   c.fpu.x87.regs[r & 7].sign_exponent = 0xFFFF;
 }
 
-// #MF when an unmasked x87 exception is pending (FSW.ES).
+// #MF when an unmasked x87 exception is pending (FSW.ES) and CR0.NE selects
+// native error reporting (with NE = 0 it stays pending, as for x87 waits).
 bool no_x87_pending(Cpu& c) {
-  return (c.fpu.x87.fsw & 0x80) ? c.fault(kMf) : true;
+  return ((c.fpu.x87.fsw & 0x80) && (c.cr0 & cr0::kNe)) ? c.fault(kMf) : true;
 }
 
 bool mmx_usable(Cpu& c) {
