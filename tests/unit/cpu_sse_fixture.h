@@ -1,6 +1,6 @@
 // A 64-bit software CPU with SSE enabled (CR4.OSFXSR/OSXMMEXCPT) for the SSE
 // tests: code at kCode followed by HLT, data at kData, and an IDT whose
-// every exception handler records its vector in R15 and halts.
+// every exception handler records its vector at kVectorSlot and halts.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@ class SseTest : public ::testing::Test {
   static constexpr uint64_t kCode = 0x2000;
   static constexpr uint64_t kStubs = 0x4000;
   static constexpr uint64_t kData = 0x6000;
+  static constexpr uint64_t kVectorSlot = 0x5000;  // the exception handlers store the vector here
   static constexpr int kNone = -1;
 
   void SetUp() override {
@@ -26,8 +27,9 @@ class SseTest : public ::testing::Test {
     cpu.idtr = {testing::kIdt, 256 * 16 - 1};
     for (unsigned v = 0; v < 32; ++v) {
       uint64_t h = kStubs + v * 16;
-      // mov r15d, v; hlt
-      bus.put(h, {0x41, 0xBF, static_cast<uint8_t>(v), 0, 0, 0, 0xF4});
+      // mov dword [kVectorSlot], v; hlt
+      bus.put(h,
+              {0xC7, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, static_cast<uint8_t>(v), 0, 0, 0, 0xF4});
       uint64_t lo = (h & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40) |
                     (((h >> 16) & 0xFFFF) << 48);
       bus.put_obj(testing::kIdt + v * 16, lo);
@@ -44,11 +46,16 @@ class SseTest : public ::testing::Test {
     bus.mem[kCode + size] = 0xF4;
     cpu.block_cache().flush();  // the test rewrites the code behind the CPU's back
     cpu.rip = kCode;
-    cpu.gpr[15] = ~0ull;
+    bus.put_obj<uint32_t>(kVectorSlot, ~0u);
     EXPECT_EQ(testing::run(cpu), CpuExit::kHalted);
-    return cpu.gpr[15] == ~0ull ? kNone : static_cast<int>(cpu.gpr[15]);
+    return vector_taken();
   }
 
+  // The vector an exception handler recorded since the slot was cleared, or kNone.
+  int vector_taken() const {
+    uint32_t v = bus.get<uint32_t>(kVectorSlot);
+    return v == ~0u ? kNone : static_cast<int>(v);
+  }
   Xmm& x(unsigned n) { return cpu.fpu.xmm[n]; }
   void set_q(unsigned n, uint64_t lo, uint64_t hi) {
     x(n).q[0] = lo;

@@ -35,7 +35,7 @@ TEST_F(SseSystem, UnmaskedExceptionRaisesXmAndKeepsTheDestination) {
   EXPECT_EQ(run({/* divsd xmm1, xmm2 */ 0xF2, 0x0F, 0x5E, 0xCA}), kXm);
   EXPECT_EQ(x(1).f64[0], 1.0);
   EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x04u);     // ZE recorded
-  EXPECT_EQ(cpu.rip, kStubs + kXm * 16 + 7);  // in the handler, after the fault
+  EXPECT_EQ(cpu.rip, kStubs + kXm * 16 + 12);  // in the handler, after the fault
   // Without CR4.OSXMMEXCPT the same exception is #UD.
   cpu.cr4 &= ~cr4::kOsxmmexcpt;
   EXPECT_EQ(run({/* divpd xmm1, xmm2 */ 0x66, 0x0F, 0x5E, 0xCA}), kUd);
