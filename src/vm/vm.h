@@ -71,6 +71,7 @@ class Vm : public PowerControl {
   std::unique_ptr<GuestMemory> memory_;
   IoBus bus_;
   std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<EventLoopTimeSource> time_;  // the emulated timers' clock
   std::unique_ptr<Platform> platform_;
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
