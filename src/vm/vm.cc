@@ -52,11 +52,11 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
 
 Vm::~Vm() {
   stop_threads();
-  // The accelerator's timers (soft interrupt controllers) go before the
-  // clock and the event loop they were armed on.
+  // The accelerator's interrupt controllers go while the clock and event
+  // loop their timers were armed on still exist (the bus, destroyed before
+  // those, holds the last of their devices).
   platform_.reset();
   accel_.reset();
-  time_.reset();
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
