@@ -1,0 +1,134 @@
+#include "soft_executor.h"
+
+#include <cstring>
+
+#include "cpu/decode/decoder.h"
+
+namespace vessel::difftest {
+namespace {
+
+// Guest-physical layout of the machine (one 4 KiB page each).
+constexpr uint64_t kPml4 = 0x0000;
+constexpr uint64_t kPdpt = 0x1000;
+constexpr uint64_t kPd = 0x2000;
+constexpr uint64_t kPtData = 0x3000;
+constexpr uint64_t kPtCode = 0x4000;
+constexpr uint64_t kDataPhys = 0x5000;  // two pages
+constexpr uint64_t kCodePhys = 0x7000;
+constexpr uint64_t kRamSize = 0x8000;
+
+// Page-table entry bits: present, writable, user, accessed, dirty, no-execute.
+constexpr uint64_t kP = 1, kRw = 2, kUs = 4, kA = 0x20, kD = 0x40, kNx = 1ull << 63;
+
+// Selectors and descriptors of the flat user segments (GDT entries 5 and 6
+// with RPL 3; no GDT is needed because nothing reloads a segment).
+constexpr uint16_t kUserCode = 0x33;
+constexpr uint64_t kUserCodeDesc = 0x00AFFB000000FFFFull;  // 64-bit code, DPL 3
+constexpr uint16_t kUserData = 0x2B;
+constexpr uint64_t kUserDataDesc = 0x00CFF3000000FFFFull;  // read/write data, DPL 3
+
+// Steps after which a run counts as stuck (a REP instruction ends a batch
+// every few thousand iterations; the catalogue's counts are small).
+constexpr unsigned kMaxSteps = 1024;
+
+}  // namespace
+
+class SoftCpuExecutor::Bus : public cpu::CpuBus {
+ public:
+  uint8_t* ram(uint64_t gpa) override { return gpa < kRamSize ? mem.data() + gpa : nullptr; }
+  uint64_t mmio_read(uint64_t, unsigned) override { return 0; }
+  void mmio_write(uint64_t, unsigned, uint64_t) override {}
+  uint32_t pio_read(uint16_t, unsigned) override { return 0xFFFFFFFF; }
+  void pio_write(uint16_t, unsigned, uint32_t) override {}
+
+  void put64(uint64_t gpa, uint64_t v) { std::memcpy(mem.data() + gpa, &v, 8); }
+
+  std::array<uint8_t, kRamSize> mem{};
+};
+
+SoftCpuExecutor::SoftCpuExecutor() : bus_(std::make_unique<Bus>()) {
+  cpu_ = std::make_unique<cpu::Cpu>(*bus_);
+}
+
+SoftCpuExecutor::~SoftCpuExecutor() = default;
+
+void SoftCpuExecutor::build_machine() {
+  bus_->mem.fill(0);
+  bus_->put64(kPml4, kPdpt | kP | kRw | kUs | kA);
+  bus_->put64(kPdpt, kPd | kP | kRw | kUs | kA);
+  bus_->put64(kPd + ((kDataAddr >> 21) & 511) * 8, kPtData | kP | kRw | kUs | kA);
+  bus_->put64(kPd + ((kCodeAddr >> 21) & 511) * 8, kPtCode | kP | kRw | kUs | kA);
+  static_assert((kDataAddr & 0x1FFFFF) == 0 && (kCodeAddr & 0x1FFFFF) == 0);
+  static_assert(kDataSize == 0x2000);
+  for (uint64_t p = 0; p < kDataSize / 0x1000; ++p)
+    bus_->put64(kPtData + p * 8, (kDataPhys + p * 0x1000) | kP | kRw | kUs | kA | kD | kNx);
+  bus_->put64(kPtCode, kCodePhys | kP | kUs | kA);
+
+  cpu::Cpu& c = *cpu_;
+  c.reset();
+  c.cr0 =
+      cpu::cr0::kPe | cpu::cr0::kMp | cpu::cr0::kEt | cpu::cr0::kNe | cpu::cr0::kWp | cpu::cr0::kPg;
+  c.cr4 = cpu::cr4::kPae | cpu::cr4::kOsfxsr | cpu::cr4::kOsxmmexcpt;
+  c.cr3 = kPml4;
+  c.efer = cpu::efer::kLme | cpu::efer::kLma | cpu::efer::kNxe | cpu::efer::kSce;
+  c.xcr0 = 3;
+  c.seg[cpu::kCs] = cpu::Cpu::unpack_descriptor(kUserCode, kUserCodeDesc);
+  cpu::SegmentCache data = cpu::Cpu::unpack_descriptor(kUserData, kUserDataDesc);
+  for (unsigned r : {cpu::kDs, cpu::kEs, cpu::kFs, cpu::kGs, cpu::kSs}) c.seg[r] = data;
+  c.tr.type = 0xB;
+  c.tr.s = false;
+  c.update_mode();
+  c.flush_tlb();
+}
+
+Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const UserState& in) {
+  if (in.rip != kInstrAddr) return make_error("soft executor: RIP {:#x} is not kInstrAddr", in.rip);
+  uint64_t code_offset = kInstrAddr - kCodeAddr;
+  if (code.size() > kMaxCodeBytes) return make_error("soft executor: {} code bytes", code.size());
+  build_machine();
+  std::memcpy(bus_->mem.data() + kCodePhys + code_offset, code.data(), code.size());
+  std::memcpy(bus_->mem.data() + kDataPhys, in.data.data(), kDataSize);
+
+  cpu::Cpu& c = *cpu_;
+  c.gpr = in.gpr;
+  c.rip = in.rip;
+  c.set_rflags((in.rflags & kUserFlags) | 0x2);
+  for (unsigned i = 0; i < 16; ++i) {
+    c.fpu.xmm[i].q[0] = in.xmm[i].lo;
+    c.fpu.xmm[i].q[1] = in.xmm[i].hi;
+  }
+
+  ExecResult out;
+  uint64_t end = in.rip + code.size();
+  unsigned steps = 0;
+  while (c.rip != end) {
+    if (++steps > kMaxSteps) return make_error("soft executor: no progress after {} steps", steps);
+    uint64_t off = c.rip - in.rip;
+    if (c.rip < in.rip || off >= code.size())
+      return make_error("soft executor: RIP {:#x} left the code", c.rip);
+    cpu::Insn insn;
+    if (!cpu::decode_insn(code.data() + off, static_cast<unsigned>(code.size() - off),
+                          cpu::DecodeMode::k64, &insn)) {
+      return make_error("soft executor: incomplete instruction at {:#x}", c.rip);
+    }
+    c.next_rip = c.rip + insn.len;
+    cpu::Flow flow = insn.fn(c, insn);
+    if (flow == cpu::Flow::kFault) {
+      out.vector = c.pending_vector();
+      break;
+    }
+    c.rip = c.next_rip;
+  }
+
+  out.state.gpr = c.gpr;
+  out.state.rip = c.rip;
+  out.state.rflags = (c.get_rflags() & kUserFlags) | 0x2;
+  for (unsigned i = 0; i < 16; ++i) {
+    out.state.xmm[i].lo = c.fpu.xmm[i].q[0];
+    out.state.xmm[i].hi = c.fpu.xmm[i].q[1];
+  }
+  std::memcpy(out.state.data.data(), bus_->mem.data() + kDataPhys, kDataSize);
+  return out;
+}
+
+}  // namespace vessel::difftest
