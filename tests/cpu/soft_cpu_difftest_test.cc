@@ -22,7 +22,7 @@ uint64_t seed() {
 
 size_t states_per_form() {
   const char* env = std::getenv("VESSEL_SOFT_DIFFTEST_STATES");
-  return env != nullptr ? std::strtoull(env, nullptr, 0) : 12;
+  return env != nullptr ? std::strtoull(env, nullptr, 0) : 48;
 }
 
 // VESSEL_SOFT_DIFFTEST_FORMS: only the forms whose name starts with it (to
