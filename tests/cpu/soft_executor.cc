@@ -15,7 +15,13 @@ constexpr uint64_t kPtData = 0x3000;
 constexpr uint64_t kPtCode = 0x4000;
 constexpr uint64_t kDataPhys = 0x5000;  // two pages
 constexpr uint64_t kCodePhys = 0x7000;
-constexpr uint64_t kRamSize = 0x8000;
+constexpr uint64_t kPtTss = 0x8000;
+constexpr uint64_t kTssPhys = 0x9000;
+constexpr uint64_t kRamSize = 0xA000;
+// The 64-bit TSS (supervisor-only): its I/O map base lies past its limit, so
+// IN/OUT at CPL 3 (IOPL 0) are #GP as on the host.
+constexpr uint64_t kTssAddr = 0x30000000;
+constexpr uint32_t kTssLimit = 0x67;
 
 // Page-table entry bits: present, writable, user, accessed, dirty, no-execute.
 constexpr uint64_t kP = 1, kRw = 2, kUs = 4, kA = 0x20, kD = 0x40, kNx = 1ull << 63;
@@ -62,7 +68,12 @@ void SoftCpuExecutor::build_machine() {
   static_assert(kDataSize == 0x2000);
   for (uint64_t p = 0; p < kDataSize / 0x1000; ++p)
     bus_->put64(kPtData + p * 8, (kDataPhys + p * 0x1000) | kP | kRw | kUs | kA | kD | kNx);
-  bus_->put64(kPtCode, kCodePhys | kP | kUs | kA);
+  // The host maps the code page writable too.
+  bus_->put64(kPtCode, kCodePhys | kP | kRw | kUs | kA | kD);
+  bus_->put64(kPd + ((kTssAddr >> 21) & 511) * 8, kPtTss | kP | kRw | kA);
+  bus_->put64(kPtTss, kTssPhys | kP | kRw | kA | kD | kNx);
+  uint16_t io_map_base = kTssLimit + 1;
+  std::memcpy(bus_->mem.data() + kTssPhys + 0x66, &io_map_base, 2);
 
   cpu::Cpu& c = *cpu_;
   c.reset();
@@ -75,8 +86,10 @@ void SoftCpuExecutor::build_machine() {
   c.seg[cpu::kCs] = cpu::Cpu::unpack_descriptor(kUserCode, kUserCodeDesc);
   cpu::SegmentCache data = cpu::Cpu::unpack_descriptor(kUserData, kUserDataDesc);
   for (unsigned r : {cpu::kDs, cpu::kEs, cpu::kFs, cpu::kGs, cpu::kSs}) c.seg[r] = data;
-  c.tr.type = 0xB;
+  c.tr.type = 0xB;  // busy 64-bit TSS
   c.tr.s = false;
+  c.tr.base = kTssAddr;
+  c.tr.limit = kTssLimit;
   c.update_mode();
   c.flush_tlb();
 }
@@ -107,8 +120,10 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
     if (c.rip < in.rip || off >= code.size())
       return make_error("soft executor: RIP {:#x} left the code", c.rip);
     cpu::Insn insn;
-    if (!cpu::decode_insn(code.data() + off, static_cast<unsigned>(code.size() - off),
-                          cpu::DecodeMode::k64, &insn)) {
+    // Decoded from guest memory: an instruction may have rewritten the code.
+    const uint8_t* bytes = bus_->mem.data() + kCodePhys + code_offset + off;
+    if (!cpu::decode_insn(bytes, static_cast<unsigned>(code.size() - off), cpu::DecodeMode::k64,
+                          &insn)) {
       return make_error("soft executor: incomplete instruction at {:#x}", c.rip);
     }
     c.next_rip = c.rip + insn.len;
