@@ -15,13 +15,24 @@ constexpr uint64_t kPtData = 0x3000;
 constexpr uint64_t kPtCode = 0x4000;
 constexpr uint64_t kDataPhys = 0x5000;  // two pages
 constexpr uint64_t kCodePhys = 0x7000;
-constexpr uint64_t kPtTss = 0x8000;
-constexpr uint64_t kTssPhys = 0x9000;
-constexpr uint64_t kRamSize = 0xA000;
-// The 64-bit TSS (supervisor-only): its I/O map base lies past its limit, so
-// IN/OUT at CPL 3 (IOPL 0) are #GP as on the host.
-constexpr uint64_t kTssAddr = 0x30000000;
+constexpr uint64_t kPtSystem = 0x8000;
+constexpr uint64_t kSystemPhys = 0x9000;  // four pages: TSS, GDT, IDT, kernel stack
+constexpr uint64_t kRamSize = 0xD000;
+
+// Supervisor-only system pages. The 64-bit TSS: its I/O map base lies past
+// its limit, so IN/OUT at CPL 3 (IOPL 0) are #GP as on the host; RSP0 is the
+// top of the kernel stack page. The IDT's gate n points at kHandlerBase + n
+// (never fetched: the executor stops when a soft interrupt arrives there);
+// gates 3 and 4 (INT3, INTO) have DPL 3 as under Linux, the others DPL 0.
+constexpr uint64_t kSystemAddr = 0x30000000;
+constexpr uint64_t kTssAddr = kSystemAddr;
 constexpr uint32_t kTssLimit = 0x67;
+constexpr uint64_t kGdtAddr = kSystemAddr + 0x1000;
+constexpr uint64_t kIdtAddr = kSystemAddr + 0x2000;
+constexpr uint64_t kKernelStackTop = kSystemAddr + 0x4000;
+constexpr uint64_t kHandlerBase = 0x30100000;
+constexpr uint16_t kKernelCode = 0x08;
+constexpr uint64_t kKernelCodeDesc = 0x00AF9A000000FFFFull;  // 64-bit code, DPL 0
 
 // Page-table entry bits: present, writable, user, accessed, dirty, no-execute.
 constexpr uint64_t kP = 1, kRw = 2, kUs = 4, kA = 0x20, kD = 0x40, kNx = 1ull << 63;
@@ -36,6 +47,11 @@ constexpr uint64_t kUserDataDesc = 0x00CFF3000000FFFFull;  // read/write data, D
 // Steps after which a run counts as stuck (a REP instruction ends a batch
 // every few thousand iterations; the catalogue's counts are small).
 constexpr unsigned kMaxSteps = 1024;
+
+// Guest-physical address of a linear address in the system pages.
+uint64_t sys_phys(uint64_t linear) {
+  return kSystemPhys + (linear - kSystemAddr);
+}
 
 }  // namespace
 
@@ -70,10 +86,24 @@ void SoftCpuExecutor::build_machine() {
     bus_->put64(kPtData + p * 8, (kDataPhys + p * 0x1000) | kP | kRw | kUs | kA | kD | kNx);
   // The host maps the code page writable too.
   bus_->put64(kPtCode, kCodePhys | kP | kRw | kUs | kA | kD);
-  bus_->put64(kPd + ((kTssAddr >> 21) & 511) * 8, kPtTss | kP | kRw | kA);
-  bus_->put64(kPtTss, kTssPhys | kP | kRw | kA | kD | kNx);
+  static_assert((kSystemAddr & 0x1FFFFF) == 0);
+  bus_->put64(kPd + ((kSystemAddr >> 21) & 511) * 8, kPtSystem | kP | kRw | kA);
+  for (uint64_t p = 0; p < 4; ++p)
+    bus_->put64(kPtSystem + p * 8, (kSystemPhys + p * 0x1000) | kP | kRw | kA | kD | kNx);
+  bus_->put64(sys_phys(kTssAddr) + 4, kKernelStackTop);  // RSP0
   uint16_t io_map_base = kTssLimit + 1;
-  std::memcpy(bus_->mem.data() + kTssPhys + 0x66, &io_map_base, 2);
+  std::memcpy(bus_->mem.data() + sys_phys(kTssAddr) + 0x66, &io_map_base, 2);
+  bus_->put64(sys_phys(kGdtAddr) + kKernelCode, kKernelCodeDesc);
+  bus_->put64(sys_phys(kGdtAddr) + (kUserData & ~7), kUserDataDesc);
+  bus_->put64(sys_phys(kGdtAddr) + (kUserCode & ~7), kUserCodeDesc);
+  for (uint64_t v = 0; v < 256; ++v) {
+    uint64_t handler = kHandlerBase + v;
+    uint64_t dpl = (v == 3 || v == 4) ? 3 : 0;
+    uint64_t lo = (handler & 0xFFFF) | (uint64_t{kKernelCode} << 16) | ((0x8E | (dpl << 5)) << 40) |
+                  (((handler >> 16) & 0xFFFF) << 48);
+    bus_->put64(sys_phys(kIdtAddr) + v * 16, lo);
+    bus_->put64(sys_phys(kIdtAddr) + v * 16 + 8, handler >> 32);
+  }
 
   cpu::Cpu& c = *cpu_;
   c.reset();
@@ -86,6 +116,8 @@ void SoftCpuExecutor::build_machine() {
   c.seg[cpu::kCs] = cpu::Cpu::unpack_descriptor(kUserCode, kUserCodeDesc);
   cpu::SegmentCache data = cpu::Cpu::unpack_descriptor(kUserData, kUserDataDesc);
   for (unsigned r : {cpu::kDs, cpu::kEs, cpu::kFs, cpu::kGs, cpu::kSs}) c.seg[r] = data;
+  c.gdtr = {kGdtAddr, 0x3F};
+  c.idtr = {kIdtAddr, 256 * 16 - 1};
   c.tr.type = 0xB;  // busy 64-bit TSS
   c.tr.s = false;
   c.tr.base = kTssAddr;
@@ -133,6 +165,20 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
       break;
     }
     c.rip = c.next_rip;
+    if (c.rip >= kHandlerBase && c.rip < kHandlerBase + 256 && c.cpl() == 0) {
+      // A soft interrupt (INT3, INTO, INT1) was delivered: report its vector
+      // and the user state from the frame (RIP after the instruction).
+      out.vector = static_cast<int>(c.rip - kHandlerBase);
+      uint64_t sp = c.gpr[cpu::kRsp];
+      uint64_t frame[4];  // RIP, CS, RFLAGS, RSP
+      if (sp < kKernelStackTop - 0x1000 || sp + sizeof(frame) > kKernelStackTop)
+        return make_error("soft executor: interrupt frame at {:#x}", sp);
+      std::memcpy(frame, bus_->mem.data() + sys_phys(sp), sizeof(frame));
+      c.rip = frame[0];
+      c.set_rflags(frame[2]);
+      c.gpr[cpu::kRsp] = frame[3];
+      break;
+    }
   }
 
   out.state.gpr = c.gpr;

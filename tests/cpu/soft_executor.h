@@ -1,11 +1,13 @@
 // The differential tester's adapter for Vessel's software CPU (cpu::Cpu): a
-// small RAM-only machine in 64-bit mode at CPL 3 with 4 KiB identity-free
-// paging that maps exactly the code page (user, executable, read-only) and
-// the data area (user, read-write) at the addresses of user_state.h; the
-// page tables themselves live in physical pages no linear address maps.
-// Each run decodes and executes the code bytes instruction by instruction
-// (a REP string instruction to completion) and reports the state and the
-// exception vector the first fault left.
+// small RAM-only machine in 64-bit mode at CPL 3 with 4 KiB paging that maps
+// the code page (user, writable and executable, like the host's) and the data
+// area (user, read-write) at the addresses of user_state.h, plus
+// supervisor-only system pages (TSS, GDT, IDT, kernel stack); the page tables
+// live in pages no linear address maps. Each run decodes and executes the
+// code bytes from guest memory one instruction at a time (a REP string
+// instruction to completion) and reports the state and the vector of the
+// first fault; a soft interrupt (INT3, INT n) is delivered through the IDT
+// and reported with the state its frame saved (RIP after the instruction).
 #pragma once
 
 #include <array>

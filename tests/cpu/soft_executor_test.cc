@@ -83,6 +83,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"three_instructions",
              {0x48, 0x01, 0xD8, 0x48, 0xF7, 0xE1, 0x50},  // add rax, rbx; mul rcx; push rax
              kNoException},
+        Case{"int3", {0xCC}, kVectorBP}, Case{"int3_after_add", {0x01, 0xD8, 0xCC}, kVectorBP},
+        Case{"into_is_invalid_in_64_bit_mode",
+             {0xCE},
+             kVectorUD,
+             [](UserState& s) { s.rflags |= kFlagOF; }},
+        Case{"int_0x81_through_a_dpl0_gate", {0xCD, 0x81}, kVectorGP},
         Case{"div_by_zero", {0xF7, 0xF1}, kVectorDE, [](UserState& s) { s.gpr[kRcx] = 0; }}),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.what); });
 
