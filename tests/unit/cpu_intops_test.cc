@@ -212,7 +212,11 @@ TEST_F(CpuIntops, LockIsUndefinedWhereNotAllowed) {
   EXPECT_EQ(s.run({0xF0, 0x8B, 0x03}), static_cast<int>(kUd));        // lock mov eax, [rbx]
   EXPECT_EQ(s.run({0xF0, 0x0F, 0xA2}), static_cast<int>(kUd));        // lock cpuid
   EXPECT_EQ(s.run({0xF0, 0x0F, 0xA3, 0x03}), static_cast<int>(kUd));  // lock bt [rbx], eax
-  s.bus.put_obj<uint32_t>(StepCpu::kData, 1);
+  EXPECT_EQ(s.run({0xF0, 0x87, 0xC8}), static_cast<int>(kUd));        // lock xchg eax, ecx
+  EXPECT_EQ(s.run({0xF0, 0xA4}), static_cast<int>(kUd));              // lock movsb
+  EXPECT_EQ(s.run({0xF0, 0x0F, 0xB1, 0xC8}), static_cast<int>(kUd));  // lock cmpxchg eax, ecx
+  s.bus.put_obj<uint32_t>(StepCpu::kData, ~1u);
+  EXPECT_EQ(s.run({0xF0, 0xF7, 0x13}), kNone);  // lock not dword [rbx]
   s.cpu.gpr[kRax] = 2;
   ASSERT_EQ(s.run({0xF0, 0x01, 0x03}), kNone);  // lock add [rbx], eax
   EXPECT_EQ(s.bus.get<uint32_t>(StepCpu::kData), 3u);
