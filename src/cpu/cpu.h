@@ -15,6 +15,7 @@
 #include "cpu/cpu_bus.h"
 #include "cpu/decode/block_cache.h"
 #include "cpu/decode/insn.h"
+#include "cpu/exec/cpuid.h"
 #include "cpu/fpu_state.h"
 #include "cpu/lazy_flags.h"
 #include "cpu/mmu/tlb.h"
@@ -311,6 +312,9 @@ class Cpu {
   bool write_msr(uint32_t index, uint64_t value);
   bool read_msr(uint32_t index, uint64_t* value);
   uint64_t read_tsc() const;
+  // CPUID as this CPU reports it: the core's leaves (exec/cpuid.cc) with what
+  // the machine adds (CpuBus::adjust_cpuid).
+  CpuidResult cpuid(uint32_t leaf, uint32_t subleaf);
 
   // ---- Code cache ---------------------------------------------------------
   BlockCache& block_cache() { return blocks_; }

@@ -21,6 +21,29 @@ class CpuBus {
   virtual void mmio_write(uint64_t gpa, unsigned size, uint64_t value) = 0;
   virtual uint32_t pio_read(uint16_t port, unsigned size) = 0;
   virtual void pio_write(uint16_t port, unsigned size, uint32_t value) = 0;
+
+  // MSRs that belong to the machine rather than the CPU core (the local
+  // APIC's, the paravirtual clock's). RDMSR/WRMSR ask here first; kUnhandled
+  // lets the CPU handle the MSR itself (a bus may also just observe a write,
+  // e.g. of IA32_TSC, and return kUnhandled); kFault raises #GP(0).
+  enum class MsrAccess : uint8_t { kUnhandled, kDone, kFault };
+  virtual MsrAccess msr_read(uint32_t index, uint64_t* value) {
+    (void)index;
+    (void)value;
+    return MsrAccess::kUnhandled;
+  }
+  virtual MsrAccess msr_write(uint32_t index, uint64_t value) {
+    (void)index;
+    (void)value;
+    return MsrAccess::kUnhandled;
+  }
+  // Lets the machine add what it provides to a CPUID leaf the core computed
+  // (the APIC bits when there is a local APIC, the paravirtual leaves).
+  virtual void adjust_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]) {
+    (void)leaf;
+    (void)subleaf;
+    (void)regs;
+  }
 };
 
 // The interrupt controller side of a vCPU's INTR pin. The controller models

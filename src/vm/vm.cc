@@ -27,6 +27,8 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
   VESSEL_ASSIGN(vm->memory_, GuestMemory::create(config.memory_bytes));
   VESSEL_TRY(vm->accel_->map_memory(*vm->memory_));
   VESSEL_ASSIGN(vm->loop_, EventLoop::create());
+  vm->time_ = std::make_unique<EventLoopTimeSource>(*vm->loop_);
+  VESSEL_TRY(vm->accel_->create_irq_chip(vm->bus_, *vm->time_, config.cpus));
 
   PlatformConfig pc;
   pc.debug_exit = config.debug_exit;
@@ -50,6 +52,11 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
 
 Vm::~Vm() {
   stop_threads();
+  // The accelerator's interrupt controllers go while the clock and event
+  // loop their timers were armed on still exist (the bus, destroyed before
+  // those, holds the last of their devices).
+  platform_.reset();
+  accel_.reset();
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 

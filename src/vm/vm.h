@@ -69,8 +69,9 @@ class Vm : public PowerControl {
   VmConfig config_;
   std::unique_ptr<Accelerator> accel_;
   std::unique_ptr<GuestMemory> memory_;
-  IoBus bus_;
   std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<EventLoopTimeSource> time_;  // the emulated timers' clock
+  IoBus bus_;  // after time_: the devices on it (the soft PIT) cancel timers on it
   std::unique_ptr<Platform> platform_;
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;

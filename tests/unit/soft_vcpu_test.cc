@@ -6,6 +6,7 @@
 
 #include "accel/soft/soft_accelerator.h"
 #include "bus/io_bus.h"
+#include "fake_time_source.h"
 
 namespace vessel {
 namespace {
@@ -194,35 +195,65 @@ TEST_F(SoftVcpuTest, HaltWithInterruptsEnabledWaitsForAKick) {
   EXPECT_EQ(exit->kind, VcpuExit::Kind::kInterrupted);
 }
 
-class OneInterrupt : public cpu::CpuInterruptSource {
- public:
-  bool pending() override { return raised.load(); }
-  std::optional<uint8_t> acknowledge() override {
-    raised = false;
-    return 0x20;
-  }
-  std::atomic<bool> raised{false};
-};
-
-TEST_F(SoftVcpuTest, HaltWithInterruptsEnabledWakesOnAnInterrupt) {
+TEST(SoftVcpuIrqTest, HaltWithInterruptsEnabledWakesOnAnInterruptFromItsLapic) {
+  auto m = GuestMemory::create(4 << 20);
+  ASSERT_TRUE(m.ok());
+  GuestMemory& memory = **m;
+  testing::FakeTimeSource time;
+  IoBus bus;
+  RecordingIo io;
+  SoftAccelerator accel;
+  ASSERT_TRUE(accel.map_memory(memory).ok());
+  ASSERT_TRUE(accel.create_irq_chip(bus, time, 1).ok());
+  auto v = accel.create_vcpu(0, io);
+  ASSERT_TRUE(v.ok());
+  Vcpu& vcpu = **v;
   // IVT[0x20] -> 0x600: mov al, 0x77; out 0x80, al; cli; hlt. Main: sti; hlt.
-  ASSERT_TRUE(memory->write_obj<uint32_t>(0x20 * 4, 0x600).ok());
+  ASSERT_TRUE(memory.write_obj<uint32_t>(0x20 * 4, 0x600).ok());
   const uint8_t handler[] = {0xB0, 0x77, 0xE6, 0x80, 0xFA, 0xF4};
-  ASSERT_TRUE(memory->write(0x600, handler, sizeof(handler)).ok());
-  load_real_mode_program(*memory, *vcpu, {0xFB, 0xF4});
-  auto* soft = static_cast<SoftVcpu*>(vcpu.get());
-  OneInterrupt source;
-  soft->set_interrupt_source(&source);
+  ASSERT_TRUE(memory.write(0x600, handler, sizeof(handler)).ok());
+  load_real_mode_program(memory, vcpu, {0xFB, 0xF4});
+  // Software-enable the LAPIC (SVR bit 8) so it accepts a fixed interrupt.
+  auto* soft_chip = static_cast<SoftIrqChip*>(&accel.irq_chip());
+  const uint8_t svr[4] = {0xFF, 0x01, 0, 0};
+  soft_chip->lapic(0).write(Lapic::kRegSvr, svr);
   std::thread raiser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    source.raised = true;
-    soft->wake();
+    accel.irq_chip().send_msi(0xFEE00000, 0x20);  // fixed, vector 0x20, to APIC 0
   });
-  auto exit = vcpu->run();
+  auto exit = vcpu.run();
   raiser.join();
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->kind, VcpuExit::Kind::kHalt);  // the handler's cli; hlt
   EXPECT_EQ(io.last_byte, 0x77);
+}
+
+TEST(SoftVcpuIrqTest, CpuidAdvertisesTheApicAndKvmclockOnlyWithTheChip) {
+  auto m = GuestMemory::create(4 << 20);
+  ASSERT_TRUE(m.ok());
+  testing::FakeTimeSource time;
+  IoBus bus;
+  RecordingIo io;
+  SoftAccelerator with_chip, without_chip;
+  ASSERT_TRUE(with_chip.map_memory(**m).ok());
+  ASSERT_TRUE(without_chip.map_memory(**m).ok());
+  ASSERT_TRUE(with_chip.create_irq_chip(bus, time, 1).ok());
+  for (SoftAccelerator* a : {&with_chip, &without_chip}) {
+    auto v = a->create_vcpu(0, io);
+    ASSERT_TRUE(v.ok());
+    // cpuid (leaf 1) ; mov esi, edx ; mov edi, ecx ; cpuid (leaf 0x40000001) ; hlt
+    load_real_mode_program(**m, **v,
+                           {0x66, 0xB8, 1,    0,    0, 0, 0x0F, 0xA2, 0x66, 0x89, 0xD6, 0x66,
+                            0x89, 0xCF, 0x66, 0xB8, 1, 0, 0,    0x40, 0x0F, 0xA2, 0xF4});
+    auto exit = (*v)->run();
+    ASSERT_TRUE(exit.ok());
+    CpuState s = *(*v)->state();
+    bool chip = a == &with_chip;
+    EXPECT_EQ((s.gpr[kRsi] >> 9) & 1, chip ? 1u : 0u) << "APIC bit";
+    EXPECT_EQ((s.gpr[kRdi] >> 24) & 1, chip ? 1u : 0u) << "TSC-deadline bit";
+    EXPECT_EQ(s.gpr[kRax] & ((1u << 3) | (1u << 24)), (1u << 3) | (1u << 24))
+        << "kvmclock features";
+  }
 }
 
 TEST_F(SoftVcpuTest, TripleFaultIsAShutdownExit) {

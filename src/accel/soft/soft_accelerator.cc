@@ -1,6 +1,7 @@
 #include "accel/soft/soft_accelerator.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <string_view>
 
@@ -10,13 +11,19 @@
 
 namespace vessel {
 
-SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io)
-    : id_(id), bus_(memory, io), cpu_(bus_) {
+SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns)
+    : id_(id), lapic_(lapic), bus_(memory, io, lapic, boot_ns), cpu_(bus_) {
   const char* profile = std::getenv("VESSEL_SOFT_PROFILE");
   if (profile && std::string_view(profile) == "1") cpu_.enable_profile();
+  if (lapic_) {
+    line_ = std::make_unique<ApicLine>(*lapic_);
+    cpu_.set_interrupt_source(line_.get());
+    lapic_->set_wakeup([this] { wake(); });
+  }
 }
 
 SoftVcpu::~SoftVcpu() {
+  if (lapic_) lapic_->set_wakeup(nullptr);
   const cpu::CpuStats& s = cpu_.stats();
   const cpu::BlockCacheStats& b = cpu_.block_cache().stats();
   auto rate = [](uint64_t hit, uint64_t miss) {
@@ -41,11 +48,6 @@ SoftVcpu::~SoftVcpu() {
   log_info("soft vCPU {} profile (top mnemonics):{}", id_, line);
 }
 
-void SoftVcpu::set_interrupt_source(cpu::CpuInterruptSource* source) {
-  source_ = source;
-  cpu_.set_interrupt_source(source);
-}
-
 void SoftVcpu::kick() {
   {
     std::lock_guard lock(mu_);
@@ -55,19 +57,34 @@ void SoftVcpu::kick() {
 }
 
 void SoftVcpu::wake() {
-  { std::lock_guard lock(mu_); }
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
   cv_.notify_all();
+}
+
+bool SoftVcpu::wait_in_halt() {
+  // The LAPIC calls wake() under its own lock, so its state is checked
+  // without mu_ held; clearing woken_ first means a wake-up between the check
+  // and the wait is not lost (lapic.h, set_wakeup).
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      woken_ = false;
+    }
+    if (kicked_.load(std::memory_order_relaxed)) return true;
+    if (line_ && line_->pending()) return false;
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return woken_ || kicked_.load(std::memory_order_relaxed); });
+  }
 }
 
 Expected<VcpuExit> SoftVcpu::run() {
   for (;;) {
     if (halted_) {
       if (!cpu_.flag_if()) return VcpuExit{VcpuExit::Kind::kHalt, ""};
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] {
-        return kicked_.load(std::memory_order_relaxed) || (source_ && source_->pending());
-      });
-      if (!kicked_.load(std::memory_order_relaxed)) halted_ = false;
+      if (!wait_in_halt()) halted_ = false;
     }
     if (kicked_.exchange(false)) return VcpuExit{VcpuExit::Kind::kInterrupted, ""};
     switch (cpu_.run(kicked_)) {
@@ -93,14 +110,35 @@ Status SoftVcpu::set_state(const CpuState& state) {
   return ok_status();
 }
 
+SoftAccelerator::SoftAccelerator() : boot_ns_(monotonic_now_ns()) {}
+
 Status SoftAccelerator::map_memory(GuestMemory& memory) {
   memory_ = &memory;
   return ok_status();
 }
 
+Status SoftAccelerator::create_irq_chip(IoBus& bus, TimeSource& time, int cpus) {
+  if (chip_) return make_error("soft accelerator: the interrupt controllers already exist");
+  chip_ = std::make_unique<SoftIrqChip>(time, cpus);
+  return chip_->attach(bus);
+}
+
+IrqChip& SoftAccelerator::irq_chip() {
+  assert(chip_ && "create_irq_chip() comes first");
+  return *chip_;
+}
+
 Expected<std::unique_ptr<Vcpu>> SoftAccelerator::create_vcpu(int id, IoHandler& io) {
   if (!memory_) return make_error("soft accelerator: guest memory is not mapped");
-  return std::unique_ptr<Vcpu>(std::make_unique<SoftVcpu>(id, *memory_, io));
+  Lapic* lapic = nullptr;
+  if (chip_) {
+    if (id < 0 || id >= chip_->cpu_count())
+      return make_error("soft accelerator: vCPU {} has no local APIC ({} made)", id,
+                        chip_->cpu_count());
+    lapic = &chip_->lapic(id);
+    chip_->bind_current_thread(id);  // this thread's xAPIC MMIO reaches its own LAPIC
+  }
+  return std::unique_ptr<Vcpu>(std::make_unique<SoftVcpu>(id, *memory_, io, lapic, boot_ns_));
 }
 
 std::unique_ptr<Accelerator> create_soft_accelerator() {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "base/time_source.h"
+
 namespace vessel {
 
 uint8_t* SoftCpuBus::ram(uint64_t gpa) {
@@ -36,6 +38,60 @@ void SoftCpuBus::pio_write(uint16_t port, unsigned size, uint32_t value) {
   uint8_t bytes[4];
   std::memcpy(bytes, &value, 4);
   io_.pio_write(port, std::span<const uint8_t>(bytes, size));
+}
+
+}  // namespace vessel
+
+namespace vessel {
+namespace {
+
+constexpr uint32_t kMsrTsc = 0x10;
+constexpr uint32_t kCpuidApic = 1u << 9;          // leaf 1 EDX
+constexpr uint32_t kCpuidX2apic = 1u << 21;       // leaf 1 ECX
+constexpr uint32_t kCpuidTscDeadline = 1u << 24;  // leaf 1 ECX
+
+}  // namespace
+
+cpu::CpuBus::MsrAccess SoftCpuBus::msr_read(uint32_t index, uint64_t* value) {
+  if (lapic_ && Lapic::handles_msr(index)) {
+    auto v = lapic_->read_msr(index);
+    if (!v.ok()) return MsrAccess::kFault;
+    *value = *v;
+    return MsrAccess::kDone;
+  }
+  if (KvmClock::handles_msr(index)) {
+    *value = kvmclock_.read_msr(index);
+    return MsrAccess::kDone;
+  }
+  return MsrAccess::kUnhandled;
+}
+
+cpu::CpuBus::MsrAccess SoftCpuBus::msr_write(uint32_t index, uint64_t value) {
+  if (lapic_ && Lapic::handles_msr(index))
+    return lapic_->write_msr(index, value).ok() ? MsrAccess::kDone : MsrAccess::kFault;
+  if (KvmClock::handles_msr(index)) {
+    uint64_t now = monotonic_now_ns();
+    kvmclock_.write_msr(index, value, now, guest_tsc(now));
+    return MsrAccess::kDone;
+  }
+  if (index == kMsrTsc) {
+    // The CPU keeps its own offset (it handles the MSR); the LAPIC's TSC
+    // deadline and kvmclock follow.
+    uint64_t now = monotonic_now_ns();
+    tsc_offset_ = value - now;
+    if (lapic_) lapic_->set_tsc_offset(static_cast<int64_t>(tsc_offset_));
+    kvmclock_.tsc_changed(now, value);
+  }
+  return MsrAccess::kUnhandled;
+}
+
+void SoftCpuBus::adjust_cpuid(uint32_t leaf, uint32_t, uint32_t regs[4]) {
+  if (leaf == 1 && lapic_) {
+    regs[2] |= kCpuidX2apic | kCpuidTscDeadline;
+    regs[3] |= kCpuidApic;
+  } else if (leaf == 0x40000001) {
+    regs[0] |= KvmClock::kCpuidFeatures;
+  }
 }
 
 }  // namespace vessel

@@ -1,26 +1,40 @@
 // The soft accelerator's side of the CPU's bus interface: guest RAM as host
 // pointers from GuestMemory, everything else (MMIO, ports) through the
-// vCPU's IoHandler.
+// vCPU's IoHandler; the machine's MSRs (the vCPU's local APIC, kvmclock) and
+// the CPUID bits they bring.
 #pragma once
 
+#include "accel/soft/kvmclock.h"
 #include "bus/io_bus.h"
 #include "cpu/cpu_bus.h"
+#include "irq/lapic.h"
 #include "memory/guest_memory.h"
 
 namespace vessel {
 
 class SoftCpuBus : public cpu::CpuBus {
  public:
-  SoftCpuBus(const GuestMemory& memory, IoHandler& io) : memory_(memory), io_(io) {}
+  // `lapic` may be null (a CPU without interrupt controllers, in unit tests):
+  // then no APIC is advertised. `boot_ns`: monotonic time of guest time 0.
+  SoftCpuBus(const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns)
+      : memory_(memory), io_(io), lapic_(lapic), kvmclock_(memory, boot_ns) {}
   uint8_t* ram(uint64_t gpa) override;
   uint64_t mmio_read(uint64_t gpa, unsigned size) override;
   void mmio_write(uint64_t gpa, unsigned size, uint64_t value) override;
   uint32_t pio_read(uint16_t port, unsigned size) override;
   void pio_write(uint16_t port, unsigned size, uint32_t value) override;
+  MsrAccess msr_read(uint32_t index, uint64_t* value) override;
+  MsrAccess msr_write(uint32_t index, uint64_t value) override;
+  void adjust_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]) override;
 
  private:
+  uint64_t guest_tsc(uint64_t now_ns) const { return now_ns + tsc_offset_; }
+
   const GuestMemory& memory_;
   IoHandler& io_;
+  Lapic* lapic_;
+  KvmClock kvmclock_;
+  uint64_t tsc_offset_ = 0;  // guest TSC - host monotonic ns (the CPU keeps the same)
 };
 
 }  // namespace vessel

@@ -116,6 +116,14 @@ void set_cf_of(Cpu& c, bool cf, bool of) {
   c.lflags.put(f | (cf ? rflags::kCf : 0) | (of ? rflags::kOf : 0));
 }
 
+// A shift or rotate whose masked count is 0 changes no flags, but a 32-bit
+// register destination is still written (its bits 63:32 cleared).
+template <K D>
+Flow zero_count(Cpu& c, const Insn& i, unsigned sz, uint64_t a) {
+  if (D == K::R && sz == 4) c.set_reg(i.r0, sz, a);
+  return Flow::kNext;
+}
+
 template <ShiftOp Op, K D, bool kCountInCl>
 Flow shift(Cpu& c, const Insn& i) {
   unsigned sz = i.opsize;
@@ -125,7 +133,7 @@ Flow shift(Cpu& c, const Insn& i) {
   Dst<D> d;
   uint64_t a;
   if (!d.load(c, i, sz, &a)) return Flow::kFault;
-  if (count == 0) return Flow::kNext;
+  if (count == 0) return zero_count<D>(c, i, sz, a);
   uint64_t r = a;
   switch (Op) {
     case ShiftOp::kShl:
@@ -216,8 +224,9 @@ Flow double_shift(Cpu& c, const Insn& i) {
   Dst<D> d;
   uint64_t a;
   if (!d.load(c, i, sz, &a)) return Flow::kFault;
-  if (count == 0) return Flow::kNext;
-  uint64_t b = c.reg(i.r1, sz);
+  if (count == 0) return zero_count<D>(c, i, sz, a);
+  // The source register: the first register operand of the memory form.
+  uint64_t b = c.reg(D == K::M ? i.r0 : i.r1, sz);
   u128 r;
   bool cf;
   if (kLeft) {
@@ -397,8 +406,14 @@ Flow xadd(Cpu& c, const Insn& i) {
   if (!d.load(c, i, sz, &a)) return Flow::kFault;
   uint64_t b = c.reg(i.r1, sz);
   uint64_t r = (a + b) & size_mask(sz);
-  if (!d.store(c, i, sz, r)) return Flow::kFault;
-  c.set_reg(i.r1, sz, a);
+  // SRC <- DEST, then DEST <- sum: with the same register twice, the sum wins.
+  if constexpr (D == K::M) {
+    if (!d.store(c, i, sz, r)) return Flow::kFault;
+    c.set_reg(i.r1, sz, a);
+  } else {
+    c.set_reg(i.r1, sz, a);
+    d.store(c, i, sz, r);
+  }
   c.lflags.set_add(a, b, r, sz);
   return Flow::kNext;
 }

@@ -57,7 +57,22 @@ uint64_t Cpu::read_tsc() const {
          tsc_offset;
 }
 
+CpuidResult Cpu::cpuid(uint32_t leaf, uint32_t subleaf) {
+  CpuidResult r = cpu::cpuid(leaf, subleaf, 0);
+  uint32_t regs[4] = {r.eax, r.ebx, r.ecx, r.edx};
+  bus_->adjust_cpuid(leaf, subleaf, regs);
+  return CpuidResult{regs[0], regs[1], regs[2], regs[3]};
+}
+
 bool Cpu::read_msr(uint32_t index, uint64_t* value) {
+  switch (bus_->msr_read(index, value)) {
+    case CpuBus::MsrAccess::kDone:
+      return true;
+    case CpuBus::MsrAccess::kFault:
+      return fault(kGp, 0);
+    case CpuBus::MsrAccess::kUnhandled:
+      break;
+  }
   switch (index) {
     case msr::kTsc:
       *value = read_tsc();
@@ -122,6 +137,14 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
   auto canonical = [](uint64_t a) {
     return static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) == a;
   };
+  switch (bus_->msr_write(index, value)) {
+    case CpuBus::MsrAccess::kDone:
+      return true;
+    case CpuBus::MsrAccess::kFault:
+      return fault(kGp, 0);
+    case CpuBus::MsrAccess::kUnhandled:
+      break;
+  }
   switch (index) {
     case msr::kTsc: {
       auto now = std::chrono::steady_clock::now().time_since_epoch();

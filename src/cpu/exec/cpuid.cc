@@ -14,6 +14,12 @@ constexpr uint32_t kLeaf1Edx = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (
 // Leaf 1 EDX: MMX (exec/mmx.cc), SSE, SSE2 (exec/sse*.cc).
 constexpr uint32_t kLeaf1EdxMmxSse = (1u << 23) | (1u << 25) | (1u << 26);
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
+// Integer extensions (exec/intops.cc): leaf 1 EDX CX8, SEP; ECX CX16, MOVBE,
+// POPCNT; leaf 7 EBX BMI1, BMI2, ADX; 0x80000001 ECX ABM (LZCNT).
+constexpr uint32_t kIntopsLeaf1Edx = (1u << 8) | (1u << 11);
+constexpr uint32_t kIntopsLeaf1Ecx = (1u << 13) | (1u << 22) | (1u << 23);
+constexpr uint32_t kIntopsLeaf7Ebx = (1u << 3) | (1u << 8) | (1u << 19);
+constexpr uint32_t kIntopsExt1Ecx = 1u << 5;
 // 0x80000001 EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. ECX: LAHF/SAHF in 64-bit mode.
 constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
 constexpr uint32_t kExt1Ecx = 1u << 0;
@@ -27,7 +33,6 @@ void put_string(const char* s, uint32_t* a, uint32_t* b, uint32_t* c) {
 }  // namespace
 
 CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
-  (void)subleaf;
   CpuidResult r;
   switch (leaf) {
     case 0:
@@ -37,8 +42,11 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
     case 1:
       r.eax = 0x00000663;                                // family 6, model 6, stepping 3
       r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
-      r.ecx = kLeaf1EcxHypervisor;
-      r.edx = kLeaf1Edx | kLeaf1EdxMmxSse;
+      r.ecx = kLeaf1EcxHypervisor | kIntopsLeaf1Ecx;
+      r.edx = kLeaf1Edx | kIntopsLeaf1Edx | kLeaf1EdxMmxSse;
+      break;
+    case 7:
+      if (subleaf == 0) r.ebx = kIntopsLeaf7Ebx;
       break;
     case 0x40000000:
       r.eax = 0x40000001;
@@ -51,7 +59,7 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
       put_string("GenuineIntel", &r.ebx, &r.edx, &r.ecx);
       break;
     case 0x80000001:
-      r.ecx = kExt1Ecx;
+      r.ecx = kExt1Ecx | kIntopsExt1Ecx;
       r.edx = kExt1Edx;
       break;
     case 0x80000002:

@@ -1,0 +1,56 @@
+// The software CPU against the host CPU: every form of the catalogue, from a
+// fixed seed and a bounded number of states per form (VESSEL_DIFFTEST_SEED and
+// VESSEL_SOFT_DIFFTEST_STATES change them). Any mismatch fails the test and
+// prints the form, the bytes, the inputs and every differing field.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "differential.h"
+#include "form_catalog.h"
+#include "soft_executor.h"
+
+namespace vessel::difftest {
+namespace {
+
+uint64_t seed() {
+  const char* env = std::getenv("VESSEL_DIFFTEST_SEED");
+  return env != nullptr ? std::strtoull(env, nullptr, 0) : 0x5EED0001;
+}
+
+size_t states_per_form() {
+  const char* env = std::getenv("VESSEL_SOFT_DIFFTEST_STATES");
+  return env != nullptr ? std::strtoull(env, nullptr, 0) : 48;
+}
+
+// VESSEL_SOFT_DIFFTEST_FORMS: only the forms whose name starts with it (to
+// look at one form's mismatches).
+std::vector<Form> selected(std::vector<Form> forms) {
+  const char* env = std::getenv("VESSEL_SOFT_DIFFTEST_FORMS");
+  if (env == nullptr) return forms;
+  std::erase_if(forms, [&](const Form& f) { return !f.name.starts_with(env); });
+  return forms;
+}
+
+TEST(SoftCpuDifftest, WholeCatalogueMatchesTheHost) {
+  Catalogue cat = build_catalogue(detect_host_features());
+  ASSERT_TRUE(cat.errors.empty()) << cat.errors.front();
+  ASSERT_GT(cat.forms.size(), 1000u);
+  cat.forms = selected(std::move(cat.forms));
+  SoftCpuExecutor soft;
+  DiffOptions options;
+  options.max_reports = 60;
+  auto counts = run_differential(soft, cat.forms, states_per_form(), seed(), options);
+  ASSERT_TRUE(counts.ok()) << counts.error().message;
+  std::string failing;
+  for (size_t f : counts->mismatching_forms) failing += fmt::format("\n  {}", cat.forms[f].name);
+  EXPECT_EQ(counts->mismatches, 0u)
+      << counts->mismatching_forms.size() << " forms mismatch:" << failing;
+  EXPECT_EQ(counts->errors, 0u);
+  EXPECT_EQ(counts->forms, cat.forms.size());
+}
+
+}  // namespace
+}  // namespace vessel::difftest
