@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "cpu/decode/bind_x87.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/registers.h"
 
@@ -175,6 +176,7 @@ Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
 
 Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Form f,
                      Insn* out) {
+  if (Handler h = bind_x87(zi, ops, out)) return h;
   if (f == Form::kUnsupported) return nullptr;
   switch (zi.mnemonic) {
     // ALU

@@ -11,6 +11,8 @@ constexpr uint32_t kMaxExtended = 0x80000008;
 // Leaf 1 EDX: DE, PSE, TSC, MSR, PAE, PGE, CMOV, PAT, PSE-36, CLFSH.
 constexpr uint32_t kLeaf1Edx = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
                                (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
+// Leaf 1 EDX: FPU (x87) and FXSR (FXSAVE/FXRSTOR, CR4.OSFXSR).
+constexpr uint32_t kLeaf1EdxX87 = (1u << 0) | (1u << 24);
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 // 0x80000001 EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. ECX: LAHF/SAHF in 64-bit mode.
 constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
@@ -36,7 +38,7 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
       r.eax = 0x00000663;                                // family 6, model 6, stepping 3
       r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
       r.ecx = kLeaf1EcxHypervisor;
-      r.edx = kLeaf1Edx;
+      r.edx = kLeaf1Edx | kLeaf1EdxX87;
       break;
     case 0x40000000:
       r.eax = 0x40000001;
