@@ -113,9 +113,7 @@ Handler bind_memory(unsigned esc, unsigned reg, Insn* out) {
   }
 }
 
-// D9 E0-E5 (E2, E3 are holes), D9 F0-F5 (F6, F7 are FDECSTP, FINCSTP), D9 F8-FF.
-constexpr X87Special kD9E0[6] = {X87Special::kChs, X87Special::kAbs, X87Special::kChs,
-                                 X87Special::kChs, X87Special::kTst, X87Special::kXam};
+// D9 F0-F5 (F6, F7 are FDECSTP, FINCSTP) and D9 F8-FF.
 constexpr X87Special kD9F0[6] = {X87Special::kF2xm1,  X87Special::kFyl2x,   X87Special::kFptan,
                                  X87Special::kFpatan, X87Special::kFxtract, X87Special::kFprem1};
 constexpr X87Special kD9F8[8] = {X87Special::kFprem,   X87Special::kFyl2xp1, X87Special::kFsqrt,
@@ -149,8 +147,18 @@ Handler bind_register(unsigned esc, unsigned reg, unsigned rm, Insn* out) {
         case 3:
           return with(out, kX87StoreSt, 0, 1);  // FSTP1 alias
         case 4:
-          if (rm == 2 || rm == 3 || rm >= 6) return kRaiseUd;
-          return special(out, kD9E0[rm]);
+          switch (rm) {
+            case 0:
+              return special(out, X87Special::kChs);
+            case 1:
+              return special(out, X87Special::kAbs);
+            case 4:
+              return special(out, X87Special::kTst);
+            case 5:
+              return special(out, X87Special::kXam);
+            default:
+              return kRaiseUd;
+          }
         case 5:
           if (rm == 7) return kRaiseUd;
           return with(out, kX87LoadConst, rm);
