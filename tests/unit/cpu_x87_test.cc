@@ -7,84 +7,14 @@
 #include <cmath>
 #include <vector>
 
-#include "cpu/exec/x87_core.h"
-#include "cpu_test_util.h"
+#include "cpu_x87_fixture.h"
 
 namespace vessel::cpu {
 namespace {
 
-using testing::TestBus;
+using testing::CpuX87;
+using testing::kData;
 namespace sw = x87::sw;
-
-constexpr uint64_t kData = 0x5000;
-constexpr uint64_t kHandlers = 0x3000;
-
-class CpuX87 : public ::testing::Test {
- protected:
-  void SetUp() override {
-    testing::enter_long64(cpu, bus);
-    cpu.idtr = {testing::kIdt, 256 * 16 - 1};
-    for (unsigned v = 0; v < 32; ++v) {
-      uint64_t handler = kHandlers + v * 16;
-      uint64_t lo = (handler & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40) |
-                    (((handler >> 16) & 0xFFFF) << 48);
-      bus.put_obj(testing::kIdt + v * 16, lo);
-      bus.put_obj<uint64_t>(testing::kIdt + v * 16 + 8, 0);
-      bus.mem[handler] = 0xF4;  // hlt
-    }
-    cpu.cr0 |= cr0::kNe | cr0::kMp;
-    cpu.cr4 |= cr4::kOsfxsr;
-  }
-
-  // Runs `code` followed by HLT. Returns -1 when the HLT was reached, else
-  // the vector of the exception that stopped it (its handler halts);
-  // `fault_rip` is then the faulting instruction's address.
-  int run(const std::vector<uint8_t>& code) {
-    uint64_t at = next_code_;
-    next_code_ += 0x100;
-    std::memcpy(bus.mem.data() + at, code.data(), code.size());
-    bus.mem[at + code.size()] = 0xF4;
-    cpu.rip = at;
-    cpu.gpr[kRsp] = 0x9000;
-    code_start = at;
-    testing::run(cpu);
-    if (cpu.rip == at + code.size() + 1) return -1;
-    for (unsigned v = 0; v < 32; ++v) {
-      if (cpu.rip == kHandlers + v * 16 + 1) {
-        fault_rip = bus.get<uint64_t>(0x9000 - 40);  // the frame's RIP
-        return static_cast<int>(v);
-      }
-    }
-    return -2;
-  }
-  std::vector<uint8_t> cat(std::vector<uint8_t> a, const std::vector<uint8_t>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-  }
-
-  X87State& x() { return cpu.fpu.x87; }
-  long double st(unsigned i) { return x87::to_ld(x87::st(x(), i)); }
-  unsigned top() { return x87::top(x()); }
-  unsigned depth() {
-    unsigned n = 0;
-    for (unsigned i = 0; i < 8; ++i) n += !x87::empty(x(), i);
-    return n;
-  }
-  template <typename T>
-  void put(uint64_t off, T v) {
-    bus.put_obj(kData + off, v);
-  }
-  template <typename T>
-  T get(uint64_t off) {
-    return bus.get<T>(kData + off);
-  }
-  void put_ld(uint64_t off, long double v) { std::memcpy(bus.mem.data() + kData + off, &v, 10); }
-
-  TestBus bus;
-  Cpu cpu{bus};
-  uint64_t next_code_ = 0x10000;
-  uint64_t code_start = 0, fault_rip = 0;
-};
 
 // Within a few units in the last place of the 64-bit significand.
 #define EXPECT_NEAR_LD(a, b) EXPECT_LE(fabsl((a) - (b)), 4 * 0x1p-63L * fabsl(b))
@@ -636,95 +566,6 @@ TEST_F(CpuX87, FnsaveReinitialisesAndFrstorRestores) {
   EXPECT_EQ(top(), 6u);
   EXPECT_EQ(st(1), 1.0L);
   EXPECT_EQ(x87::st(x(), 0).significand, 0xC90FDAA22168C235ull);
-}
-
-TEST_F(CpuX87, FxsaveLayout) {
-  std::memset(bus.mem.data() + 0x6000, 0xAA, 512);
-  cpu.fpu.xmm[0].q[0] = 0x1111;
-  cpu.fpu.xmm[0].q[1] = 0x2222;
-  cpu.fpu.xmm[15].q[0] = 0x3333;
-  put<uint16_t>(0x30, 0x027F);
-  put<uint32_t>(0x34, 0x3F80);
-  ASSERT_EQ(
-      run(/* fninit; fldcw word ptr [0x5030]; ldmxcsr [0x5034]; fld1; fldpi; fxsave [0x6000] */ {
-          0xdb, 0xe3, 0xd9, 0x2c, 0x25, 0x30, 0x50, 0x00, 0x00, 0x0f, 0xae, 0x14, 0x25, 0x34, 0x50,
-          0x00, 0x00, 0xd9, 0xe8, 0xd9, 0xeb, 0x0f, 0xae, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00}),
-      -1);
-  EXPECT_EQ(bus.get<uint16_t>(0x6000), 0x027F);
-  EXPECT_EQ(bus.get<uint16_t>(0x6002), 6u << 11);
-  EXPECT_EQ(bus.mem[0x6004], 0xC0);             // abridged tags: R6, R7 in use
-  EXPECT_EQ(bus.get<uint16_t>(0x6006), 0x1EB);  // FOP of D9 EB (FLDPI)
-  EXPECT_EQ(bus.get<uint32_t>(0x6008), code_start + 19);
-  EXPECT_EQ(bus.get<uint16_t>(0x600C), 0x18);
-  EXPECT_EQ(bus.get<uint32_t>(0x6018), 0x3F80u);
-  EXPECT_EQ(bus.get<uint32_t>(0x601C), 0xFFBFu);
-  EXPECT_EQ(bus.get<uint64_t>(0x6020), 0xC90FDAA22168C235ull);
-  EXPECT_EQ(bus.get<uint16_t>(0x6028), 0x4000);
-  EXPECT_EQ(bus.get<uint64_t>(0x6030), 0x8000000000000000ull);
-  EXPECT_EQ(bus.get<uint16_t>(0x6038), 0x3FFF);
-  EXPECT_EQ(bus.get<uint64_t>(0x60A0), 0x1111u);
-  EXPECT_EQ(bus.get<uint64_t>(0x60A8), 0x2222u);
-  EXPECT_EQ(bus.get<uint64_t>(0x6000 + 160 + 15 * 16), 0x3333u);
-  EXPECT_EQ(bus.mem[0x6000 + 464], 0xAA);  // the available area is not written
-  ASSERT_EQ(run(/* fxsave64 [0x6200] */ {0x48, 0x0f, 0xae, 0x04, 0x25, 0x00, 0x62, 0x00, 0x00}),
-            -1);
-  EXPECT_EQ(bus.get<uint64_t>(0x6208), code_start - 0x100 + 19);  // 64-bit FIP
-}
-
-TEST_F(CpuX87, FxsaveNeedsSixteenByteAlignment) {
-  EXPECT_EQ(run(/* fxsave [0x6008] */ {0x0f, 0xae, 0x04, 0x25, 0x08, 0x60, 0x00, 0x00}), kGp);
-  EXPECT_EQ(run(/* fxrstor [0x6004] */ {0x0f, 0xae, 0x0c, 0x25, 0x04, 0x60, 0x00, 0x00}), kGp);
-}
-
-TEST_F(CpuX87, FxrstorRestoresWhatFxsaveSaved) {
-  cpu.fpu.xmm[3].q[0] = 0x123456789ull;
-  cpu.fpu.xmm[12].q[1] = 0xABCDEFull;
-  ASSERT_EQ(run(/* fninit; fld1; fldl2t; fldpi; fsin; fxsave [0x6000] */ {
-                0xdb, 0xe3, 0xd9, 0xe8, 0xd9, 0xe9, 0xd9, 0xeb, 0xd9, 0xfe, 0x0f, 0xae, 0x04, 0x25,
-                0x00, 0x60, 0x00, 0x00}),
-            -1);
-  FpuState saved = cpu.fpu;
-  ASSERT_EQ(run(/* fninit; fldz */ {0xdb, 0xe3, 0xd9, 0xee}), -1);
-  cpu.fpu.xmm = {};
-  cpu.fpu.mxcsr = 0x1F80 | 0x6000;
-  ASSERT_EQ(run(/* fxrstor [0x6000] */ {0x0f, 0xae, 0x0c, 0x25, 0x00, 0x60, 0x00, 0x00}), -1);
-  EXPECT_EQ(cpu.fpu.x87.fcw, saved.x87.fcw);
-  EXPECT_EQ(cpu.fpu.x87.fsw, saved.x87.fsw);
-  EXPECT_EQ(cpu.fpu.x87.ftw, saved.x87.ftw);
-  EXPECT_EQ(cpu.fpu.x87.fop, saved.x87.fop);
-  EXPECT_EQ(cpu.fpu.x87.fip, saved.x87.fip);
-  EXPECT_EQ(cpu.fpu.mxcsr, saved.mxcsr);
-  for (unsigned r = 0; r < 8; ++r) {
-    if (x87::tag(saved.x87, r) != 3) {
-      EXPECT_EQ(cpu.fpu.x87.regs[r], saved.x87.regs[r]);
-    }
-  }
-  for (unsigned r = 0; r < 16; ++r) EXPECT_EQ(cpu.fpu.xmm[r].q[0], saved.xmm[r].q[0]);
-  EXPECT_EQ(cpu.fpu.xmm[12].q[1], 0xABCDEFull);
-}
-
-TEST_F(CpuX87, FxrstorRejectsReservedMxcsrBits) {
-  ASSERT_EQ(run(/* fxsave [0x6000] */ {0x0f, 0xae, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00}), -1);
-  bus.put_obj<uint32_t>(0x6018, 0x1F80 | 0x40);  // DAZ: not implemented
-  uint16_t fcw = x().fcw;
-  x().fcw = 0x0300;
-  EXPECT_EQ(run(/* fxrstor [0x6000] */ {0x0f, 0xae, 0x0c, 0x25, 0x00, 0x60, 0x00, 0x00}), kGp);
-  EXPECT_EQ(x().fcw, 0x0300);
-  EXPECT_NE(fcw, 0x0300);
-}
-
-TEST_F(CpuX87, LdmxcsrAndStmxcsr) {
-  put<uint32_t>(0, 0x3F80);
-  ASSERT_EQ(run(/* ldmxcsr [0x5000]; stmxcsr [0x5004] */ {0x0f, 0xae, 0x14, 0x25, 0x00, 0x50, 0x00,
-                                                          0x00, 0x0f, 0xae, 0x1c, 0x25, 0x04, 0x50,
-                                                          0x00, 0x00}),
-            -1);
-  EXPECT_EQ(get<uint32_t>(4), 0x3F80u);
-  put<uint32_t>(0, 0x10000);
-  EXPECT_EQ(run(/* ldmxcsr [0x5000] */ {0x0f, 0xae, 0x14, 0x25, 0x00, 0x50, 0x00, 0x00}), kGp);
-  EXPECT_EQ(cpu.fpu.mxcsr, 0x3F80u);
-  cpu.cr4 &= ~cr4::kOsfxsr;
-  EXPECT_EQ(run(/* stmxcsr [0x5004] */ {0x0f, 0xae, 0x1c, 0x25, 0x04, 0x50, 0x00, 0x00}), kUd);
 }
 
 TEST_F(CpuX87, MemoryFaultLeavesTheStackAlone) {

@@ -234,6 +234,19 @@ Handler bind_x87(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*, 
     case ZYDIS_MNEMONIC_FXRSTOR:
     case ZYDIS_MNEMONIC_FXRSTOR64:
       return with(out, kFxrstor, zi.mnemonic == ZYDIS_MNEMONIC_FXRSTOR64);
+    case ZYDIS_MNEMONIC_XSAVE:
+    case ZYDIS_MNEMONIC_XSAVEOPT:
+      return with(out, kXsave, 0);
+    case ZYDIS_MNEMONIC_XSAVE64:
+    case ZYDIS_MNEMONIC_XSAVEOPT64:
+      return with(out, kXsave, 1);
+    case ZYDIS_MNEMONIC_XRSTOR:
+    case ZYDIS_MNEMONIC_XRSTOR64:
+      return with(out, kXrstor, zi.mnemonic == ZYDIS_MNEMONIC_XRSTOR64);
+    case ZYDIS_MNEMONIC_XGETBV:
+      return kXgetbv;
+    case ZYDIS_MNEMONIC_XSETBV:
+      return kXsetbv;
     case ZYDIS_MNEMONIC_LDMXCSR:
       return kLdmxcsr;
     case ZYDIS_MNEMONIC_STMXCSR:

@@ -1,5 +1,6 @@
-// Decoder binding of the x87 escape opcodes (D8-DF), FWAIT, FXSAVE/FXRSTOR
-// and LDMXCSR/STMXCSR to the handlers of exec/x87_handlers.h.
+// Decoder binding of the x87 escape opcodes (D8-DF), FWAIT, FXSAVE/FXRSTOR,
+// XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV and LDMXCSR/STMXCSR to the handlers
+// of exec/x87_handlers.h.
 #pragma once
 
 #include <Zydis/Zydis.h>

@@ -57,5 +57,9 @@ extern const Handler kX87Fninit, kX87Fnclex, kX87Fldcw, kX87Fnstcw, kX87FnstswMe
     kX87Fnstenv, kX87Fldenv, kX87Fnsave, kX87Frstor, kX87Fwait, kX87NoWaitNop;
 // exec/fxsave.cc (op = 1: the REX.W 64-bit layout)
 extern const Handler kFxsave, kFxrstor, kLdmxcsr, kStmxcsr;
+// exec/xsave.cc (op = 1: the REX.W 64-bit layout). XSAVEOPT is XSAVE.
+extern const Handler kXsave, kXrstor, kXgetbv, kXsetbv;
+// The XCR0 bits XSETBV accepts: x87 and SSE.
+inline constexpr uint64_t kXcr0Supported = 3;
 
 }  // namespace vessel::cpu
