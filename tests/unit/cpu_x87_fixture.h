@@ -54,6 +54,16 @@ class CpuX87 : public ::testing::Test {
     }
     return -2;
   }
+  // Runs the code of the last run() again from its start (same stop rules).
+  int rerun(size_t code_size) {
+    cpu.rip = code_start;
+    cpu.gpr[kRsp] = 0x9000;
+    testing::run(cpu);
+    if (cpu.rip == code_start + code_size + 1) return -1;
+    for (unsigned v = 0; v < 32; ++v)
+      if (cpu.rip == kHandlers + v * 16 + 1) return static_cast<int>(v);
+    return -2;
+  }
   std::vector<uint8_t> cat(std::vector<uint8_t> a, const std::vector<uint8_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;

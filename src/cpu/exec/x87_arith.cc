@@ -2,7 +2,7 @@
 // FUCOM, FCOMI, FICOM, FTST) and the one- and two-operand specials (FCHS,
 // FABS, FXAM, FSQRT, FRNDINT, FSCALE, FPREM/FPREM1, FXTRACT and the
 // transcendentals), computed by the host x87 under HostFpu.
-#include <cmath>
+#include <cstring>
 
 #include "cpu/exec/x87_core.h"
 #include "cpu/exec/x87_handlers.h"
@@ -83,6 +83,73 @@ void compare(Cpu& c, const Float80& a, const Float80& b, uint8_t flavour, uint16
   for (unsigned k = 0; k < pops; ++k) pop(s);
 }
 
+// ST0 op memory with the host's own memory-operand instruction (so that
+// operand conversion and the exception priorities, e.g. a NaN suppressing
+// the denormal exception of the other operand, are the hardware's).
+// Compares leave x unchanged and report C0/C2/C3 in the status word.
+#define VESSEL_X87_MEM_OPS(P, S)                                                    \
+  switch (op) {                                                                     \
+    case X87Arith::kAdd:                                                            \
+      asm volatile(P "add" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                        \
+    case X87Arith::kMul:                                                            \
+      asm volatile(P "mul" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                        \
+    case X87Arith::kSub:                                                            \
+      asm volatile(P "sub" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                        \
+    case X87Arith::kSubr:                                                           \
+      asm volatile(P "subr" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m)); \
+      break;                                                                        \
+    case X87Arith::kDiv:                                                            \
+      asm volatile(P "div" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                        \
+    case X87Arith::kDivr:                                                           \
+      asm volatile(P "divr" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m)); \
+      break;                                                                        \
+    default:                                                                        \
+      asm volatile(P "com" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                        \
+  }
+
+template <typename T>
+T mem_operand(const uint8_t* raw) {
+  T v;
+  std::memcpy(&v, raw, sizeof v);
+  return v;
+}
+
+long double host_mem_op(X87Arith op, X87Mem fmt, long double st0, const uint8_t* raw,
+                        uint16_t* host_sw) {
+  long double x = fence(st0);
+  uint16_t status;
+  switch (fmt) {
+    case X87Mem::kF32: {
+      const float m = mem_operand<float>(raw);
+      VESSEL_X87_MEM_OPS("f", "s")
+      break;
+    }
+    case X87Mem::kF64: {
+      const double m = mem_operand<double>(raw);
+      VESSEL_X87_MEM_OPS("f", "l")
+      break;
+    }
+    case X87Mem::kI16: {
+      const int16_t m = mem_operand<int16_t>(raw);
+      VESSEL_X87_MEM_OPS("fi", "s")
+      break;
+    }
+    default: {
+      const int32_t m = mem_operand<int32_t>(raw);
+      VESSEL_X87_MEM_OPS("fi", "l")
+      break;
+    }
+  }
+  *host_sw = status;
+  return fence(x);
+}
+#undef VESSEL_X87_MEM_OPS
+
 Flow arith_mem(Cpu& c, const Insn& i) {
   if (!begin(c, true)) return Flow::kFault;
   auto fmt = static_cast<X87Mem>(i.size2);
@@ -99,21 +166,20 @@ Flow arith_mem(Cpu& c, const Insn& i) {
       stack_underflow(s, 0, 0);
     return Flow::kNext;
   }
-  if (cmp) {
-    Float80 b;
-    uint16_t exc;
-    {
-      HostFpu host(s.fcw);
-      b = from_ld(fence(mem_value(fmt, raw)));
-      exc = host.status() & sw::kExceptions;
-    }
-    compare(c, st(s, 0), b, 0, exc, pops);
-    return Flow::kNext;
-  }
   HostFpu host(s.fcw);
   uint16_t host_sw;
-  long double r = calc(op, to_ld(st(s, 0)), mem_value(fmt, raw), &host_sw);
-  commit(s, host_sw, 0, r, 0);
+  long double r = host_mem_op(op, fmt, to_ld(st(s, 0)), raw, &host_sw);
+  if (!cmp) {
+    commit(s, host_sw, 0, r, 0);
+    return Flow::kNext;
+  }
+  uint16_t e = host_sw & sw::kExceptions;
+  s.fsw &= ~sw::kC1;
+  signal(s, e);
+  if (blocks_result(s, e)) return Flow::kNext;
+  s.fsw = static_cast<uint16_t>((s.fsw & ~(sw::kC0 | sw::kC2 | sw::kC3)) |
+                                (host_sw & (sw::kC0 | sw::kC2 | sw::kC3)));
+  for (unsigned k = 0; k < pops; ++k) pop(s);
   return Flow::kNext;
 }
 
@@ -267,6 +333,7 @@ void commit_push(X87State& s, uint16_t host_sw, long double low, long double hig
   s.fsw &= ~(sw::kC1 | sw::kC2);
   signal(s, e);
   if (blocks_result(s, e)) return;
+  if ((e & sw::kPe) && (host_sw & sw::kC1)) s.fsw |= sw::kC1;
   set_st(s, 0, from_ld(low));
   set_top(s, top(s) - 1);
   set_st(s, 0, from_ld(high));
