@@ -2,9 +2,10 @@
 // natively (in an executable mapping, as a function taking the data area in
 // RDI) and on the software CPU, over a grid of operands (zeros, normals,
 // denormals, infinities, NaNs, an unnormal, huge and tiny values) and control
-// words (rounding and precision control). The status word, the stack
-// contents and stored results must match bit for bit. Only masked exceptions:
-// an unmasked one would raise SIGFPE natively.
+// words (rounding and precision control, each exception unmasked). The status
+// word, EFLAGS of FCOMI, the stack contents and stored results must match bit
+// for bit. The snippets end with FNCLEX before any waiting instruction, so
+// an unmasked exception does not raise SIGFPE natively.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -30,15 +31,17 @@ struct Op {
 const std::vector<uint8_t> kPrologue = /* xor eax, eax; fninit; fldcw word ptr [rdi+0x20]; fld tbyte
                                           ptr [rdi+0x10]; fld tbyte ptr [rdi] */
     {0x31, 0xc0, 0xdb, 0xe3, 0xd9, 0x6f, 0x20, 0xdb, 0x6f, 0x10, 0xdb, 0x2f};
-// After: the status word and flags, then the stack (three pops) and FNINIT.
+// After: the status word and flags, FNCLEX and the masked control word at
+// 0x22 (so that no unmasked exception can fault in the following waiting
+// instructions), then the stack (three pops) and FNINIT.
 const std::vector<uint8_t> kEpilogue =
-    /* fnstsw word ptr [rdi+0x100]; setc byte ptr [rdi+0x102]; setz byte ptr [rdi+0x103]; setp byte
-       ptr [rdi+0x104]; fstp tbyte ptr [rdi+0x110]; fstp tbyte ptr [rdi+0x120]; fstp tbyte ptr
-       [rdi+0x130]; fnstsw word ptr [rdi+0x106]; fninit */
-    {0xdd, 0xbf, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x92, 0x87, 0x02, 0x01, 0x00, 0x00, 0x0f,
-     0x94, 0x87, 0x03, 0x01, 0x00, 0x00, 0x0f, 0x9a, 0x87, 0x04, 0x01, 0x00, 0x00, 0xdb,
-     0xbf, 0x10, 0x01, 0x00, 0x00, 0xdb, 0xbf, 0x20, 0x01, 0x00, 0x00, 0xdb, 0xbf, 0x30,
-     0x01, 0x00, 0x00, 0xdd, 0xbf, 0x06, 0x01, 0x00, 0x00, 0xdb, 0xe3};
+    /* fnstsw word ptr [rdi+0x100]; fnclex; fldcw word ptr [rdi+0x22]; setc byte ptr [rdi+0x102];
+       setz byte ptr [rdi+0x103]; setp byte ptr [rdi+0x104]; fstp tbyte ptr [rdi+0x110]; fstp tbyte
+       ptr [rdi+0x120]; fstp tbyte ptr [rdi+0x130]; fnstsw word ptr [rdi+0x106]; fninit */
+    {0xdd, 0xbf, 0x00, 0x01, 0x00, 0x00, 0xdb, 0xe2, 0xd9, 0x6f, 0x22, 0x0f, 0x92, 0x87, 0x02,
+     0x01, 0x00, 0x00, 0x0f, 0x94, 0x87, 0x03, 0x01, 0x00, 0x00, 0x0f, 0x9a, 0x87, 0x04, 0x01,
+     0x00, 0x00, 0xdb, 0xbf, 0x10, 0x01, 0x00, 0x00, 0xdb, 0xbf, 0x20, 0x01, 0x00, 0x00, 0xdb,
+     0xbf, 0x30, 0x01, 0x00, 0x00, 0xdd, 0xbf, 0x06, 0x01, 0x00, 0x00, 0xdb, 0xe3};
 
 const Op kOps[] = {
     {"fadd", /* fadd st, st(1) */ {0xd8, 0xc1}},
@@ -84,6 +87,28 @@ const Op kOps[] = {
     {"fimul m16", /* fimul word ptr [rdi+0x30] */ {0xde, 0x4f, 0x30}},
     {"fld m32", /* fld dword ptr [rdi+0x30] */ {0xd9, 0x47, 0x30}},
     {"fld m64", /* fld qword ptr [rdi+0x30] */ {0xdd, 0x47, 0x30}},
+    {"fild m16", /* fild word ptr [rdi+0x30] */ {0xdf, 0x47, 0x30}},
+    {"ficomp m32", /* ficomp dword ptr [rdi+0x30] */ {0xda, 0x5f, 0x30}},
+    {"fisub m32", /* fisub dword ptr [rdi+0x30] */ {0xda, 0x67, 0x30}},
+    {"fcompp", /* fcompp */ {0xde, 0xd9}},
+    {"fucomi", /* fucomi st, st(1) */ {0xdb, 0xe9}},
+    {"fcomip", /* fcomip st, st(1) */ {0xdf, 0xf1}},
+    {"fsubp", {0xDE, 0xE9}},
+    {"fsubrp", {0xDE, 0xE1}},
+    {"fdivp", {0xDE, 0xF9}},
+    {"fdivrp", {0xDE, 0xF1}},
+    {"fsub st1", {0xDC, 0xE9}},
+    {"fdivr st1", {0xDC, 0xF1}},
+    {"fld st1", /* fld st(1) */ {0xd9, 0xc1}},
+    {"fst st1", /* fst st(1) */ {0xdd, 0xd1}},
+    {"fstp st1", /* fstp st(1) */ {0xdd, 0xd9}},
+    {"fistp m16", /* fistp word ptr [rdi+0x150] */ {0xdf, 0x9f, 0x50, 0x01, 0x00, 0x00}},
+    {"fisttp m16", /* fisttp word ptr [rdi+0x150] */ {0xdf, 0x8f, 0x50, 0x01, 0x00, 0x00}},
+    {"fisttp m64", /* fisttp qword ptr [rdi+0x150] */ {0xdd, 0x8f, 0x50, 0x01, 0x00, 0x00}},
+    {"fstp m80", /* fstp tbyte ptr [rdi+0x150] */ {0xdb, 0xbf, 0x50, 0x01, 0x00, 0x00}},
+    {"fcmovnbe", /* fcmovnbe st, st(1) */ {0xdb, 0xd1}},
+    {"ffree", /* ffree st(1) */ {0xdd, 0xc1}},
+    {"fincstp", /* fincstp */ {0xd9, 0xf7}},
 };
 
 struct Value {
@@ -112,7 +137,9 @@ const Value kValues[] = {
     {0x9A3B000000000000ull, 0x401C},  // 1.2e9 (integer)
 };
 
-const uint16_t kControlWords[] = {0x037F, 0x0F7F, 0x0B7F, 0x077F, 0x027F, 0x007F};
+// Masked with each rounding and precision control; then each exception unmasked.
+const uint16_t kControlWords[] = {0x037F, 0x0F7F, 0x0B7F, 0x077F, 0x027F, 0x007F, 0x037E,
+                                  0x037D, 0x037B, 0x0377, 0x036F, 0x035F, 0x0340};
 
 using NativeFn = void (*)(uint8_t*);
 
@@ -157,7 +184,7 @@ TEST_F(X87Native, EveryOperationMatchesTheHost) {
     set_native(code);
     auto native = reinterpret_cast<NativeFn>(page_);
     cpu.gpr[kRdi] = kData;
-    ASSERT_EQ(run(code), -1);
+    ASSERT_EQ(run(code), -1) << op.name;
     for (const Value& a : kValues) {
       for (const Value& b : kValues) {
         for (uint16_t cw : kControlWords) {
@@ -165,6 +192,8 @@ TEST_F(X87Native, EveryOperationMatchesTheHost) {
           put_value(host, a);
           put_value(host + 0x10, b);
           std::memcpy(host + 0x20, &cw, 2);
+          host[0x22] = 0x7F;
+          host[0x23] = 0x03;
           std::memcpy(host + 0x30, &a.significand, 8);  // the memory operand
           std::memcpy(bus.mem.data() + kData, host, sizeof host);
           cpu.gpr[kRdi] = kData;

@@ -20,22 +20,22 @@ long double calc(X87Arith op, long double x, long double y, uint16_t* host_sw) {
   uint16_t status;
   switch (op) {
     case X87Arith::kAdd:
-      asm volatile("fadd %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fadd %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
     case X87Arith::kMul:
-      asm volatile("fmul %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fmul %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
     case X87Arith::kSub:
-      asm volatile("fsub %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fsub %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
     case X87Arith::kSubr:
-      asm volatile("fsubr %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fsubr %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
     case X87Arith::kDiv:
-      asm volatile("fdiv %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fdiv %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
     default:
-      asm volatile("fdivr %%st(1), %%st\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fdivr %%st(1), %%st\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       break;
   }
   *host_sw = status;
@@ -72,14 +72,14 @@ void compare(Cpu& c, const Float80& a, const Float80& b, uint8_t flavour, uint16
   else if (!unordered && (is_denormal(a) || is_denormal(b)))
     exc |= sw::kDe;
   s.fsw &= ~sw::kC1;
-  signal(s, exc);
-  if (blocks_result(s, exc)) return;
+  signal(s, exc);  // the condition codes are set even when unmasked (the pops are not)
   unsigned rel = 7;
   if (!unordered) {
     long double x = to_ld(a), y = to_ld(b);
     rel = x < y ? 1 : x == y ? 4 : 0;
   }
   set_relation(c, flavour, rel);
+  if (blocks_result(s, exc)) return;
   for (unsigned k = 0; k < pops; ++k) pop(s);
 }
 
@@ -87,29 +87,29 @@ void compare(Cpu& c, const Float80& a, const Float80& b, uint8_t flavour, uint16
 // operand conversion and the exception priorities, e.g. a NaN suppressing
 // the denormal exception of the other operand, are the hardware's).
 // Compares leave x unchanged and report C0/C2/C3 in the status word.
-#define VESSEL_X87_MEM_OPS(P, S)                                                    \
-  switch (op) {                                                                     \
-    case X87Arith::kAdd:                                                            \
-      asm volatile(P "add" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
-      break;                                                                        \
-    case X87Arith::kMul:                                                            \
-      asm volatile(P "mul" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
-      break;                                                                        \
-    case X87Arith::kSub:                                                            \
-      asm volatile(P "sub" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
-      break;                                                                        \
-    case X87Arith::kSubr:                                                           \
-      asm volatile(P "subr" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m)); \
-      break;                                                                        \
-    case X87Arith::kDiv:                                                            \
-      asm volatile(P "div" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
-      break;                                                                        \
-    case X87Arith::kDivr:                                                           \
-      asm volatile(P "divr" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m)); \
-      break;                                                                        \
-    default:                                                                        \
-      asm volatile(P "com" S " %2\n\tfnstsw %1" : "+t"(x), "=m"(status) : "m"(m));  \
-      break;                                                                        \
+#define VESSEL_X87_MEM_OPS(P, S)                                                              \
+  switch (op) {                                                                               \
+    case X87Arith::kAdd:                                                                      \
+      asm volatile(P "add" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                                  \
+    case X87Arith::kMul:                                                                      \
+      asm volatile(P "mul" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                                  \
+    case X87Arith::kSub:                                                                      \
+      asm volatile(P "sub" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                                  \
+    case X87Arith::kSubr:                                                                     \
+      asm volatile(P "subr" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m)); \
+      break;                                                                                  \
+    case X87Arith::kDiv:                                                                      \
+      asm volatile(P "div" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                                  \
+    case X87Arith::kDivr:                                                                     \
+      asm volatile(P "divr" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m)); \
+      break;                                                                                  \
+    default:                                                                                  \
+      asm volatile(P "com" S " %2\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "m"(m));  \
+      break;                                                                                  \
   }
 
 template <typename T>
@@ -166,7 +166,7 @@ Flow arith_mem(Cpu& c, const Insn& i) {
       stack_underflow(s, 0, 0);
     return Flow::kNext;
   }
-  HostFpu host(s.fcw);
+  HostFpu host(s.fcw, false, true);
   uint16_t host_sw;
   long double r = host_mem_op(op, fmt, to_ld(st(s, 0)), raw, &host_sw);
   if (!cmp) {
@@ -175,10 +175,10 @@ Flow arith_mem(Cpu& c, const Insn& i) {
   }
   uint16_t e = host_sw & sw::kExceptions;
   s.fsw &= ~sw::kC1;
-  signal(s, e);
-  if (blocks_result(s, e)) return Flow::kNext;
+  signal(s, e);  // the condition codes are set even when unmasked (the pops are not)
   s.fsw = static_cast<uint16_t>((s.fsw & ~(sw::kC0 | sw::kC2 | sw::kC3)) |
                                 (host_sw & (sw::kC0 | sw::kC2 | sw::kC3)));
+  if (blocks_result(s, e)) return Flow::kNext;
   for (unsigned k = 0; k < pops; ++k) pop(s);
   return Flow::kNext;
 }
@@ -190,7 +190,7 @@ void arith_regs(Cpu& c, X87Arith op, unsigned dst, unsigned src, unsigned pops) 
     stack_underflow(s, static_cast<int>(dst), pops);
     return;
   }
-  HostFpu host(s.fcw);
+  HostFpu host(s.fcw, false, true);
   uint16_t host_sw;
   long double r = calc(op, to_ld(st(s, dst)), to_ld(st(s, src)), &host_sw);
   commit(s, host_sw, dst, r, pops);
@@ -247,19 +247,19 @@ long double host_unary(X87Special op, long double x, uint16_t* host_sw) {
   uint16_t status;
   switch (op) {
     case X87Special::kF2xm1:
-      asm volatile("f2xm1\n\tfnstsw %1" : "+t"(x), "=m"(status));
+      asm volatile("f2xm1\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status));
       break;
     case X87Special::kFsqrt:
-      asm volatile("fsqrt\n\tfnstsw %1" : "+t"(x), "=m"(status));
+      asm volatile("fsqrt\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status));
       break;
     case X87Special::kFrndint:
-      asm volatile("frndint\n\tfnstsw %1" : "+t"(x), "=m"(status));
+      asm volatile("frndint\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status));
       break;
     case X87Special::kFsin:
-      asm volatile("fsin\n\tfnstsw %1" : "+t"(x), "=m"(status));
+      asm volatile("fsin\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status));
       break;
     default:
-      asm volatile("fcos\n\tfnstsw %1" : "+t"(x), "=m"(status));
+      asm volatile("fcos\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status));
       break;
   }
   *host_sw = status;
@@ -273,25 +273,34 @@ long double host_binary(X87Special op, long double st0, long double st1, uint16_
   uint16_t status;
   switch (op) {
     case X87Special::kFscale:
-      asm volatile("fscale\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fscale\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       r = x;
       break;
     case X87Special::kFprem:
-      asm volatile("fprem\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fprem\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       r = x;
       break;
     case X87Special::kFprem1:
-      asm volatile("fprem1\n\tfnstsw %1" : "+t"(x), "=m"(status) : "u"(y));
+      asm volatile("fprem1\n\tfnstsw %1\n\tfnclex" : "+t"(x), "=m"(status) : "u"(y));
       r = x;
       break;
     case X87Special::kFyl2x:
-      asm volatile("fyl2x\n\tfnstsw %1" : "=t"(r), "=m"(status) : "0"(x), "u"(y) : "st(1)");
+      asm volatile("fyl2x\n\tfnstsw %1\n\tfnclex"
+                   : "=t"(r), "=m"(status)
+                   : "0"(x), "u"(y)
+                   : "st(1)");
       break;
     case X87Special::kFyl2xp1:
-      asm volatile("fyl2xp1\n\tfnstsw %1" : "=t"(r), "=m"(status) : "0"(x), "u"(y) : "st(1)");
+      asm volatile("fyl2xp1\n\tfnstsw %1\n\tfnclex"
+                   : "=t"(r), "=m"(status)
+                   : "0"(x), "u"(y)
+                   : "st(1)");
       break;
     default:
-      asm volatile("fpatan\n\tfnstsw %1" : "=t"(r), "=m"(status) : "0"(x), "u"(y) : "st(1)");
+      asm volatile("fpatan\n\tfnstsw %1\n\tfnclex"
+                   : "=t"(r), "=m"(status)
+                   : "0"(x), "u"(y)
+                   : "st(1)");
       break;
   }
   *host_sw = status;
@@ -331,8 +340,7 @@ bool invalid_operand(X87State& s, const Float80& f, Float80* result, bool* inval
 void commit_push(X87State& s, uint16_t host_sw, long double low, long double high) {
   uint16_t e = host_sw & sw::kExceptions;
   s.fsw &= ~(sw::kC1 | sw::kC2);
-  signal(s, e);
-  if (blocks_result(s, e)) return;
+  if (!signal_result(s, e)) return;
   if ((e & sw::kPe) && (host_sw & sw::kC1)) s.fsw |= sw::kC1;
   set_st(s, 0, from_ld(low));
   set_top(s, top(s) - 1);
@@ -364,15 +372,15 @@ void special_push(X87State& s, X87Special op) {
       return;
     }
   }
-  HostFpu host(s.fcw, true);
+  HostFpu host(s.fcw, true, true);
   long double in = fence(to_ld(x)), low, high;
   uint16_t host_sw;
   if (op == X87Special::kFptan)
-    asm volatile("fptan\n\tfnstsw %2" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
+    asm volatile("fptan\n\tfnstsw %2\n\tfnclex" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
   else if (op == X87Special::kFsincos)
-    asm volatile("fsincos\n\tfnstsw %2" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
+    asm volatile("fsincos\n\tfnstsw %2\n\tfnclex" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
   else
-    asm volatile("fxtract\n\tfnstsw %2" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
+    asm volatile("fxtract\n\tfnstsw %2\n\tfnclex" : "=t"(high), "=u"(low), "=m"(host_sw) : "0"(in));
   low = fence(low);
   high = fence(high);
   commit_push(s, host_sw, low, high);
@@ -427,7 +435,7 @@ Flow special(Cpu& c, const Insn& i) {
         s.fsw |= sw::kC2;
         return Flow::kNext;
       }
-      HostFpu host(s.fcw, true);
+      HostFpu host(s.fcw, true, true);
       uint16_t host_sw;
       long double r = host_unary(op, to_ld(x), &host_sw);
       s.fsw &= ~sw::kC2;
@@ -437,7 +445,7 @@ Flow special(Cpu& c, const Insn& i) {
     case X87Special::kF2xm1:
     case X87Special::kFsqrt:
     case X87Special::kFrndint: {
-      HostFpu host(s.fcw, op != X87Special::kFsqrt);
+      HostFpu host(s.fcw, op != X87Special::kFsqrt, true);
       uint16_t host_sw;
       long double r = host_unary(op, to_ld(x), &host_sw);
       commit(s, host_sw, 0, r, 0);
@@ -452,7 +460,7 @@ Flow special(Cpu& c, const Insn& i) {
     stack_underflow(s, pops ? 1 : 0, pops ? 1 : 0);
     return Flow::kNext;
   }
-  HostFpu host(s.fcw, true);
+  HostFpu host(s.fcw, true, true);
   uint16_t host_sw;
   long double r = host_binary(op, to_ld(x), to_ld(st(s, 1)), &host_sw);
   if (op == X87Special::kFscale) {

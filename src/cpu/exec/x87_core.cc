@@ -69,10 +69,14 @@ bool write_bytes(Cpu& c, unsigned sreg, uint64_t offset, const uint8_t* in, unsi
   return true;
 }
 
-HostFpu::HostFpu(uint16_t guest_fcw, bool full_precision) {
-  // Guest RC (and PC unless full precision), all exceptions masked.
+HostFpu::HostFpu(uint16_t guest_fcw, bool full_precision, bool unmask_overflow_underflow) {
+  // Guest RC (and PC unless full precision), exceptions masked (but OE/UE
+  // as the guest has them when asked).
   uint16_t keep = full_precision ? 0x0C00 : 0x0F00;
-  uint16_t cw = static_cast<uint16_t>((guest_fcw & keep) | (full_precision ? 0x0300 : 0) | 0x7F);
+  uint16_t masks = 0x7F;
+  if (unmask_overflow_underflow)
+    masks &= static_cast<uint16_t>(~(~guest_fcw & (sw::kOe | sw::kUe)));
+  uint16_t cw = static_cast<uint16_t>((guest_fcw & keep) | (full_precision ? 0x0300 : 0) | masks);
   asm volatile("fnstcw %0\n\tfnclex\n\tfldcw %1" : "=m"(saved_fcw_) : "m"(cw) : "memory");
 }
 
@@ -151,8 +155,7 @@ long double mem_value(X87Mem m, const uint8_t* raw) {
 bool commit(X87State& s, uint16_t host_sw, unsigned dst, long double r, unsigned pops) {
   uint16_t e = host_sw & sw::kExceptions;
   s.fsw &= ~sw::kC1;
-  signal(s, e);
-  if (blocks_result(s, e)) return false;
+  if (!signal_result(s, e)) return false;
   if ((e & sw::kPe) && (host_sw & sw::kC1)) s.fsw |= sw::kC1;
   set_st(s, dst, from_ld(r));
   for (unsigned k = 0; k < pops; ++k) pop(s);

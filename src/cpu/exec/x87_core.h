@@ -116,6 +116,17 @@ inline void signal(X87State& s, uint16_t e) {
 inline bool blocks_result(const X87State& s, uint16_t e) {
   return e & ~s.fcw & (sw::kIe | sw::kDe | sw::kZe);
 }
+// Records the exceptions `e` an operation raised on the host; false when an
+// unmasked IE/DE/ZE stops it before its result is written. The host, with
+// everything masked, went on to OE/UE/PE: those are then dropped.
+inline bool signal_result(X87State& s, uint16_t e) {
+  if (blocks_result(s, e)) {
+    signal(s, e & (sw::kIe | sw::kDe | sw::kZe));
+    return false;
+  }
+  signal(s, e);
+  return true;
+}
 inline bool ie_masked(const X87State& s) {
   return s.fcw & sw::kIe;
 }
@@ -170,12 +181,18 @@ long double mem_value(X87Mem m, const uint8_t* raw);
 
 // ---- Host execution -----------------------------------------------------------
 // While alive, the host x87 uses the guest's rounding control (and
-// precision control unless `full_precision`) with all exceptions masked and
+// precision control unless `full_precision`) with exceptions masked and
 // flags cleared; status() returns the host status word, whose exception
 // flags and C0-C3 describe what the operations since construction did.
+// `unmask_overflow_underflow` takes the guest's OE/UE masks, so that the
+// host delivers the re-biased results of unmasked overflow and underflow:
+// only for operations written as one asm statement that reads the status
+// and ends with FNCLEX (a pending unmasked exception would otherwise raise
+// SIGFPE at the host's next waiting x87 instruction).
 class HostFpu {
  public:
-  explicit HostFpu(uint16_t guest_fcw, bool full_precision = false);
+  explicit HostFpu(uint16_t guest_fcw, bool full_precision = false,
+                   bool unmask_overflow_underflow = false);
   ~HostFpu();
   HostFpu(const HostFpu&) = delete;
   HostFpu& operator=(const HostFpu&) = delete;

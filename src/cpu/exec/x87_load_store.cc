@@ -10,12 +10,12 @@ namespace {
 using namespace x87;
 
 // Pushes a value produced under `host` (whose status carries its
-// exceptions) unless an unmasked exception blocks it.
+// exceptions) unless an unmasked IE blocks it.
 void push_result(X87State& s, uint16_t host_sw, long double v) {
   uint16_t e = host_sw & sw::kExceptions;
   s.fsw &= ~sw::kC1;
   signal(s, e);
-  if (blocks_result(s, e)) return;
+  if (e & ~s.fcw & sw::kIe) return;  // an unmasked DE still loads the value
   push(s, from_ld(v));
 }
 
@@ -215,9 +215,13 @@ Flow store_mem(Cpu& c, const Insn& i) {
     uint16_t host_sw = convert(s, fmt, op == X87Store::kIsttp, out);
     uint16_t e = host_sw & sw::kExceptions;
     s.fsw &= ~sw::kC1;
+    // A memory destination is left unchanged by unmasked IE, OE and UE (and
+    // the inexact result is not reported then).
+    if (e & ~s.fcw & (sw::kIe | sw::kOe | sw::kUe)) {
+      signal(s, e & ~sw::kPe);
+      return Flow::kNext;
+    }
     signal(s, e);
-    // A memory destination is left unchanged by unmasked IE, OE and UE.
-    if (e & ~s.fcw & (sw::kIe | sw::kOe | sw::kUe)) return Flow::kNext;
     if ((e & sw::kPe) && (host_sw & sw::kC1)) s.fsw |= sw::kC1;
   }
   if (!write_bytes(c, i.seg, ea, out, x87_mem_size(fmt))) {
