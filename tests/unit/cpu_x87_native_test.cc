@@ -216,5 +216,78 @@ TEST_F(X87Native, EveryOperationMatchesTheHost) {
   EXPECT_EQ(mismatches, 0u) << "of " << runs << " runs";
 }
 
+// Random x87 instructions (every escape opcode and ModRM.reg, register forms
+// and [RDI+disp8] memory forms) from random register contents, tags, TOP and
+// control words, unmasked exceptions included: the host must survive (no
+// SIGFPE, no host x87 stack damage) and each run ends at the HLT or in an
+// exception handler.
+// The undefined encodings of the x87 escape opcodes (SDM Vol. 2, A.4).
+bool x87_hole(unsigned esc, unsigned mod, unsigned reg, unsigned rm) {
+  if (mod != 3)
+    return (esc == 1 && reg == 1) || (esc == 3 && (reg == 4 || reg == 6)) || (esc == 5 && reg == 5);
+  switch (esc) {
+    case 1:
+      return (reg == 2 && rm != 0) || (reg == 4 && (rm == 2 || rm == 3 || rm >= 6)) ||
+             (reg == 5 && rm == 7);
+    case 2:
+      return reg == 4 || reg >= 6 || (reg == 5 && rm != 1);
+    case 3:
+      return (reg == 4 && rm >= 5) || reg == 7;
+    case 5:
+      return reg >= 6;
+    case 6:
+      return reg == 3 && rm != 1;
+    case 7:
+      return (reg == 4 && rm != 0) || reg == 7;
+    default:
+      return false;
+  }
+}
+
+TEST_F(CpuX87, RandomInstructionsFromRandomStates) {
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const uint16_t specials[] = {0x0000, 0x7FFF, 0xFFFF, 0x3FFF, 0x8000, 0x403E, 0x0001, 0x7FFE};
+  unsigned halted = 0;
+  for (unsigned round = 0; round < 3000; ++round) {
+    std::vector<uint8_t> code;
+    for (unsigned k = 0; k < 12; ++k) {
+      uint64_t r = next();
+      while (x87_hole(r & 7, (r >> 6) & 1 ? 3 : 1, (r >> 3) & 7, (r >> 8) & 7)) r = next();
+      code.push_back(static_cast<uint8_t>(0xD8 + (r & 7)));
+      uint8_t reg = (r >> 3) & 7;
+      if ((r >> 6) & 1) {
+        code.push_back(static_cast<uint8_t>(0xC0 | (reg << 3) | ((r >> 8) & 7)));
+      } else {
+        code.push_back(static_cast<uint8_t>(0x40 | (reg << 3) | 7));  // [rdi + disp8]
+        code.push_back(static_cast<uint8_t>((r >> 16) & 0x7F));
+      }
+    }
+    X87State& s = x();
+    for (auto& f : s.regs) {
+      uint64_t r = next();
+      f.significand = next();
+      f.sign_exponent = (r & 1) ? specials[(r >> 1) & 7] ^ static_cast<uint16_t>(r & 0x8000)
+                                : static_cast<uint16_t>(r >> 16);
+    }
+    uint64_t r = next();
+    s.ftw = static_cast<uint16_t>(r);
+    s.fsw = static_cast<uint16_t>((r >> 16) & 0x3F7F);  // no ES/B pending
+    s.fcw = static_cast<uint16_t>(((r >> 32) & 0x0F3F) | 0x40);
+    if ((r >> 48) & 3) s.fcw |= 0x3F;  // mostly masked, so that runs get far
+    for (unsigned k = 0; k < 256; k += 8) bus.put_obj<uint64_t>(kData + k, next());
+    cpu.gpr[kRdi] = kData;
+    int v = run(code);
+    if (v == -1) ++halted;
+    EXPECT_TRUE(v == -1 || v == kMf) << "vector " << v;
+  }
+  EXPECT_GT(halted, 1000u);
+}
+
 }  // namespace
 }  // namespace vessel::cpu
