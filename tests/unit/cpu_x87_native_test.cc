@@ -109,6 +109,11 @@ const Op kOps[] = {
     {"fcmovnbe", /* fcmovnbe st, st(1) */ {0xdb, 0xd1}},
     {"ffree", /* ffree st(1) */ {0xdd, 0xc1}},
     {"fincstp", /* fincstp */ {0xd9, 0xf7}},
+    // FCW, FSW and the full tag word (computed from the contents) land in
+    // the compared area; the pointers after them do not.
+    {"fnstenv", /* fnstenv [rdi+0x154] */ {0xd9, 0xb7, 0x54, 0x01, 0x00, 0x00}},
+    {"ffree; fnstenv",
+     /* ffree st(1); fnstenv [rdi+0x154] */ {0xdd, 0xc1, 0xd9, 0xb7, 0x54, 0x01, 0x00, 0x00}},
 };
 
 struct Value {

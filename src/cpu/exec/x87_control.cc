@@ -60,19 +60,21 @@ void store_env(const Cpu& c, const Insn& i, uint8_t* out) {
     }
     return;
   }
-  put32(out, 0, s.fcw);
-  put32(out, 4, s.fsw);
-  put32(out, 8, ftw);
+  // Reserved upper halves read as ones, as the hardware stores them.
+  constexpr uint32_t kOnes = 0xFFFF0000;
+  put32(out, 0, kOnes | s.fcw);
+  put32(out, 4, kOnes | s.fsw);
+  put32(out, 8, kOnes | ftw);
   if (real) {
-    put32(out, 12, s.fip & 0xFFFF);
+    put32(out, 12, kOnes | (s.fip & 0xFFFF));
     put32(out, 16, (s.fop & 0x7FF) | (((s.fip >> 16) & 0xFFFF) << 12));
-    put32(out, 20, s.fdp & 0xFFFF);
+    put32(out, 20, kOnes | (s.fdp & 0xFFFF));
     put32(out, 24, ((s.fdp >> 16) & 0xFFFF) << 12);
   } else {
     put32(out, 12, s.fip);
     put32(out, 16, s.fcs | (uint32_t{s.fop} << 16));
     put32(out, 20, s.fdp);
-    put32(out, 24, s.fds);
+    put32(out, 24, kOnes | s.fds);
   }
 }
 
