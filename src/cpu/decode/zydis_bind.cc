@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "cpu/decode/bind_intops.h"
+#include "cpu/decode/bind_x87.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/registers.h"
 
@@ -177,6 +178,7 @@ Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
 Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Form f,
                      Insn* out) {
   if (Handler h = bind_intops(zi, ops, out)) return h;
+  if (Handler h = bind_x87(zi, ops, out)) return h;
   if (f == Form::kUnsupported) return nullptr;
   switch (zi.mnemonic) {
     // ALU
