@@ -7,6 +7,7 @@
 #include "accel/soft/soft_accelerator.h"
 #include "bus/io_bus.h"
 #include "fake_time_source.h"
+#include "cpu/fpu_image.h"
 
 namespace vessel {
 namespace {
@@ -118,6 +119,12 @@ TEST_F(SoftVcpuTest, StateRoundTrip) {
   s.events.exception_error_code = 6;
   s.events.nmi_masked = true;
   s.events.interrupt_shadow = true;
+  // FPU/SSE: a valid FXSAVE image with XSTATE_BV = x87 | SSE.
+  cpu::FpuState fpu;
+  fpu.x87.fcw = 0x027F;
+  fpu.xmm[9].q[1] = 0x99;
+  cpu::fxsave_image(fpu, s.xsave.data(), true, 16);
+  s.xsave[512] = 3;
   ASSERT_TRUE(vcpu->set_state(s).ok());
   auto got = vcpu->state();
   ASSERT_TRUE(got.ok());

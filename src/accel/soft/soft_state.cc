@@ -1,6 +1,9 @@
 #include "accel/soft/soft_state.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "cpu/fpu_image.h"
 
 namespace vessel {
 namespace {
@@ -39,6 +42,38 @@ SegmentCache from_segment(const Segment& s) {
   c.g = s.g;
   c.unusable = s.unusable;
   return c;
+}
+
+// The XSAVE header follows the 512-byte legacy region; XSTATE_BV is its
+// first field. Bit 0: x87 state, bit 1: SSE state.
+constexpr size_t kXstateBv = 512;
+constexpr uint64_t kXstateX87 = 1, kXstateSse = 2;
+
+void get_fpu(const cpu::FpuState& fpu, CpuState& s) {
+  cpu::fxsave_image(fpu, s.xsave.data(), true, 16);
+  uint64_t bv = kXstateX87 | kXstateSse;
+  std::memcpy(s.xsave.data() + kXstateBv, &bv, 8);
+}
+
+// A component whose XSTATE_BV bit is clear is in its initial state (as
+// XRSTOR loads it); MXCSR takes its reset value then too.
+Status set_fpu(cpu::FpuState& fpu, const CpuState& s) {
+  uint64_t bv;
+  std::memcpy(&bv, s.xsave.data() + kXstateBv, 8);
+  uint8_t image[cpu::kFxsaveSize];
+  std::memcpy(image, s.xsave.data(), sizeof image);
+  const cpu::FpuState init;
+  if (!(bv & kXstateSse)) std::memcpy(image + 24, &init.mxcsr, 4);
+  cpu::FpuState next;
+  if (!cpu::fxrstor_image(next, image, true, 16)) {
+    uint32_t mxcsr;
+    std::memcpy(&mxcsr, image + 24, 4);
+    return make_error("MXCSR {:#x} sets bits the software CPU does not implement", mxcsr);
+  }
+  if (!(bv & kXstateX87)) next.x87 = init.x87;
+  if (!(bv & kXstateSse)) next.xmm = init.xmm;
+  fpu = next;
+  return ok_status();
 }
 
 // The MSRs carried in CpuState::msrs (those without a field of their own).
@@ -123,6 +158,7 @@ CpuState soft_get_state(const cpu::Cpu& c, bool halted) {
   }
   s.events.nmi_masked = c.nmi_masked;
   s.events.interrupt_shadow = c.interrupt_shadow;
+  get_fpu(c.fpu, s);
   s.mp_state = halted ? MpState::kHalted : MpState::kRunnable;
   return s;
 }
@@ -136,6 +172,7 @@ Status soft_set_state(cpu::Cpu& c, const CpuState& s) {
     return make_error(
         "an injected external interrupt cannot be restored yet (no interrupt "
         "controller models under the soft accelerator)");
+  VESSEL_TRY(set_fpu(c.fpu, s));
   c.gpr = s.gpr;
   c.rip = s.rip;
   c.cr0 = s.cr0;

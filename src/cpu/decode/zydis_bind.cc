@@ -4,6 +4,7 @@
 
 #include "cpu/decode/bind_intops.h"
 #include "cpu/decode/bind_sse.h"
+#include "cpu/decode/bind_x87.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/registers.h"
 
@@ -179,6 +180,7 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
                      Insn* out) {
   if (Handler h = bind_intops(zi, ops, out)) return h;
   if (Handler h = bind_sse(zi, ops, out)) return h;
+  if (Handler h = bind_x87(zi, ops, out)) return h;
   if (f == Form::kUnsupported) return nullptr;
   switch (zi.mnemonic) {
     // ALU

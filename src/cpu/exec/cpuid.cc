@@ -5,12 +5,18 @@
 namespace vessel::cpu {
 namespace {
 
-constexpr uint32_t kMaxBasic = 0x7;
+constexpr uint32_t kMaxBasic = 0xD;
 constexpr uint32_t kMaxExtended = 0x80000008;
 
 // Leaf 1 EDX: DE, PSE, TSC, MSR, PAE, PGE, CMOV, PAT, PSE-36, CLFSH.
 constexpr uint32_t kLeaf1Edx = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
                                (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
+// Leaf 1 EDX: FPU (x87) and FXSR (FXSAVE/FXRSTOR, CR4.OSFXSR).
+constexpr uint32_t kLeaf1EdxX87 = (1u << 0) | (1u << 24);
+// Leaf 1 ECX: XSAVE (OSXSAVE, bit 27, mirrors CR4 and is added by the CPUID
+// instruction). Leaf 0xD: components x87 and SSE, a 576-byte area, XSAVEOPT.
+constexpr uint32_t kLeaf1EcxXsave = 1u << 26;
+constexpr uint32_t kXsaveComponents = 3, kXsaveAreaSize = 576, kLeafDSub1Xsaveopt = 1;
 // Leaf 1 EDX: MMX (exec/mmx.cc), SSE, SSE2 (exec/sse*.cc).
 constexpr uint32_t kLeaf1EdxMmxSse = (1u << 23) | (1u << 25) | (1u << 26);
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
@@ -42,11 +48,20 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
     case 1:
       r.eax = 0x00000663;                                // family 6, model 6, stepping 3
       r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
-      r.ecx = kLeaf1EcxHypervisor | kIntopsLeaf1Ecx;
-      r.edx = kLeaf1Edx | kIntopsLeaf1Edx | kLeaf1EdxMmxSse;
+      r.ecx = kLeaf1EcxHypervisor | kIntopsLeaf1Ecx | kLeaf1EcxXsave;
+      r.edx = kLeaf1Edx | kIntopsLeaf1Edx | kLeaf1EdxX87 | kLeaf1EdxMmxSse;
       break;
     case 7:
       if (subleaf == 0) r.ebx = kIntopsLeaf7Ebx;
+      break;
+    case 0xD:
+      if (subleaf == 0) {
+        r.eax = kXsaveComponents;
+        r.ebx = kXsaveAreaSize;  // for the components enabled in XCR0: always the same here
+        r.ecx = kXsaveAreaSize;
+      } else if (subleaf == 1) {
+        r.eax = kLeafDSub1Xsaveopt;
+      }
       break;
     case 0x40000000:
       r.eax = 0x40000001;

@@ -12,4 +12,7 @@ struct CpuidResult {
 
 CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id);
 
+// Leaf 1 ECX bit the CPUID instruction sets while CR4.OSXSAVE is set.
+inline constexpr uint32_t kCpuidOsxsave = 1u << 27;
+
 }  // namespace vessel::cpu

@@ -143,6 +143,7 @@ Flow wrmsr(Cpu& c, const Insn&) {
 
 Flow cpuid_insn(Cpu& c, const Insn&) {
   CpuidResult r = c.cpuid(static_cast<uint32_t>(c.gpr[kRax]), static_cast<uint32_t>(c.gpr[kRcx]));
+  if ((c.gpr[kRax] & 0xFFFFFFFF) == 1 && (c.cr4 & cr4::kOsxsave)) r.ecx |= kCpuidOsxsave;
   c.set_reg(kRax, 4, r.eax);
   c.set_reg(kRbx, 4, r.ebx);
   c.set_reg(kRcx, 4, r.ecx);
