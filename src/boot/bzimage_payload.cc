@@ -46,6 +46,9 @@ Expected<KernelPayload> find_bzimage_payload(std::span<const uint8_t> file) {
         length, offset, pm_size);
   }
   std::span<const uint8_t> payload = file.subspan(pm_start + offset, length);
+  if (payload.size() < 2 * kSizeFieldBytes) {
+    return make_error("payload of {} bytes is too short", payload.size());
+  }
   auto compression = detect_compression(payload);
   if (!compression) {
     std::string head;
@@ -56,9 +59,6 @@ Expected<KernelPayload> find_bzimage_payload(std::span<const uint8_t> file) {
         "payload starts with [{}], not a gzip, xz, lzma, lz4, zstd or bzip2 stream (lzo is not "
         "supported)",
         head);
-  }
-  if (payload.size() < 2 * kSizeFieldBytes) {
-    return make_error("payload of {} bytes is too short", payload.size());
   }
   KernelPayload p;
   p.compression = *compression;
