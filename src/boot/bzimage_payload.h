@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "base/error.h"
 #include "boot/decompress.h"
@@ -27,7 +26,7 @@ Expected<KernelPayload> find_bzimage_payload(std::span<const uint8_t> file);
 struct Vmlinux {
   Compression compression = Compression::kGzip;
   uint64_t compressed_size = 0;
-  std::vector<uint8_t> elf;  // the decompressed vmlinux
+  HostBuffer elf;  // the decompressed vmlinux
 };
 
 // Decompresses the payload. The output may not exceed the kernel's init_size

@@ -36,28 +36,28 @@ constexpr uint64_t kChunk = 1ull << 30;
 // than allowed is how "too big" is detected without guessing).
 class OutBuf {
  public:
-  OutBuf(uint64_t max_output, uint64_t initial) : hard_cap_(max_output + 1) {
-    data_.resize(std::min(hard_cap_, std::max<uint64_t>(initial, 1)));
+  explicit OutBuf(uint64_t max_output) : hard_cap_(max_output + 1) {}
+  Status start(uint64_t initial) {
+    return buf_.resize(std::min(hard_cap_, std::max<uint64_t>(initial, 1)));
   }
-  bool full() const { return used_ == data_.size(); }
-  uint8_t* free_ptr() { return data_.data() + used_; }
-  uint64_t free_size() const { return data_.size() - used_; }
+  bool full() const { return used_ == buf_.size(); }
+  bool at_limit() const { return buf_.size() >= hard_cap_; }
+  uint8_t* free_ptr() { return buf_.data() + used_; }
+  uint64_t free_size() const { return buf_.size() - used_; }
   void produced(uint64_t n) { used_ += n; }
   uint64_t used() const { return used_; }
-  // Makes room for more output; false once the limit is reached.
-  bool grow() {
-    if (data_.size() >= hard_cap_) return false;
-    data_.resize(std::min(hard_cap_, std::max<uint64_t>(data_.size() * 2, kMiB)));
-    return true;
+  // Makes room for more output (call only below the limit).
+  Status grow() {
+    return buf_.resize(std::min(hard_cap_, std::max<uint64_t>(buf_.size() * 2, kMiB)));
   }
-  std::vector<uint8_t> take() {
-    data_.resize(used_);
-    return std::move(data_);
+  Expected<HostBuffer> take() {
+    VESSEL_TRY(buf_.resize(used_));
+    return std::move(buf_);
   }
 
  private:
   uint64_t hard_cap_;
-  std::vector<uint8_t> data_;
+  HostBuffer buf_;
   uint64_t used_ = 0;
 };
 
@@ -78,11 +78,14 @@ Step step_error(std::string msg) {
 
 // Drives a streaming decoder over the whole input into a bounded buffer.
 template <typename StepFn>
-Expected<std::vector<uint8_t>> pump(std::span<const uint8_t> input, OutBuf out, uint64_t max_output,
-                                    StepFn step) {
+Expected<HostBuffer> pump(std::span<const uint8_t> input, OutBuf& out, uint64_t max_output,
+                          StepFn step) {
   uint64_t in_pos = 0;
   for (;;) {
-    if (out.full() && !out.grow()) break;
+    if (out.full()) {
+      if (out.at_limit()) break;
+      VESSEL_TRY(out.grow());
+    }
     Step s = step(input.subspan(in_pos), out.free_ptr(), out.free_size());
     in_pos += s.in_used;
     out.produced(s.out_used);
@@ -106,29 +109,27 @@ Expected<std::vector<uint8_t>> pump(std::span<const uint8_t> input, OutBuf out, 
   return make_error("decompressed data exceeds the limit of {} bytes", max_output);
 }
 
-Expected<std::vector<uint8_t>> gunzip(std::span<const uint8_t> input, OutBuf out, uint64_t max) {
+Expected<HostBuffer> gunzip(std::span<const uint8_t> input, OutBuf& out, uint64_t max) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return make_error("zlib: cannot initialise");
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
-  return pump(input, std::move(out), max,
-              [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
-                zs.next_in = const_cast<Bytef*>(in.data());
-                zs.avail_in = static_cast<uInt>(std::min<uint64_t>(in.size(), kChunk));
-                zs.next_out = dst;
-                zs.avail_out = static_cast<uInt>(std::min(n, kChunk));
-                uInt in0 = zs.avail_in, out0 = zs.avail_out;
-                int r = inflate(&zs, Z_NO_FLUSH);
-                Step s;
-                s.in_used = in0 - zs.avail_in;
-                s.out_used = out0 - zs.avail_out;
-                if (r == Z_STREAM_END) {
-                  s.state = Step::kEnd;
-                } else if (r != Z_OK && r != Z_BUF_ERROR) {
-                  return step_error(
-                      fmt::format("gzip data is corrupt ({})", zs.msg ? zs.msg : "zlib error"));
-                }
-                return s;
-              });
+  return pump(input, out, max, [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
+    zs.next_in = const_cast<Bytef*>(in.data());
+    zs.avail_in = static_cast<uInt>(std::min<uint64_t>(in.size(), kChunk));
+    zs.next_out = dst;
+    zs.avail_out = static_cast<uInt>(std::min(n, kChunk));
+    uInt in0 = zs.avail_in, out0 = zs.avail_out;
+    int r = inflate(&zs, Z_NO_FLUSH);
+    Step s;
+    s.in_used = in0 - zs.avail_in;
+    s.out_used = out0 - zs.avail_out;
+    if (r == Z_STREAM_END) {
+      s.state = Step::kEnd;
+    } else if (r != Z_OK && r != Z_BUF_ERROR) {
+      return step_error(fmt::format("gzip data is corrupt ({})", zs.msg ? zs.msg : "zlib error"));
+    }
+    return s;
+  });
 }
 
 std::string lzma_problem(lzma_ret r) {
@@ -148,86 +149,82 @@ std::string lzma_problem(lzma_ret r) {
   }
 }
 
-Expected<std::vector<uint8_t>> unxz(Compression c, std::span<const uint8_t> input, OutBuf out,
-                                    uint64_t max) {
+Expected<HostBuffer> unxz(Compression c, std::span<const uint8_t> input, OutBuf& out,
+                          uint64_t max) {
   lzma_stream ls = LZMA_STREAM_INIT;
   lzma_ret init = c == Compression::kXz ? lzma_stream_decoder(&ls, kDecoderMemLimit, 0)
                                         : lzma_alone_decoder(&ls, kDecoderMemLimit);
   std::string_view name = compression_name(c);
   if (init != LZMA_OK) return make_error("{}: cannot initialise ({})", name, lzma_problem(init));
   std::unique_ptr<lzma_stream, void (*)(lzma_stream*)> guard(&ls, lzma_end);
-  return pump(input, std::move(out), max,
-              [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
-                ls.next_in = in.data();
-                ls.avail_in = in.size();
-                ls.next_out = dst;
-                ls.avail_out = n;
-                lzma_ret r = lzma_code(&ls, LZMA_FINISH);
-                Step s;
-                s.in_used = in.size() - ls.avail_in;
-                s.out_used = n - ls.avail_out;
-                if (r == LZMA_STREAM_END) {
-                  s.state = Step::kEnd;
-                } else if (r != LZMA_OK && r != LZMA_BUF_ERROR) {
-                  return step_error(fmt::format("{} stream: {}", name, lzma_problem(r)));
-                }
-                return s;
-              });
+  return pump(input, out, max, [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
+    ls.next_in = in.data();
+    ls.avail_in = in.size();
+    ls.next_out = dst;
+    ls.avail_out = n;
+    lzma_ret r = lzma_code(&ls, LZMA_FINISH);
+    Step s;
+    s.in_used = in.size() - ls.avail_in;
+    s.out_used = n - ls.avail_out;
+    if (r == LZMA_STREAM_END) {
+      s.state = Step::kEnd;
+    } else if (r != LZMA_OK && r != LZMA_BUF_ERROR) {
+      return step_error(fmt::format("{} stream: {}", name, lzma_problem(r)));
+    }
+    return s;
+  });
 }
 
-Expected<std::vector<uint8_t>> unzstd(std::span<const uint8_t> input, OutBuf out, uint64_t max) {
+Expected<HostBuffer> unzstd(std::span<const uint8_t> input, OutBuf& out, uint64_t max) {
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) return make_error("zstd: cannot create a decoder");
   if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kZstdWindowLogMax))) {
     return make_error("zstd: cannot limit the window size");
   }
-  return pump(input, std::move(out), max,
-              [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
-                ZSTD_inBuffer ib{in.data(), in.size(), 0};
-                ZSTD_outBuffer ob{dst, n, 0};
-                size_t r = ZSTD_decompressStream(dctx.get(), &ob, &ib);
-                if (ZSTD_isError(r)) {
-                  return step_error(fmt::format("zstd data is corrupt ({})", ZSTD_getErrorName(r)));
-                }
-                Step s;
-                s.in_used = ib.pos;
-                s.out_used = ob.pos;
-                if (r == 0) s.state = Step::kEnd;
-                return s;
-              });
+  return pump(input, out, max, [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
+    ZSTD_inBuffer ib{in.data(), in.size(), 0};
+    ZSTD_outBuffer ob{dst, n, 0};
+    size_t r = ZSTD_decompressStream(dctx.get(), &ob, &ib);
+    if (ZSTD_isError(r)) {
+      return step_error(fmt::format("zstd data is corrupt ({})", ZSTD_getErrorName(r)));
+    }
+    Step s;
+    s.in_used = ib.pos;
+    s.out_used = ob.pos;
+    if (r == 0) s.state = Step::kEnd;
+    return s;
+  });
 }
 
 #ifdef VESSEL_HAVE_BZIP2
-Expected<std::vector<uint8_t>> bunzip2(std::span<const uint8_t> input, OutBuf out, uint64_t max) {
+Expected<HostBuffer> bunzip2(std::span<const uint8_t> input, OutBuf& out, uint64_t max) {
   bz_stream bs{};
   if (BZ2_bzDecompressInit(&bs, 0, 0) != BZ_OK) return make_error("bzip2: cannot initialise");
   std::unique_ptr<bz_stream, int (*)(bz_stream*)> guard(&bs, BZ2_bzDecompressEnd);
-  return pump(input, std::move(out), max,
-              [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
-                bs.next_in = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
-                bs.avail_in = static_cast<unsigned>(std::min<uint64_t>(in.size(), kChunk));
-                bs.next_out = reinterpret_cast<char*>(dst);
-                bs.avail_out = static_cast<unsigned>(std::min(n, kChunk));
-                unsigned in0 = bs.avail_in, out0 = bs.avail_out;
-                int r = BZ2_bzDecompress(&bs);
-                Step s;
-                s.in_used = in0 - bs.avail_in;
-                s.out_used = out0 - bs.avail_out;
-                if (r == BZ_STREAM_END) {
-                  s.state = Step::kEnd;
-                } else if (r != BZ_OK) {
-                  return step_error(fmt::format("bzip2 data is corrupt (libbz2 error {})", r));
-                }
-                return s;
-              });
+  return pump(input, out, max, [&](std::span<const uint8_t> in, uint8_t* dst, uint64_t n) {
+    bs.next_in = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
+    bs.avail_in = static_cast<unsigned>(std::min<uint64_t>(in.size(), kChunk));
+    bs.next_out = reinterpret_cast<char*>(dst);
+    bs.avail_out = static_cast<unsigned>(std::min(n, kChunk));
+    unsigned in0 = bs.avail_in, out0 = bs.avail_out;
+    int r = BZ2_bzDecompress(&bs);
+    Step s;
+    s.in_used = in0 - bs.avail_in;
+    s.out_used = out0 - bs.avail_out;
+    if (r == BZ_STREAM_END) {
+      s.state = Step::kEnd;
+    } else if (r != BZ_OK) {
+      return step_error(fmt::format("bzip2 data is corrupt (libbz2 error {})", r));
+    }
+    return s;
+  });
 }
 #endif
 
 // The legacy LZ4 format (lz4 -l), which is what Linux builds: the magic, then
 // blocks of at most 8 MiB of output, each after its compressed size (32-bit
 // LE); a repeated magic starts another frame.
-Expected<std::vector<uint8_t>> unlz4_legacy(std::span<const uint8_t> input, OutBuf out,
-                                            uint64_t max) {
+Expected<HostBuffer> unlz4_legacy(std::span<const uint8_t> input, OutBuf& out, uint64_t max) {
   uint64_t pos = 4;
   const uint64_t max_block_input = static_cast<uint64_t>(LZ4_compressBound(kLz4LegacyBlock));
   for (int block = 0; pos < input.size(); block++) {
@@ -245,8 +242,7 @@ Expected<std::vector<uint8_t>> unlz4_legacy(std::span<const uint8_t> input, OutB
       return make_error("lz4 stream is truncated: block {} needs {} bytes, {} are left", block, n,
                         input.size() - pos);
     }
-    while (out.free_size() < kLz4LegacyBlock && out.grow()) {
-    }
+    while (out.free_size() < kLz4LegacyBlock && !out.at_limit()) VESSEL_TRY(out.grow());
     uint64_t room = std::min(out.free_size(), kLz4LegacyBlock);
     const char* src = reinterpret_cast<const char*>(input.data() + pos);
     int r = LZ4_decompress_safe(src, reinterpret_cast<char*>(out.free_ptr()), static_cast<int>(n),
@@ -309,27 +305,28 @@ bool compression_supported(Compression c) {
 #endif
 }
 
-Expected<std::vector<uint8_t>> decompress(Compression c, std::span<const uint8_t> input,
-                                          uint64_t max_output, uint64_t size_hint) {
+Expected<HostBuffer> decompress(Compression c, std::span<const uint8_t> input, uint64_t max_output,
+                                uint64_t size_hint) {
   if (detect_compression(input) != c) {
     return make_error("data does not start with the {} magic", compression_name(c));
   }
   max_output = std::min(max_output, kMaxOutput);
   uint64_t initial = size_hint ? size_hint + 4096 : std::max<uint64_t>(input.size() * 4, kMiB);
-  OutBuf out(max_output, std::min(initial, max_output + 1));
+  OutBuf out(max_output);
+  VESSEL_TRY(out.start(initial));
   switch (c) {
     case Compression::kGzip:
-      return gunzip(input, std::move(out), max_output);
+      return gunzip(input, out, max_output);
     case Compression::kXz:
     case Compression::kLzma:
-      return unxz(c, input, std::move(out), max_output);
+      return unxz(c, input, out, max_output);
     case Compression::kZstd:
-      return unzstd(input, std::move(out), max_output);
+      return unzstd(input, out, max_output);
     case Compression::kLz4Legacy:
-      return unlz4_legacy(input, std::move(out), max_output);
+      return unlz4_legacy(input, out, max_output);
     case Compression::kBzip2:
 #ifdef VESSEL_HAVE_BZIP2
-      return bunzip2(input, std::move(out), max_output);
+      return bunzip2(input, out, max_output);
 #else
       return make_error(
           "this vessel was built without libbz2, so it cannot decompress a bzip2 kernel; use "

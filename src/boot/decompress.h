@@ -9,9 +9,9 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "base/error.h"
+#include "boot/host_buffer.h"
 
 namespace vessel {
 
@@ -36,7 +36,7 @@ bool compression_supported(Compression c);
 // if the output would exceed `max_output` bytes, if the stream is truncated,
 // corrupt or followed by other bytes. `size_hint` (0: none) is the expected
 // output size, used only to size the buffer at the start.
-Expected<std::vector<uint8_t>> decompress(Compression c, std::span<const uint8_t> input,
-                                          uint64_t max_output, uint64_t size_hint = 0);
+Expected<HostBuffer> decompress(Compression c, std::span<const uint8_t> input, uint64_t max_output,
+                                uint64_t size_hint = 0);
 
 }  // namespace vessel

@@ -135,7 +135,7 @@ TEST_P(DirectLoadTest, ExtractGivesTheVmlinuxBack) {
   auto v = extract_vmlinux(make_bzimage(make_payload(GetParam(), vmlinux)), 64 * kMiB);
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_EQ(v->compression, GetParam());
-  EXPECT_TRUE(v->elf == vmlinux);
+  EXPECT_TRUE(test::same(v->elf, vmlinux));
 }
 
 TEST(DirectLoad, BzImageFormatKeepsTheKernelsOwnDecompressor) {
@@ -209,8 +209,7 @@ TEST(DirectLoad, ARecordedSizeThatDisagreesIsAnError) {
   poke<uint32_t>(payload, payload.size() - 4, static_cast<uint32_t>(vmlinux.size() - 1));
   auto v = extract_vmlinux(make_bzimage(payload), 64 * kMiB);
   ASSERT_FALSE(v.ok());
-  EXPECT_NE(v.error().message.find("records 12519 bytes"), std::string::npos)
-      << v.error().message;
+  EXPECT_NE(v.error().message.find("records 12519 bytes"), std::string::npos) << v.error().message;
   poke<uint32_t>(payload, payload.size() - 4, static_cast<uint32_t>(vmlinux.size() + 100));
   v = extract_vmlinux(make_bzimage(payload), 64 * kMiB);
   ASSERT_FALSE(v.ok());

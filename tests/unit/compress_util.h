@@ -23,6 +23,10 @@ namespace vessel::test {
 using Buf = std::vector<uint8_t>;
 inline constexpr uint64_t kMiB = 1ull << 20;
 
+inline bool same(const HostBuffer& got, const Buf& want) {
+  return got.size() == want.size() && std::equal(want.begin(), want.end(), got.data());
+}
+
 inline Buf gzip(const Buf& in) {
   z_stream zs{};
   EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
