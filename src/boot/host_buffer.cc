@@ -61,7 +61,8 @@ Status HostBuffer::resize(uint64_t size) {
     mapped_ = want;
   }
   // Bytes between a shrunk size and the mapping's end may hold old data.
-  if (size < size_) std::memset(data() + size, 0, std::min(size_, mapped_) - size);
+  if (size < size_ && size < mapped_)
+    std::memset(data() + size, 0, std::min(size_, mapped_) - size);
   size_ = size;
   return ok_status();
 }
