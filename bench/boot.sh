@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Boot benchmark: vessel beside qemu-system-x86_64 on the same accelerator,
+# Boot benchmark: vessel (both ways of loading a bzImage) beside
+# qemu-system-x86_64 (machine types q35 and microvm) on the same accelerator,
 # kernel, initramfs and memory. Reports time to the guest's VESSEL-GUEST-READY
-# line, peak RSS, and each VMM's memory overhead on an idle guest.
+# line (minimum, median), peak RSS, hangs (runs past the timeout), vessel's
+# kernel load and host decompression times, and each VMM's memory overhead on
+# an idle guest.
 #
 # Usage: bench/boot.sh [BUILD_DIR]       (default build; `make bench` runs it)
 # Environment:
 #   ACCEL         kvm, or soft/tcg (vessel soft beside qemu tcg). Default: kvm when
 #                 `vessel --probe-accel` says "kvm: fast", else soft.
 #   BENCH_RUNS    runs per VMM (default 5)
-#   BENCH_TIMEOUT seconds per run before it counts as a hang (default 120)
-#   BENCH_VMMS    which to run, comma-separated (default vessel,qemu)
+#   BENCH_TIMEOUT seconds per run before it counts as a hang (default 120);
+#                 hangs are counted and the runs go on
+#   BENCH_VMMS    which to run, comma-separated, from vessel-direct (the bzImage
+#                 payload decompressed on the host, PVH entry), vessel-bzimage
+#                 (the kernel's own decompressor), qemu-q35, qemu-microvm;
+#                 `vessel` and `qemu` stand for both of theirs (default: all four)
+#   BENCH_MEMORY  guest memory for every VMM (default 256M)
 #   BENCH_JSON    also write the results as JSON to this file
 #   QEMU_CPU      QEMU's -cpu model (default: host under kvm, max under tcg)
 #   VESSEL, QEMU, GUEST  the vessel binary, the QEMU binary, the guest asset dir
@@ -22,7 +30,8 @@ qemu=${QEMU:-qemu-system-x86_64}
 guest=${GUEST:-$build/guest}
 runs=${BENCH_RUNS:-5}
 timeout_s=${BENCH_TIMEOUT:-120}
-vmms=${BENCH_VMMS:-vessel,qemu}
+vmms=${BENCH_VMMS:-vessel-direct,vessel-bzimage,qemu-q35,qemu-microvm}
+memory=${BENCH_MEMORY:-256M}
 
 for f in "$guest/vmlinuz" "$guest/initramfs.cpio.gz"; do
   [ -f "$f" ] || {
@@ -57,31 +66,43 @@ soft | tcg) accel=soft ;;
 esac
 
 selected=()
+vessel_checked="" qemu_checked=""
 IFS=, read -r -a wanted <<<"$vmms"
+expanded=()
 for vmm in "${wanted[@]}"; do
   case "$vmm" in
-  vessel)
+  vessel) expanded+=(vessel-direct vessel-bzimage) ;;
+  qemu) expanded+=(qemu-q35 qemu-microvm) ;;
+  *) expanded+=("$vmm") ;;
+  esac
+done
+for vmm in "${expanded[@]}"; do
+  case "$vmm" in
+  vessel-direct | vessel-bzimage)
     if [ ! -x "$vessel" ]; then
-      notes+=("vessel left out: $vessel is not built")
+      notes+=("$vmm left out: $vessel is not built")
       continue
     fi
     line=$(grep "^$accel:" <<<"$probe" || true)
     if [ -z "$line" ] || [[ "$line" == *": unavailable"* ]]; then
       # shellcheck disable=SC2016 # the quotes are literal text in a double-quoted string
-      notes+=("vessel left out: ${line:-no '$accel:' line from vessel --probe-accel}")
+      notes+=("$vmm left out: ${line:-no '$accel:' line from vessel --probe-accel}")
       continue
     fi
-    notes+=("vessel probe: $line")
+    [ -n "$vessel_checked" ] || notes+=("vessel probe: $line")
+    vessel_checked=1
     ;;
-  qemu)
+  qemu-q35 | qemu-microvm)
     if ! command -v "$qemu" >/dev/null; then
-      notes+=("qemu left out: $qemu not found")
+      notes+=("$vmm left out: $qemu not found")
       continue
     fi
-    notes+=("qemu: $("$qemu" --version | head -n 1)")
+    [ -n "$qemu_checked" ] || notes+=("qemu: $("$qemu" --version | head -n 1)")
+    qemu_checked=1
     ;;
   *)
-    echo "bench: unknown VMM '$vmm' in BENCH_VMMS (vessel, qemu)" >&2
+    echo "bench: unknown VMM '$vmm' in BENCH_VMMS (vessel-direct, vessel-bzimage, qemu-q35," \
+      "qemu-microvm, vessel, qemu)" >&2
     exit 1
     ;;
   esac
@@ -99,5 +120,5 @@ exec python3 "$here/boot_bench.py" --vessel "$vessel" --qemu "$qemu" \
   --vmms "$(
     IFS=,
     echo "${selected[*]}"
-  )" --runs "$runs" --timeout "$timeout_s" ${BENCH_JSON:+--json "$BENCH_JSON"} \
+  )" --runs "$runs" --timeout "$timeout_s" --memory "$memory" ${BENCH_JSON:+--json "$BENCH_JSON"} \
   ${QEMU_CPU:+--qemu-cpu "$QEMU_CPU"} "${note_args[@]}"

@@ -9,6 +9,8 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   # the software CPU's instruction decoder
   libzydis-dev
+  # host-side decompression of bzImage payloads (direct kernel loading)
+  zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev
   # guest assets: kernel and initramfs from Debian packages
   busybox-static cpio zstd xz-utils kmod
   # QEMU: the test guests' independent check and the benchmark's baseline;

@@ -1,12 +1,15 @@
 #include "boot/loader.h"
 
+#include <chrono>
 #include <vector>
 
+#include "base/log.h"
 #include "base/pc_layout.h"
 #include "boot/acpi.h"
 #include "boot/boot_file.h"
 #include "boot/boot_gdt.h"
 #include "boot/bzimage.h"
+#include "boot/bzimage_payload.h"
 #include "boot/elf.h"
 #include "boot/load_common.h"
 #include "boot/multiboot.h"
@@ -41,8 +44,66 @@ Expected<BootImage> load_flat(GuestMemory& memory, const BootSpec& spec,
   return image;
 }
 
-Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in) {
-  if (is_bzimage(in.kernel)) return labelled(load_bzimage(memory, in), "bzImage");
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// A bzImage's payload, decompressed on the host, ready to load through PVH.
+struct DirectKernel {
+  Vmlinux vmlinux;
+  ElfImage elf;
+  uint64_t entry = 0;
+};
+
+Expected<DirectKernel> prepare_direct(std::span<const uint8_t> bzimage, uint64_t memory_size) {
+  auto start = std::chrono::steady_clock::now();
+  DirectKernel k;
+  VESSEL_ASSIGN(k.vmlinux, extract_vmlinux(bzimage, memory_size));
+  log_info("kernel: {} payload decompressed on the host in {:.1f} ms ({} -> {} bytes)",
+           compression_name(k.vmlinux.compression), ms_since(start), k.vmlinux.compressed_size,
+           k.vmlinux.elf.size());
+  auto elf = parse_elf(k.vmlinux.elf);
+  if (!elf.ok()) return with_context(elf.error(), "decompressed payload");
+  k.elf = std::move(*elf);
+  VESSEL_ASSIGN(std::optional<uint64_t> entry, find_pvh_entry(k.vmlinux.elf, k.elf));
+  if (!entry) {
+    return make_error(
+        "the decompressed vmlinux has no Xen PVH entry note (a kernel built without CONFIG_PVH)");
+  }
+  k.entry = *entry;
+  return k;
+}
+
+Expected<BootImage> load_bzimage_file(GuestMemory& memory, const LoadInputs& in,
+                                      KernelFormat format) {
+  if (format != KernelFormat::kBzImage) {
+    auto direct = prepare_direct(in.kernel, memory.size());
+    if (direct.ok()) {
+      LoadInputs vmlinux = in;
+      vmlinux.kernel = direct->vmlinux.elf;
+      auto image = load_pvh(memory, vmlinux, direct->elf, direct->entry);
+      if (!image.ok()) return with_context(image.error(), "bzImage payload loaded through PVH");
+      image->format = "bzImage payload, direct through PVH,";
+      return image;
+    }
+    if (format == KernelFormat::kDirect) {
+      return with_context(direct.error(), "bzImage, --kernel-format direct");
+    }
+    log_info(
+        "kernel: booting the bzImage through its own decompressor, as direct loading is "
+        "not possible: {}",
+        direct.error().message);
+  }
+  return labelled(load_bzimage(memory, in), "bzImage");
+}
+
+Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in,
+                                    KernelFormat format) {
+  if (is_bzimage(in.kernel)) return load_bzimage_file(memory, in, format);
+  if (format == KernelFormat::kBzImage) {
+    return make_error("--kernel-format bzimage, but the file has no 'HdrS' setup header");
+  }
   std::string elf_problem;
   if (is_elf(in.kernel)) {
     auto elf = parse_elf(in.kernel);
@@ -68,7 +129,16 @@ Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in) {
 
 }  // namespace
 
+Expected<KernelFormat> parse_kernel_format(std::string_view name) {
+  if (name == "auto") return KernelFormat::kAuto;
+  if (name == "bzimage") return KernelFormat::kBzImage;
+  if (name == "direct") return KernelFormat::kDirect;
+  if (name == "flat") return KernelFormat::kFlat;
+  return make_error("kernel format '{}' is not auto, bzimage, direct or flat", name);
+}
+
 Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec) {
+  auto start = std::chrono::steady_clock::now();
   VESSEL_ASSIGN(std::vector<uint8_t> kernel,
                 read_boot_file(spec.kernel_path, "kernel", memory.size()));
   std::vector<uint8_t> initrd;
@@ -88,9 +158,11 @@ Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec) {
     in.initrd_name = spec.initrd_path;
     in.cmdline = spec.cmdline;
     in.rsdp_addr = rsdp;
-    return load_recognised(memory, in);
+    return load_recognised(memory, in, spec.format);
   }();
   if (!image.ok()) return with_context(image.error(), fmt::format("kernel '{}'", spec.kernel_path));
+  log_info("kernel: '{}' loaded as {} in {:.1f} ms (reading the files included)", spec.kernel_path,
+           image->format, ms_since(start));
   return image;
 }
 

@@ -1,10 +1,13 @@
 // Loads a kernel the way QEMU's -kernel does: recognises a bzImage (Linux x86
 // boot protocol), a multiboot (v1) kernel, or an ELF vmlinux with a PVH note by
-// their headers, or loads a flat binary at a given address.
+// their headers, or loads a flat binary at a given address. A bzImage is
+// loaded directly where it can be: its payload is decompressed on the host and
+// the vmlinux entered through its PVH entry point.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "boot/boot_image.h"
@@ -12,7 +15,15 @@
 
 namespace vessel {
 
-enum class KernelFormat { kAuto, kFlat };
+enum class KernelFormat {
+  kAuto,     // detect; a bzImage goes direct when it can, else through its decompressor
+  kBzImage,  // a bzImage, through its own decompressor at its 64-bit entry (KASLR works)
+  kDirect,   // detect; a bzImage must go direct (decompressed on the host, PVH entry)
+  kFlat,     // a raw binary at flat_load_addr, started in real mode
+};
+
+// "auto", "bzimage", "direct" or "flat".
+Expected<KernelFormat> parse_kernel_format(std::string_view name);
 
 struct BootSpec {
   std::string kernel_path;

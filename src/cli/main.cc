@@ -8,6 +8,7 @@
 #include "accel/select.h"
 #include "base/log.h"
 #include "base/size.h"
+#include "boot/loader.h"
 #include "vm/vm.h"
 
 namespace vessel {
@@ -29,11 +30,9 @@ Expected<VmConfig> make_config(const Options& o) {
   auto mem = parse_size(o.memory, 1ull << 20);
   if (!mem.ok()) return with_context(mem.error(), "--memory");
   c.memory_bytes = *mem;
-  if (o.kernel_format == "flat") {
-    c.boot.format = KernelFormat::kFlat;
-  } else if (o.kernel_format != "auto") {
-    return make_error("--kernel-format '{}' is not auto or flat", o.kernel_format);
-  }
+  auto format = parse_kernel_format(o.kernel_format);
+  if (!format.ok()) return with_context(format.error(), "--kernel-format");
+  c.boot.format = *format;
   auto addr = parse_u64(o.load_addr);
   if (!addr.ok()) return with_context(addr.error(), "--load-addr");
   c.boot.flat_load_addr = *addr;
@@ -101,7 +100,11 @@ int main(int argc, char** argv) {
   app.add_flag("--debug-exit", o.debug_exit,
                "add a debug-exit port at 0xf4: a write of v ends vessel with status (v << 1) | 1");
   app.add_option("--kernel-format", o.kernel_format,
-                 "auto (detect) or flat (raw binary, real mode)")
+                 "auto (detect; a bzImage is decompressed on the host and entered through its "
+                 "PVH entry when it can be, else booted through its own decompressor), bzimage "
+                 "(always through its own decompressor), direct (a bzImage must load directly) "
+                 "or flat (raw binary, real mode). A directly loaded kernel runs at its link "
+                 "address: no KASLR (use bzimage to keep it)")
       ->capture_default_str();
   app.add_option("--load-addr", o.load_addr, "where a flat binary is loaded (below 1 MiB)")
       ->capture_default_str();

@@ -190,16 +190,18 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     code_invalidated_ = false;
     uint64_t epoch = chain_epoch();
     Flow flow = Flow::kNext;
-    for (size_t i = 0; i < count; ++i) {
-      const Insn& insn = block->insns[i];
+    size_t done = 0;
+    while (done < count) {
+      const Insn& insn = block->insns[done];
       next_rip = (rip + insn.len) & ip_mask;
       if constexpr (kProfile) ++profile_[insn.mnemonic % kProfileSlots];
       flow = insn.fn(*this, insn);
       if (flow == Flow::kFault) break;
-      ++stats_.instructions;
+      ++done;
       rip = next_rip;
       if (flow != Flow::kNext || code_invalidated_) break;
     }
+    stats_.instructions += done;
     prev = block;
     prev_epoch = epoch;
     if (tf && flow != Flow::kFault) {

@@ -188,11 +188,22 @@ class Cpu {
   // ---- Memory -------------------------------------------------------------
   // Virtual (segment:offset) accesses with segmentation checks; false with an
   // exception pending on a fault.
-  bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value);
-  bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value);
+  bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
+    uint64_t linear;
+    return linearize(sreg, offset, size, false, &linear) &&
+           read_linear(linear, size, value, Access::kRead);
+  }
+  bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value) {
+    uint64_t linear;
+    return linearize(sreg, offset, size, true, &linear) && write_linear(linear, size, value);
+  }
   // A read that will be followed by a write of the same location (RMW): the
   // checks and the page walk are those of a write.
-  bool read_for_write(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value);
+  bool read_for_write(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
+    uint64_t linear;
+    return linearize(sreg, offset, size, true, &linear) &&
+           read_linear(linear, size, value, Access::kWrite);
+  }
   // Linear accesses (no segmentation). `system` accesses (descriptor tables,
   // TSS) are supervisor accesses whatever the CPL.
   bool read_linear(uint64_t linear, unsigned size, uint64_t* value, Access kind,
@@ -224,7 +235,14 @@ class Cpu {
   // Linear address of segment:offset after the segment's checks. Inline
   // fast path: an expand-up data segment outside 64-bit mode.
   bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear) {
-    if (!mode64()) {
+    if (mode64()) {
+      // Only FS and GS have a base; both ends must be canonical (48 bits).
+      uint64_t a = offset + ((sreg == kFs || sreg == kGs) ? seg[sreg].base : 0);
+      if (((a + (1ull << 47)) >> 48) == 0 && ((a + size - 1 + (1ull << 47)) >> 48) == 0) {
+        *linear = a;
+        return true;
+      }
+    } else {
       const SegmentCache& s = seg[sreg];
       if ((s.type & 0xC) == 0 && !s.unusable && (!write || (s.type & 0x2)) &&
           offset + size - 1 <= s.limit) {

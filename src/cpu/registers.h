@@ -89,8 +89,7 @@ inline constexpr uint64_t kOsfxsr = 1u << 9;
 inline constexpr uint64_t kOsxmmexcpt = 1u << 10;
 inline constexpr uint64_t kOsxsave = 1u << 18;
 // What MOV to CR4 accepts: only features this CPU implements.
-inline constexpr uint64_t kSupported =
-    kTsd | kDe | kPse | kPae | kPge | kOsfxsr | kOsxmmexcpt | kOsxsave;
+inline constexpr uint64_t kSupported = kTsd | kDe | kPse | kPae | kPge | kOsfxsr | kOsxmmexcpt | kOsxsave;
 }  // namespace cr4
 
 namespace efer {

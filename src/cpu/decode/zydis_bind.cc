@@ -464,6 +464,14 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
       return sys_lmsw(f);
     case ZYDIS_MNEMONIC_SMSW:
       return sys_smsw(f);
+    case ZYDIS_MNEMONIC_VERR:
+      return sys_verify(false, f);
+    case ZYDIS_MNEMONIC_VERW:
+      return sys_verify(true, f);
+    case ZYDIS_MNEMONIC_LAR:
+      return sys_lar_lsl(false, f);
+    case ZYDIS_MNEMONIC_LSL:
+      return sys_lar_lsl(true, f);
     case ZYDIS_MNEMONIC_CLTS:
       return kClts;
     case ZYDIS_MNEMONIC_RDMSR:

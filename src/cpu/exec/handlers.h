@@ -85,5 +85,8 @@ Handler sys_ltr(Form form);
 Handler sys_sldt_str(bool tr, Form form);
 Handler sys_lmsw(Form form);
 Handler sys_smsw(Form form);
+// exec/seg_check.cc
+Handler sys_verify(bool write, Form form);  // VERR/VERW
+Handler sys_lar_lsl(bool lsl, Form form);   // LAR/LSL r, r/m16
 
 }  // namespace vessel::cpu

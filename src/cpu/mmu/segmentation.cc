@@ -43,24 +43,6 @@ bool Cpu::linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool wri
   return true;
 }
 
-bool Cpu::read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
-  uint64_t linear;
-  if (!linearize(sreg, offset, size, false, &linear)) return false;
-  return read_linear(linear, size, value, Access::kRead);
-}
-
-bool Cpu::read_for_write(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
-  uint64_t linear;
-  if (!linearize(sreg, offset, size, true, &linear)) return false;
-  return read_linear(linear, size, value, Access::kWrite);
-}
-
-bool Cpu::write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value) {
-  uint64_t linear;
-  if (!linearize(sreg, offset, size, true, &linear)) return false;
-  return write_linear(linear, size, value);
-}
-
 bool Cpu::push(uint64_t value, unsigned size) {
   uint64_t mask = sp_mask();
   uint64_t sp = (gpr[kRsp] - size) & mask;

@@ -1,0 +1,74 @@
+// LAR, LSL, VERR, VERW (SDM Vol. 2): results through ZF, never a fault for
+// a bad selector. GDT of cpu_test_util.h: 0x08 code32, 0x10 data (DPL 0),
+// 0x18 code64, 0x20 code16, 0x28 code (DPL 3), 0x30 data (DPL 3); limit 0x37.
+#include <gtest/gtest.h>
+
+#include "cpu_step_util.h"
+
+namespace vessel::cpu::testing {
+namespace {
+
+bool zf(const Cpu& c) {
+  return c.get_rflags() & rflags::kZf;
+}
+
+// mov eax, sel ; then the instruction.
+int run_with(StepCpu& s, uint16_t sel, std::initializer_list<uint8_t> insn) {
+  s.cpu.gpr[kRax] = sel;
+  return s.run(insn);
+}
+
+TEST(CpuSegCheck, VerrVerwReportAccessThroughZf) {
+  StepCpu s;
+  const std::initializer_list<uint8_t> verr = {0x0F, 0x00, 0xE0};  // verr ax
+  const std::initializer_list<uint8_t> verw = {0x0F, 0x00, 0xE8};  // verw ax
+  EXPECT_EQ(run_with(s, 0x10, verw), -1);
+  EXPECT_TRUE(zf(s.cpu)) << "writable data";
+  EXPECT_EQ(run_with(s, 0x08, verw), -1);
+  EXPECT_FALSE(zf(s.cpu)) << "code is never writable";
+  EXPECT_EQ(run_with(s, 0x08, verr), -1);
+  EXPECT_TRUE(zf(s.cpu)) << "readable code";
+  EXPECT_EQ(run_with(s, 0x38, verw), -1);
+  EXPECT_FALSE(zf(s.cpu)) << "past the GDT limit: ZF = 0, no fault";
+  EXPECT_EQ(run_with(s, 0x00, verr), -1);
+  EXPECT_FALSE(zf(s.cpu)) << "null selector";
+  EXPECT_EQ(run_with(s, 0x33, verw), -1);
+  EXPECT_TRUE(zf(s.cpu)) << "DPL 3 data with RPL 3 at CPL 0";
+  EXPECT_EQ(run_with(s, 0x13, verw), -1);
+  EXPECT_FALSE(zf(s.cpu)) << "RPL 3 above DPL 0";
+}
+
+TEST(CpuSegCheck, VerwReadsItsSelectorFromMemory) {
+  StepCpu s;
+  s.bus.put_obj<uint16_t>(StepCpu::kData, 0x10);
+  // verw word ptr [kData] (absolute disp32 through a SIB byte)
+  EXPECT_EQ(s.run({0x0F, 0x00, 0x2C, 0x25, 0x00, 0x50, 0x00, 0x00}), -1);
+  EXPECT_TRUE(zf(s.cpu));
+}
+
+TEST(CpuSegCheck, LarAndLslLoadRightsAndLimit) {
+  StepCpu s;
+  s.cpu.gpr[kRcx] = 0x10;
+  EXPECT_EQ(s.run({0x0F, 0x02, 0xC1}), -1);  // lar eax, ecx
+  EXPECT_TRUE(zf(s.cpu));
+  EXPECT_EQ(s.cpu.gpr[kRax], 0x00C09200u);
+  EXPECT_EQ(s.run({0x0F, 0x03, 0xC1}), -1);  // lsl eax, ecx
+  EXPECT_TRUE(zf(s.cpu));
+  EXPECT_EQ(s.cpu.gpr[kRax], 0xFFFFFFFFu);
+  s.cpu.gpr[kRax] = 0x1234;
+  s.cpu.gpr[kRcx] = 0x40;  // past the limit
+  EXPECT_EQ(s.run({0x0F, 0x02, 0xC1}), -1);
+  EXPECT_FALSE(zf(s.cpu));
+  EXPECT_EQ(s.cpu.gpr[kRax], 0x1234u) << "destination unchanged when ZF = 0";
+}
+
+TEST(CpuSegCheck, RealModeIsUd) {
+  StepCpu s;
+  s.cpu.cr0 &= ~cr0::kPe;
+  s.cpu.efer = 0;
+  s.cpu.update_mode();
+  EXPECT_EQ(run_with(s, 0x10, {0x0F, 0x00, 0xE8}), kUd);
+}
+
+}  // namespace
+}  // namespace vessel::cpu::testing
