@@ -103,6 +103,7 @@ inline constexpr uint64_t kWritable = kSce | kLme | kNxe;
 namespace msr {
 inline constexpr uint32_t kTsc = 0x10;
 inline constexpr uint32_t kApicBase = 0x1B;
+inline constexpr uint32_t kBiosSignId = 0x8B;  // microcode revision: reads 0, writes ignored
 inline constexpr uint32_t kMtrrCap = 0xFE;
 inline constexpr uint32_t kSysenterCs = 0x174;
 inline constexpr uint32_t kSysenterEsp = 0x175;

@@ -81,6 +81,7 @@ bool Cpu::read_msr(uint32_t index, uint64_t* value) {
       *value = apic_base;
       return true;
     case msr::kMtrrCap:
+    case msr::kBiosSignId:
       *value = 0;
       return true;
     case msr::kSysenterCs:
@@ -176,6 +177,8 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
     case msr::kMtrrDefType:
       mtrr_def_type = value & 0xCFF;
       return true;
+    case msr::kBiosSignId:
+      return true;  // the microcode-update trigger: there is no microcode
     case msr::kEfer: {
       if (value & ~(efer::kWritable | efer::kLma)) return fault(kGp, 0);
       // LME may change only while paging is off; LMA is read-only.

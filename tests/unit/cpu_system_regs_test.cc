@@ -1,5 +1,6 @@
-// LAR, LSL, VERR, VERW (SDM Vol. 2): results through ZF, never a fault for
-// a bad selector. GDT of cpu_test_util.h: 0x08 code32, 0x10 data (DPL 0),
+// System instructions: LAR, LSL, VERR, VERW (SDM Vol. 2: results through
+// ZF, never a fault for a bad selector) and machine MSRs. GDT of
+// cpu_test_util.h: 0x08 code32, 0x10 data (DPL 0),
 // 0x18 code64, 0x20 code16, 0x28 code (DPL 3), 0x30 data (DPL 3); limit 0x37.
 #include <gtest/gtest.h>
 
@@ -68,6 +69,27 @@ TEST(CpuSegCheck, RealModeIsUd) {
   s.cpu.efer = 0;
   s.cpu.update_mode();
   EXPECT_EQ(run_with(s, 0x10, {0x0F, 0x00, 0xE8}), kUd);
+}
+
+}  // namespace
+}  // namespace vessel::cpu::testing
+
+namespace vessel::cpu::testing {
+namespace {
+
+// IA32_BIOS_SIGN_ID (0x8B) reads 0 and ignores writes, as Linux's
+// early_init_intel expects; an MSR nobody implements is #GP(0).
+TEST(CpuMsr, BiosSignIdReadsZeroAndUnknownMsrIsGp) {
+  StepCpu s;
+  s.cpu.gpr[kRcx] = 0x8B;
+  s.cpu.gpr[kRax] = 0x1234;
+  s.cpu.gpr[kRdx] = 0x5678;
+  EXPECT_EQ(s.run({0x0F, 0x30}), -1);  // wrmsr
+  EXPECT_EQ(s.run({0x0F, 0x32}), -1);  // rdmsr
+  EXPECT_EQ(s.cpu.gpr[kRax], 0u);
+  EXPECT_EQ(s.cpu.gpr[kRdx], 0u);
+  s.cpu.gpr[kRcx] = 0x12345;
+  EXPECT_EQ(s.run({0x0F, 0x32}), kGp);
 }
 
 }  // namespace
