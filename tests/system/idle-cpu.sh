@@ -53,6 +53,12 @@ stop_vessel() {
   pid=
 }
 trap 'stop_vessel; exec 3>&-; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM HUP
+# If this script is killed outright (SIGKILL, e.g. by ctest's time limit),
+# vessel gets SIGTERM from the kernel (prctl PR_SET_PDEATHSIG, through
+# util-linux's setpriv, which execs vessel under the same PID).
+pdeath=()
+setpriv --help 2>/dev/null | grep -q -- --pdeathsig && pdeath=(setpriv --pdeathsig TERM --)
 
 show() {
   tr -d '\r' <"$work/serial.raw" >"$work/serial"
@@ -72,7 +78,7 @@ mkfifo "$work/console"
 exec 3<>"$work/console"
 cmdline="console=ttyS0 quiet panic=-1"
 echo "running: $vessel --accel $accel --kernel $assets/vmlinuz --initrd $assets/initramfs.cpio.gz --memory 256M --cmdline '$cmdline'"
-"$vessel" --accel "$accel" --kernel "$assets/vmlinuz" --initrd "$assets/initramfs.cpio.gz" \
+"${pdeath[@]}" "$vessel" --accel "$accel" --kernel "$assets/vmlinuz" --initrd "$assets/initramfs.cpio.gz" \
   --memory 256M --cmdline "$cmdline" <"$work/console" >"$work/serial.raw" 2>"$work/stderr" &
 pid=$!
 

@@ -73,6 +73,6 @@ if [ "${#problems[@]}" -gt 0 ]; then
   for p in "${problems[@]}"; do echo "FAIL: $p"; done
   exit 1
 fi
-grep -E '^(dmesg|current-clocksource|cpuinfo|lscpu: Hypervisor)' "$work/serial"
+grep -E '^(dmesg|current-clocksource|interrupts|cpuinfo|lscpu: Hypervisor)' "$work/serial"
 echo "PASS: Linux booted under $accel, ran the command, passed the platform checks" \
   "(kvm-clock, no timer/APIC errors, hypervisor flag, lscpu: KVM) and powered off in $elapsed s"

@@ -8,7 +8,10 @@
 #   platform_check_command           the shell command (for vessel.cmd64=) that
 #                                    prints what check_platform_output checks
 #   check_platform_output FILE       appends to the array `problems` one line per
-#                                    failed check of the guest's serial output
+#                                    failed check of the guest's serial output:
+#                                    kvm-clock, no timer/APIC/interrupt errors in
+#                                    dmesg or /proc/interrupts, local APIC timer
+#                                    interrupts counted, hypervisor flag, lscpu
 
 fail() {
   echo "FAIL: $*"
@@ -69,10 +72,21 @@ grep -iE 'clocksource|kvm-clock' /tmp/dmesg | sed 's/^/dmesg: /'
 echo "current-clocksource: \$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 grep -iE '$timer_error_re' /tmp/dmesg | sed 's/^/timer-error: /'
 grep -E '$kernel_error_re' /tmp/dmesg | sed 's/^/kernel-error: /'
+grep -E '^ *(LOC|SPU|ERR|MIS):' /proc/interrupts | sed 's/^ */interrupts: /'
 grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo: /'
 lscpu >/tmp/lscpu 2>&1; echo "lscpu-exit: \$?"; sed 's/^/lscpu: /' /tmp/lscpu
 echo checks-done
 EOF
+}
+
+# interrupt_count TAG FILE: the sum of the counts on the "interrupts: TAG:" line.
+interrupt_count() {
+  awk -v tag="$1:" '$1 == "interrupts:" && $2 == tag {
+    n = 0
+    for (i = 3; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+    print n
+    exit
+  }' "$2"
 }
 
 check_platform_output() {
@@ -92,6 +106,15 @@ check_platform_output() {
   while IFS= read -r line; do
     problems+=("kernel error in dmesg: ${line#kernel-error: }")
   done < <(grep '^kernel-error: ' "$out")
+  # /proc/interrupts: LOC counts local APIC timer interrupts (all CPUs), ERR
+  # the APIC error interrupts, MIS the IOAPIC's mis-delivered level interrupts.
+  n=$(interrupt_count LOC "$out")
+  [ -n "$n" ] && [ "$n" -gt 0 ] ||
+    problems+=("no local APIC timer interrupts in /proc/interrupts (LOC: ${n:-no line})")
+  n=$(interrupt_count ERR "$out")
+  [ "$n" = 0 ] || problems+=("/proc/interrupts: ERR (APIC error interrupts) is ${n:-missing}, expected 0")
+  n=$(interrupt_count MIS "$out")
+  [ "$n" = 0 ] || problems+=("/proc/interrupts: MIS (mis-delivered IOAPIC interrupts) is ${n:-missing}, expected 0")
   grep -q '^cpuinfo: flags.*[[:space:]]hypervisor\([[:space:]]\|$\)' "$out" ||
     problems+=("/proc/cpuinfo has no 'hypervisor' flag")
   grep -qx 'lscpu-exit: 0' "$out" ||
