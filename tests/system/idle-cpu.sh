@@ -23,7 +23,7 @@ vessel=$1
 assets=$2
 accel=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=linux-guest-lib.sh
+# shellcheck source=tests/system/linux-guest-lib.sh
 . "$here/linux-guest-lib.sh"
 
 require_accel "$vessel" "$accel"

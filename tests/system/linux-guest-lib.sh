@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the system tests that boot the Debian guest (linux-boot.sh,
 # idle-cpu.sh); sourced, not run. Needs bash.
 #
