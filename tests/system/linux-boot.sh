@@ -48,9 +48,15 @@ status=$?
 elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 tr -d '\r' <"$work/serial.raw" >"$work/serial"
 
+# The lines the guest printed for the platform checks (lscpu's in full only on failure).
+checked_lines() {
+  grep -E '^(dmesg|current-clocksource|timer-error|kernel-error|interrupts|cpuinfo|lscpu-exit|lscpu: Hypervisor)' "$work/serial"
+}
 show() {
-  echo "--- guest serial output (last 80 lines)"
-  tail -n 80 "$work/serial"
+  echo "--- guest serial output (last 60 lines)"
+  tail -n 60 "$work/serial"
+  echo "--- what the guest printed for the platform checks"
+  checked_lines
   echo "--- vessel stderr (last 20 lines)"
   tail -n 20 "$work/stderr"
 }
@@ -73,6 +79,6 @@ if [ "${#problems[@]}" -gt 0 ]; then
   for p in "${problems[@]}"; do echo "FAIL: $p"; done
   exit 1
 fi
-grep -E '^(dmesg|current-clocksource|interrupts|cpuinfo|lscpu: Hypervisor)' "$work/serial"
+checked_lines
 echo "PASS: Linux booted under $accel, ran the command, passed the platform checks" \
   "(kvm-clock, no timer/APIC errors, hypervisor flag, lscpu: KVM) and powered off in $elapsed s"
