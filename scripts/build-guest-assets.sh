@@ -2,9 +2,13 @@
 # Builds the demo/test guest from Debian packages only:
 #   OUTDIR/vmlinuz              the kernel of linux-image-cloud-amd64 (the real image it depends on)
 #   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init + the kernel's virtio modules
+#                               + util-linux's lscpu with its shared libraries and
+#                               the dynamic loader (from the util-linux, libsmartcols1
+#                               and libc6 packages, not from the host)
 # Downloaded .debs are cached in ${VESSEL_CACHE:-$HOME/.cache/vessel}/debs, so a
 # rebuild needs no network; when the outputs are newer than this script,
-# guest/init and the debs, nothing is rebuilt.
+# guest/init and the debs (and were made from the same .deb files), nothing is
+# rebuilt.
 #
 # Usage: scripts/build-guest-assets.sh OUTDIR
 set -euo pipefail
@@ -32,8 +36,14 @@ required_modules=(virtio virtio_ring virtio_pci virtio_blk virtio_net net_failov
   virtio_console virtio_rng virtio_balloon)
 optional_modules=(virtio_pci_modern_dev virtio_pci_legacy_dev rng_core)
 
+# Dynamically linked programs from Debian packages, copied into the initramfs
+# with the libraries they need (ELF DT_NEEDED, found in the same packages) and
+# their program interpreter. A library missing from these packages is an error.
+guest_programs=(usr/bin/lscpu)
+program_pkgs=(util-linux libsmartcols1 libc6)
+
 [ -f "$init_src" ] || die "missing $init_src"
-for tool in apt-get apt-cache dpkg-deb cpio gzip; do
+for tool in apt-get apt-cache dpkg-deb cpio gzip readelf; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
 depmod_bin=$(PATH="$PATH:/usr/sbin:/sbin" command -v depmod) || die "depmod not found (install kmod)"
@@ -92,13 +102,22 @@ if [ -z "$kernel_pkg" ]; then
 fi
 kernel_deb=$(fetch_deb "$kernel_pkg")
 busybox_deb=$(fetch_deb busybox-static)
+program_debs=()
+for pkg in "${program_pkgs[@]}"; do
+  program_debs+=("$(fetch_deb "$pkg")")
+done
 
+# The stamp names every .deb the outputs were made from, so a new package
+# version (or a new package in the lists above) rebuilds them.
 stamp="$outdir/.assets-stamp"
 stamp_text="$(basename "$kernel_deb") $(basename "$busybox_deb")"
+for deb in "${program_debs[@]}"; do
+  stamp_text+=" $(basename "$deb")"
+done
 if [ -f "$stamp" ] && [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/initramfs.cpio.gz" ] &&
   [ "$(cat "$stamp")" = "$stamp_text" ]; then
   fresh=1
-  for dep in "${BASH_SOURCE[0]}" "$init_src" "$kernel_deb" "$busybox_deb"; do
+  for dep in "${BASH_SOURCE[0]}" "$init_src" "$kernel_deb" "$busybox_deb" "${program_debs[@]}"; do
     [ "$dep" -nt "$stamp" ] && fresh=0
   done
   if [ "$fresh" -eq 1 ]; then
@@ -113,6 +132,10 @@ trap 'rm -rf "$work"' EXIT
 say "unpacking $(basename "$kernel_deb")"
 dpkg-deb -x "$kernel_deb" "$work/kernel"
 dpkg-deb -x "$busybox_deb" "$work/busybox"
+progs="$work/programs"
+for deb in "${program_debs[@]}"; do
+  dpkg-deb -x "$deb" "$progs"
+done
 
 vmlinuz=$(find "$work/kernel/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
 [ -n "$vmlinuz" ] || die "$kernel_pkg has no /boot/vmlinuz-*"
@@ -177,6 +200,75 @@ while IFS= read -r applet; do
 done < <("$busybox" --list-full)
 install -m 0755 "$init_src" "$root/init"
 
+# resolve_in PATH: PATH (absolute, inside $progs) with its symbolic links
+# followed inside $progs, never into the host's file system.
+resolve_in() {
+  local path=$1 target n
+  for n in 1 2 3 4 5 6 7 8 9 10; do
+    [ -L "$path" ] || {
+      echo "$path"
+      return 0
+    }
+    target=$(readlink "$path")
+    case "$target" in
+    /*) path="$progs$target" ;;
+    *) path="$(dirname "$path")/$target" ;;
+    esac
+  done
+  die "too many symbolic links at $1"
+}
+# copy_elf RELPATH: $progs/RELPATH (links followed) to $root/RELPATH; a file
+# already copied under another name becomes a symbolic link to that copy.
+declare -A copy_of
+copy_elf() {
+  local src
+  src=$(resolve_in "$progs/$1")
+  [ -f "$src" ] || die "$1 is not in the packages ${program_pkgs[*]}"
+  mkdir -p "$root/$(dirname "$1")"
+  rm -f "$root/$1" # never write through a busybox applet link
+  if [ -n "${copy_of[$src]:-}" ]; then
+    ln -s "/${copy_of[$src]}" "$root/$1"
+    return 0
+  fi
+  copy_of[$src]=$1
+  cp "$src" "$root/$1"
+  chmod 0755 "$root/$1"
+}
+# The library directories searched for a DT_NEEDED name, as the loader's defaults.
+lib_dirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64 lib usr/lib)
+declare -A copied
+elf_queue=()
+for prog in "${guest_programs[@]}"; do
+  copy_elf "$prog"
+  elf_queue+=("$prog")
+done
+while [ "${#elf_queue[@]}" -gt 0 ]; do
+  elf=${elf_queue[0]}
+  elf_queue=("${elf_queue[@]:1}")
+  headers=$(readelf -d -l "$root/$elf" 2>/dev/null) || die "readelf cannot read $elf"
+  interp=$(sed -n 's/.*Requesting program interpreter: \/\(.*\)\]$/\1/p' <<<"$headers")
+  if [ -n "$interp" ] && [ -z "${copied[$interp]:-}" ]; then
+    copied[$interp]=1
+    copy_elf "$interp"
+  fi
+  while IFS= read -r soname; do
+    [ -n "$soname" ] || continue
+    [ -z "${copied[lib:$soname]:-}" ] || continue
+    copied[lib:$soname]=1
+    found=
+    for dir in "${lib_dirs[@]}"; do
+      if [ -e "$progs/$dir/$soname" ] || [ -L "$progs/$dir/$soname" ]; then
+        found=$dir/$soname
+        break
+      fi
+    done
+    [ -n "$found" ] || die "$elf needs $soname, which none of the packages" \
+      "${program_pkgs[*]} has: add its package to program_pkgs"
+    copy_elf "$found"
+    elf_queue+=("$found")
+  done < <(sed -n 's/.*(NEEDED) *Shared library: \[\(.*\)\]$/\1/p' <<<"$headers")
+done
+
 list="$root/lib/modules/$kver/vessel-modules.list"
 : >"$list"
 for path in "${load_order[@]}"; do
@@ -211,6 +303,8 @@ newc_entry() { # name mode major minor
 }
 
 cpio_out="$work/initramfs.cpio"
+# Fixed times, so that the same packages make the same archive.
+find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
   cpio --quiet -o -H newc -R 0:0 --reproducible >"$cpio_out")
 {
@@ -227,6 +321,8 @@ echo "$stamp_text" >"$stamp"
 if [ "${#builtin_list[@]}" -gt 0 ]; then
   say "built into $kver: ${builtin_list[*]}"
 fi
+say "programs: ${guest_programs[*]} (with $(printf '%s\n' "${!copied[@]}" | sed 's/^lib://' |
+  LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'))"
 say "modules: ${#load_order[@]} ($(for p in "${load_order[@]}"; do
   n=${p##*/}
   printf '%s ' "${n%%.ko*}"

@@ -11,8 +11,9 @@ packages=(
   libzydis-dev
   # host-side decompression of bzImage payloads (direct kernel loading)
   zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev
-  # guest assets: kernel and initramfs from Debian packages
-  busybox-static cpio zstd xz-utils kmod
+  # guest assets: kernel and initramfs from Debian packages (apt downloads
+  # util-linux's lscpu and its libraries; binutils' readelf finds what it needs)
+  busybox-static cpio zstd xz-utils kmod apt binutils
   # QEMU: the test guests' independent check and the benchmark's baseline;
   # python3 and GNU time run the benchmark
   qemu-system-x86 python3 time
