@@ -28,6 +28,7 @@ class TestBus : public CpuBus {
   void pio_write(uint16_t port, unsigned, uint32_t value) override { port_out[port] = value; }
 
   void put(uint64_t gpa, std::initializer_list<uint8_t> bytes) {
+    if (bytes.size() == 0) return;  // an empty list's begin() may be null
     std::memcpy(mem.data() + gpa, bytes.begin(), bytes.size());
   }
   template <typename T>
