@@ -1,4 +1,5 @@
-// Every SSE/SSE2 register form, the MMX forms, and a set of memory forms run
+// Every SSE/SSE2 register form, the MMX forms, a set of memory forms and the
+// SSE3/SSSE3/SSE4.1 forms of cpu_sse_host_forms.h run
 // on the host CPU and on the software CPU from the same random inputs (special floats
 // mixed in, random MXCSR rounding/FTZ/DAZ with all exceptions masked):
 // XMM1, XMM2, MM1, MM2, RAX, MXCSR, the memory at [rsi] and, for COMISx/UCOMISx, the
@@ -11,14 +12,10 @@
 #include <vector>
 
 #include "cpu_sse_fixture.h"
+#include "cpu_sse_host_forms.h"
 
 namespace vessel::cpu {
 namespace {
-
-struct HostForm {
-  const char* text;
-  std::vector<uint8_t> bytes;
-};
 
 const HostForm kForms[] = {
     {"movaps xmm1, xmm2", {0x0F, 0x28, 0xCA}},
@@ -537,11 +534,11 @@ const HostForm kForms[] = {
 
 // Host stub around the instruction (SysV: RDI = the buffer): LDMXCSR [rdi+44];
 // XMM1 = [rdi], XMM2 = [rdi+16], RAX = [rdi+48], RSI = rdi+64, MM1 = [rdi+96],
-// MM2 = [rdi+104]; then after it RFLAGS -> [rdi+32], MXCSR -> [rdi+40],
+// MM2 = [rdi+104], XMM0 = [rdi+112]; then after it RFLAGS -> [rdi+32], MXCSR -> [rdi+40],
 // XMM1/XMM2/RAX/MM1/MM2 back, EMMS, LDMXCSR [rdi+60].
-const uint8_t kPrologue[] = {0x0F, 0xAE, 0x57, 0x2C, 0xF3, 0x0F, 0x6F, 0x0F, 0xF3, 0x0F,
-                             0x6F, 0x57, 0x10, 0x48, 0x8B, 0x47, 0x30, 0x48, 0x8D, 0x77,
-                             0x40, 0x0F, 0x6F, 0x4F, 0x60, 0x0F, 0x6F, 0x57, 0x68};
+const uint8_t kPrologue[] = {0x0F, 0xAE, 0x57, 0x2C, 0xF3, 0x0F, 0x6F, 0x0F, 0xF3, 0x0F, 0x6F, 0x57,
+                             0x10, 0x48, 0x8B, 0x47, 0x30, 0x48, 0x8D, 0x77, 0x40, 0x0F, 0x6F, 0x4F,
+                             0x60, 0x0F, 0x6F, 0x57, 0x68, 0xF3, 0x0F, 0x6F, 0x47, 0x70};
 const uint8_t kEpilogue[] = {0x9C, 0x59, 0x48, 0x89, 0x4F, 0x20, 0x0F, 0xAE, 0x5F, 0x28,
                              0xF3, 0x0F, 0x7F, 0x0F, 0xF3, 0x0F, 0x7F, 0x57, 0x10, 0x48,
                              0x89, 0x47, 0x30, 0x0F, 0x7F, 0x4F, 0x60, 0x0F, 0x7F, 0x57,
@@ -555,10 +552,11 @@ struct alignas(16) HostBuffer {
   uint32_t pad, host_mxcsr;
   uint8_t mem[32];
   uint64_t mm1, mm2;
+  uint64_t xmm0[2];
 };
 static_assert(offsetof(HostBuffer, mxcsr_in) == 44 && offsetof(HostBuffer, rax) == 48 &&
               offsetof(HostBuffer, host_mxcsr) == 60 && offsetof(HostBuffer, mem) == 64 &&
-              offsetof(HostBuffer, mm1) == 96);
+              offsetof(HostBuffer, mm1) == 96 && offsetof(HostBuffer, xmm0) == 112);
 
 uint64_t interesting(std::mt19937_64& rng) {
   static const uint64_t kDoubles[] = {0,
@@ -608,64 +606,86 @@ class SseHost : public SseTest {
     reinterpret_cast<void (*)(HostBuffer*)>(page_)(b);
   }
 
+  // Runs every form of `forms` from 128 random states on the host and the
+  // software CPU; returns the number of mismatches (the first 20 reported).
+  template <size_t N>
+  unsigned compare_with_host(const HostForm (&forms)[N]) {
+    std::mt19937_64 rng(12345);
+    unsigned mismatches = 0;
+    for (const HostForm& f : forms) {
+      std::string text = f.text;
+      bool flags =
+          text.find("comis") != std::string::npos || text.find("ptest") != std::string::npos;
+      for (unsigned n = 0; n < 128; ++n) {
+        HostBuffer in{};
+        in.xmm1[0] = interesting(rng);
+        in.xmm1[1] = interesting(rng);
+        in.xmm2[0] = interesting(rng);
+        in.xmm2[1] = interesting(rng);
+        in.rax = interesting(rng);
+        in.mm1 = interesting(rng);
+        in.mm2 = interesting(rng);
+        in.xmm0[0] = interesting(rng);
+        in.xmm0[1] = interesting(rng);
+        for (unsigned k = 0; k < 32; k += 8) {
+          uint64_t v = interesting(rng);
+          std::memcpy(in.mem + k, &v, 8);
+        }
+        in.mxcsr_in = 0x1F80 | static_cast<uint32_t>((rng() % 4) << 13);
+        if (rng() % 4 == 0) in.mxcsr_in |= 0x8040;  // FTZ and DAZ
+        HostBuffer host = in;
+        run_host(f, &host);
+
+        set_q(1, in.xmm1[0], in.xmm1[1]);
+        set_q(2, in.xmm2[0], in.xmm2[1]);
+      set_q(0, in.xmm0[0], in.xmm0[1]);
+        cpu.gpr[kRax] = in.rax;
+        cpu.fpu.x87.regs[1].significand = in.mm1;
+        cpu.fpu.x87.regs[2].significand = in.mm2;
+        cpu.gpr[kRsi] = kData;
+        std::memcpy(bus.mem.data() + kData, in.mem, 32);
+        cpu.fpu.mxcsr = in.mxcsr_in;
+        int vector = run_bytes(f.bytes.data(), f.bytes.size());
+        bool same =
+            vector == kNone && x(1).q[0] == host.xmm1[0] && x(1).q[1] == host.xmm1[1] &&
+            x(2).q[0] == host.xmm2[0] && x(2).q[1] == host.xmm2[1] && cpu.gpr[kRax] == host.rax &&
+            cpu.fpu.mxcsr == host.mxcsr_out && cpu.fpu.x87.regs[1].significand == host.mm1 &&
+            cpu.fpu.x87.regs[2].significand == host.mm2 &&
+            std::memcmp(bus.mem.data() + kData, host.mem, 32) == 0 &&
+            (!flags || (cpu.get_rflags() & rflags::kArith) == (host.rflags & rflags::kArith));
+        if (!same && ++mismatches <= 20) {
+          ADD_FAILURE() << f.text << " case " << n << ": vector " << vector << std::hex
+                        << "\n  in  xmm1 " << in.xmm1[1] << ":" << in.xmm1[0] << " xmm2 "
+                        << in.xmm2[1] << ":" << in.xmm2[0] << " rax " << in.rax << " mxcsr "
+                        << in.mxcsr_in << " mm1 " << in.mm1 << " mm2 " << in.mm2 << "\n  host xmm1 "
+                        << host.xmm1[1] << ":" << host.xmm1[0] << " xmm2 " << host.xmm2[1] << ":"
+                        << host.xmm2[0] << " rax " << host.rax << " mxcsr " << host.mxcsr_out
+                        << " flags " << host.rflags << " mm1 " << host.mm1 << " mm2 " << host.mm2
+                        << "\n  soft xmm1 " << x(1).q[1] << ":" << x(1).q[0] << " xmm2 "
+                        << x(2).q[1] << ":" << x(2).q[0] << " rax " << cpu.gpr[kRax] << " mxcsr "
+                        << cpu.fpu.mxcsr << " flags " << cpu.get_rflags();
+        }
+      }
+    }
+    return mismatches;
+  }
+
   void* page_ = nullptr;
 };
 
 TEST_F(SseHost, EveryFormMatchesTheHost) {
-  std::mt19937_64 rng(12345);
-  unsigned mismatches = 0;
-  for (const HostForm& f : kForms) {
-    std::string text = f.text;
-    bool flags = text.find("comis") != std::string::npos;
-    for (unsigned n = 0; n < 128; ++n) {
-      HostBuffer in{};
-      in.xmm1[0] = interesting(rng);
-      in.xmm1[1] = interesting(rng);
-      in.xmm2[0] = interesting(rng);
-      in.xmm2[1] = interesting(rng);
-      in.rax = interesting(rng);
-      in.mm1 = interesting(rng);
-      in.mm2 = interesting(rng);
-      for (unsigned k = 0; k < 32; k += 8) {
-        uint64_t v = interesting(rng);
-        std::memcpy(in.mem + k, &v, 8);
-      }
-      in.mxcsr_in = 0x1F80 | static_cast<uint32_t>((rng() % 4) << 13);
-      if (rng() % 4 == 0) in.mxcsr_in |= 0x8040;  // FTZ and DAZ
-      HostBuffer host = in;
-      run_host(f, &host);
+  EXPECT_EQ(compare_with_host(kForms), 0u);
+}
 
-      set_q(1, in.xmm1[0], in.xmm1[1]);
-      set_q(2, in.xmm2[0], in.xmm2[1]);
-      cpu.gpr[kRax] = in.rax;
-      cpu.fpu.x87.regs[1].significand = in.mm1;
-      cpu.fpu.x87.regs[2].significand = in.mm2;
-      cpu.gpr[kRsi] = kData;
-      std::memcpy(bus.mem.data() + kData, in.mem, 32);
-      cpu.fpu.mxcsr = in.mxcsr_in;
-      int vector = run_bytes(f.bytes.data(), f.bytes.size());
-      bool same = vector == kNone && x(1).q[0] == host.xmm1[0] && x(1).q[1] == host.xmm1[1] &&
-                  x(2).q[0] == host.xmm2[0] && x(2).q[1] == host.xmm2[1] &&
-                  cpu.gpr[kRax] == host.rax && cpu.fpu.mxcsr == host.mxcsr_out &&
-                  cpu.fpu.x87.regs[1].significand == host.mm1 &&
-                  cpu.fpu.x87.regs[2].significand == host.mm2 &&
-                  std::memcmp(bus.mem.data() + kData, host.mem, 32) == 0 &&
-                  (!flags || (cpu.get_rflags() & rflags::kArith) == (host.rflags & rflags::kArith));
-      if (!same && ++mismatches <= 20) {
-        ADD_FAILURE() << f.text << " case " << n << ": vector " << vector << std::hex
-                      << "\n  in  xmm1 " << in.xmm1[1] << ":" << in.xmm1[0] << " xmm2 "
-                      << in.xmm2[1] << ":" << in.xmm2[0] << " rax " << in.rax << " mxcsr "
-                      << in.mxcsr_in << " mm1 " << in.mm1 << " mm2 " << in.mm2 << "\n  host xmm1 "
-                      << host.xmm1[1] << ":" << host.xmm1[0] << " xmm2 " << host.xmm2[1] << ":"
-                      << host.xmm2[0] << " rax " << host.rax << " mxcsr " << host.mxcsr_out
-                      << " flags " << host.rflags << " mm1 " << host.mm1 << " mm2 " << host.mm2
-                      << "\n  soft xmm1 " << x(1).q[1] << ":" << x(1).q[0] << " xmm2 " << x(2).q[1]
-                      << ":" << x(2).q[0] << " rax " << cpu.gpr[kRax] << " mxcsr " << cpu.fpu.mxcsr
-                      << " flags " << cpu.get_rflags();
-      }
-    }
-  }
-  EXPECT_EQ(mismatches, 0u);
+TEST_F(SseHost, Sse3AndSsse3FormsMatchTheHost) {
+  if (!__builtin_cpu_supports("sse3") || !__builtin_cpu_supports("ssse3"))
+    GTEST_SKIP() << "the host has no SSE3/SSSE3";
+  EXPECT_EQ(compare_with_host(kSse3Forms), 0u);
+}
+
+TEST_F(SseHost, Sse41FormsMatchTheHost) {
+  if (!__builtin_cpu_supports("sse4.1")) GTEST_SKIP() << "the host has no SSE4.1";
+  EXPECT_EQ(compare_with_host(kSse41Forms), 0u);
 }
 
 }  // namespace

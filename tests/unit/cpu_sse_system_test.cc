@@ -59,13 +59,15 @@ TEST_F(SseSystem, UnmaskedInvalidOnComisdKeepsTheFlags) {
   EXPECT_EQ(cpu.gpr[kRcx], 0x1234u);
 }
 
-TEST_F(SseSystem, CpuidAdvertisesSseAndSse2Only) {
+TEST_F(SseSystem, CpuidAdvertisesSseToSse41Only) {
   CpuidResult r = cpuid(1, 0, 0);
   EXPECT_TRUE(r.edx & (1u << 25));
   EXPECT_TRUE(r.edx & (1u << 26));
-  EXPECT_FALSE(r.ecx & 1u);          // SSE3
-  EXPECT_FALSE(r.ecx & (1u << 9));   // SSSE3
-  EXPECT_FALSE(r.ecx & (1u << 19));  // SSE4.1
+  EXPECT_TRUE(r.ecx & 1u);           // SSE3
+  EXPECT_FALSE(r.ecx & (1u << 3));   // MONITOR/MWAIT
+  EXPECT_TRUE(r.ecx & (1u << 9));    // SSSE3
+  EXPECT_TRUE(r.ecx & (1u << 19));   // SSE4.1
+  EXPECT_FALSE(r.ecx & (1u << 20));  // SSE4.2
   EXPECT_FALSE(r.ecx & (1u << 28));  // AVX
 }
 
