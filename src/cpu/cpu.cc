@@ -185,14 +185,15 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     }
     ++stats_.blocks;
     bool tf = flag_tf();
-    size_t count = (shadow || tf) ? 1 : block->insns.size();
+    size_t count = (shadow || tf) ? 1 : block->count;
+    const Insn* insns = block->insns();
     uint64_t ip_mask = size_mask(code_size());
     code_invalidated_ = false;
     uint64_t epoch = chain_epoch();
     Flow flow = Flow::kNext;
     size_t done = 0;
     while (done < count) {
-      const Insn& insn = block->insns[done];
+      const Insn& insn = insns[done];
       next_rip = (rip + insn.len) & ip_mask;
       if constexpr (kProfile) ++profile_[insn.mnemonic % kProfileSlots];
       flow = insn.fn(*this, insn);

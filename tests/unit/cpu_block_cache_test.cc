@@ -11,15 +11,14 @@ namespace {
 
 using testing::TestBus;
 
-std::unique_ptr<Block> make_block(uint64_t gpa, uint32_t len1, DecodeMode mode, uint64_t gpa2 = 0,
-                                  uint32_t len2 = 0) {
-  auto b = std::make_unique<Block>();
+BlockPtr make_block(uint64_t gpa, uint32_t len1, DecodeMode mode, uint64_t gpa2 = 0,
+                    uint32_t len2 = 0) {
+  BlockPtr b = Block::create(3);
   b->gpa = gpa;
   b->key = BlockCache::key_of(gpa, mode);
   b->len1 = len1;
   b->gpa2 = gpa2;
   b->len2 = len2;
-  b->insns.resize(3);
   return b;
 }
 

@@ -1,27 +1,39 @@
 #include "cpu/decode/block_cache.h"
 
 #include <algorithm>
+#include <new>
 
 namespace vessel::cpu {
 namespace {
 
 constexpr uint64_t kPageMask = ~0xFFFull;
 
-uint64_t block_bytes(const Block& b) {
-  return sizeof(Block) + b.insns.capacity() * sizeof(Insn);
-}
-
 }  // namespace
 
-Block* BlockCache::insert(std::unique_ptr<Block> block) {
-  if (stats_.records + block->insns.size() > kMaxRecords) flush();
+BlockPtr Block::create(uint32_t count) {
+  void* raw = ::operator new(sizeof(Block) + count * sizeof(Insn));
+  Block* b = new (raw) Block();
+  b->count = count;
+  for (uint32_t k = 0; k < count; ++k) new (b->insns() + k) Insn();
+  return BlockPtr(b);
+}
+
+void BlockDeleter::operator()(Block* b) const {
+  // Block and Insn are trivially destructible: only the memory goes.
+  static_assert(std::is_trivially_destructible_v<Block> && std::is_trivially_destructible_v<Insn>);
+  b->~Block();
+  ::operator delete(b);
+}
+
+Block* BlockCache::insert(BlockPtr block) {
+  if (stats_.records + block->count > kMaxRecords) flush();
   if (auto old = map_.find(block->key); old != map_.end()) drop(old->second.get());
   Block* b = block.get();
   add_page(b->gpa & kPageMask, b);
   if (b->len2) add_page(b->gpa2 & kPageMask, b);
   stats_.blocks++;
-  stats_.records += b->insns.size();
-  stats_.bytes += block_bytes(*b);
+  stats_.records += b->count;
+  stats_.bytes += b->bytes();
   map_.emplace(b->key, std::move(block));
   front_[front_slot(b->key)] = b;
   return b;
@@ -47,8 +59,8 @@ void BlockCache::drop(Block* b) {
   Block*& slot = front_[front_slot(b->key)];
   if (slot == b) slot = nullptr;
   stats_.blocks--;
-  stats_.records -= b->insns.size();
-  stats_.bytes -= block_bytes(*b);
+  stats_.records -= b->count;
+  stats_.bytes -= b->bytes();
   auto it = map_.find(b->key);
   if (it != map_.end() && it->second.get() == b) {
     graveyard_.push_back(std::move(it->second));

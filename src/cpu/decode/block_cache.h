@@ -30,16 +30,35 @@ struct Successor {
   struct Block* block = nullptr;
 };
 
+// A block and its records in one allocation (the records follow the header),
+// so entering a block touches one run of memory. Made by Block::create.
+struct Block;
+struct BlockDeleter {
+  void operator()(Block* b) const;
+};
+using BlockPtr = std::unique_ptr<Block, BlockDeleter>;
+
 struct Block {
-  uint64_t key = 0;   // gpa << 2 | mode
+  uint64_t key = 0;    // gpa << 2 | mode
+  uint32_t count = 0;  // records
+  bool valid = true;
+  Successor next[2];  // most recent first
   uint64_t gpa = 0;   // first byte
   uint32_t len1 = 0;  // bytes on the first page
   uint32_t len2 = 0;  // bytes on the next linear page (an instruction crossing it)
   uint64_t gpa2 = 0;  // guest-physical address of that next page's first byte
-  bool valid = true;
-  Successor next[2];  // most recent first
-  std::vector<Insn> insns;
+
+  // A block with room for `count` records (value-initialised).
+  static BlockPtr create(uint32_t count);
+  Insn* insns() { return reinterpret_cast<Insn*>(this + 1); }
+  const Insn* insns() const { return reinterpret_cast<const Insn*>(this + 1); }
+  // Bytes of the allocation.
+  size_t bytes() const { return sizeof(Block) + count * sizeof(Insn); }
+
+ private:
+  Block() = default;
 };
+static_assert(sizeof(Block) % alignof(Insn) == 0);
 
 struct BlockCacheStats {
   uint64_t hits = 0;
@@ -78,7 +97,7 @@ class BlockCache {
     return slot;
   }
   // Adds a decoded block (its key, gpa and lengths set). Returns it.
-  Block* insert(std::unique_ptr<Block> block);
+  Block* insert(BlockPtr block);
 
   // True when guest-physical page `gpa_page` holds cached code.
   bool page_has_code(uint64_t gpa_page) const { return pages_.count(gpa_page) != 0; }
@@ -96,16 +115,16 @@ class BlockCache {
   uint64_t epoch() const { return epoch_; }
 
  private:
-  static constexpr unsigned kFrontSlots = 4096;
-  static unsigned front_slot(uint64_t key) { return (key ^ (key >> 14)) & (kFrontSlots - 1); }
+  static constexpr unsigned kFrontSlots = 1u << 15;
+  static unsigned front_slot(uint64_t key) { return (key ^ (key >> 17)) & (kFrontSlots - 1); }
   void drop(Block* block);
   void add_page(uint64_t page, Block* block);
   void remove_page(uint64_t page, Block* block);
 
-  std::unordered_map<uint64_t, std::unique_ptr<Block>> map_;
+  std::unordered_map<uint64_t, BlockPtr> map_;
   std::unordered_map<uint64_t, std::vector<Block*>> pages_;  // gpa page -> blocks touching it
   std::array<Block*, kFrontSlots> front_{};
-  std::vector<std::unique_ptr<Block>> graveyard_;
+  std::vector<BlockPtr> graveyard_;
   BlockCacheStats stats_;
   uint64_t epoch_ = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <Zydis/Zydis.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "cpu/cpu.h"
@@ -45,40 +47,45 @@ const char* mnemonic_name(uint16_t mnemonic) {
   return name ? name : "?";
 }
 
-std::unique_ptr<Block> decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode) {
-  auto block = std::make_unique<Block>();
-  block->gpa = gpa;
-  block->key = BlockCache::key_of(gpa, mode);
+BlockPtr decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode) {
+  std::array<Insn, BlockCache::kMaxInsns> insns;
+  unsigned n = 0;
+  uint32_t len1 = 0, len2 = 0;
+  uint64_t gpa2 = 0;
   uint64_t page_end = (gpa | 0xFFF) + 1;
   uint64_t cur = gpa;
   uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH * 2];
-  while (block->insns.size() < BlockCache::kMaxInsns) {
+  while (n < BlockCache::kMaxInsns) {
     unsigned avail = static_cast<unsigned>(page_end - cur);
     unsigned take = avail < ZYDIS_MAX_INSTRUCTION_LENGTH ? avail : ZYDIS_MAX_INSTRUCTION_LENGTH;
     cpu.read_physical(cur, bytes, take);
-    Insn insn;
+    Insn& insn = insns[n];
     if (!decode_insn(bytes, take, mode, &insn)) {
       // The instruction continues on the next page: only a block's first
       // instruction may straddle (its second page is checked on lookup).
-      if (!block->insns.empty()) break;
+      if (n > 0) break;
       uint64_t next_linear = (linear & ~0xFFFull) + 0x1000;
-      uint64_t gpa2;
       if (!cpu.translate(next_linear, Access::kExec, cpu.cpl() == 3, &gpa2)) return nullptr;
       unsigned more = ZYDIS_MAX_INSTRUCTION_LENGTH - take;
       cpu.read_physical(gpa2, bytes + take, more);
       decode_insn(bytes, take + more, mode, &insn);
-      block->gpa2 = gpa2;
-      block->len2 = insn.len > avail ? insn.len - avail : 0;
-      block->len1 = avail;
-      block->insns.push_back(insn);
+      len2 = insn.len > avail ? insn.len - avail : 0;
+      len1 = avail;
+      ++n;
       break;
     }
-    block->insns.push_back(insn);
+    ++n;
     cur += insn.len;
-    block->len1 = static_cast<uint32_t>(cur - gpa);
+    len1 = static_cast<uint32_t>(cur - gpa);
     if ((insn.flags & insn_flag::kEndsBlock) || cur >= page_end) break;
   }
-  block->insns.shrink_to_fit();
+  BlockPtr block = Block::create(n);
+  block->gpa = gpa;
+  block->key = BlockCache::key_of(gpa, mode);
+  block->len1 = len1;
+  block->len2 = len2;
+  block->gpa2 = len2 ? gpa2 : 0;
+  std::copy(insns.begin(), insns.begin() + n, block->insns());
   return block;
 }
 

@@ -16,7 +16,7 @@ class Cpu;
 
 // Decodes a block; nullptr with a fault pending in `cpu` when its first
 // instruction cannot be fetched.
-std::unique_ptr<Block> decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode);
+BlockPtr decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode);
 
 // Decodes one instruction from `bytes` into `out` (binding its handler);
 // returns false when the bytes are not a complete instruction (more bytes
