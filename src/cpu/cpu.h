@@ -188,26 +188,27 @@ class Cpu {
   // ---- Memory -------------------------------------------------------------
   // Virtual (segment:offset) accesses with segmentation checks; false with an
   // exception pending on a fault.
-  bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
+  [[gnu::always_inline]] bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
     uint64_t linear;
     return linearize(sreg, offset, size, false, &linear) &&
            read_linear(linear, size, value, Access::kRead);
   }
-  bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value) {
+  [[gnu::always_inline]] bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value) {
     uint64_t linear;
     return linearize(sreg, offset, size, true, &linear) && write_linear(linear, size, value);
   }
   // A read that will be followed by a write of the same location (RMW): the
   // checks and the page walk are those of a write.
-  bool read_for_write(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
+  [[gnu::always_inline]] bool read_for_write(unsigned sreg, uint64_t offset, unsigned size,
+                                             uint64_t* value) {
     uint64_t linear;
     return linearize(sreg, offset, size, true, &linear) &&
            read_linear(linear, size, value, Access::kWrite);
   }
   // Linear accesses (no segmentation). `system` accesses (descriptor tables,
   // TSS) are supervisor accesses whatever the CPL.
-  bool read_linear(uint64_t linear, unsigned size, uint64_t* value, Access kind,
-                   bool system = false) {
+  [[gnu::always_inline]] bool read_linear(uint64_t linear, unsigned size, uint64_t* value,
+                                          Access kind, bool system = false) {
     bool user = !system && cpl_ == 3;
     if (((linear & 0xFFF) + size) <= 0x1000) {
       if (uint8_t* p = tlb_.lookup(kind, linear, user)) {
@@ -218,7 +219,8 @@ class Cpu {
     }
     return read_linear_slow(linear, size, value, kind, user);
   }
-  bool write_linear(uint64_t linear, unsigned size, uint64_t value, bool system = false) {
+  [[gnu::always_inline]] bool write_linear(uint64_t linear, unsigned size, uint64_t value,
+                                           bool system = false) {
     bool user = !system && cpl_ == 3;
     if (((linear & 0xFFF) + size) <= 0x1000) {
       if (uint8_t* p = tlb_.lookup(Access::kWrite, linear, user)) {
@@ -234,7 +236,8 @@ class Cpu {
   bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa);
   // Linear address of segment:offset after the segment's checks. Inline
   // fast path: an expand-up data segment outside 64-bit mode.
-  bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear) {
+  [[gnu::always_inline]] bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write,
+                                        uint64_t* linear) {
     if (mode64()) {
       // Only FS and GS have a base; both ends must be canonical (48 bits).
       uint64_t a = offset + ((sreg == kFs || sreg == kGs) ? seg[sreg].base : 0);

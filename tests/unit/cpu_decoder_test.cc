@@ -23,14 +23,15 @@ TEST(CpuDecoder, RegisterForm) {
   EXPECT_EQ(i.opsize, 4);
   EXPECT_EQ(i.r0, kRax);
   EXPECT_EQ(i.r1, kRbx);
-  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kRR));
+  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kRR, 4));  // the 4-byte instantiation
   EXPECT_EQ(i.flags & insn_flag::kEndsBlock, 0);
 }
 
 TEST(CpuDecoder, MemoryFormWithSib) {
   Insn i = decode({0x03, 0x44, 0x8B, 0x10}, DecodeMode::k32);  // add eax, [ebx+ecx*4+0x10]
   EXPECT_EQ(i.len, 4);
-  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kRM));
+  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kRM, 4));
+  EXPECT_NE(i.fn, alu_binary(AluOp::kAdd, Form::kRM, 8));
   EXPECT_EQ(i.r0, kRax);
   EXPECT_EQ(i.base, kRbx);
   EXPECT_EQ(i.index, kRcx);
@@ -42,17 +43,17 @@ TEST(CpuDecoder, MemoryFormWithSib) {
   EXPECT_EQ(s.r0, kHighByte + kRax);
   EXPECT_EQ(s.seg, kSs);
   EXPECT_EQ(s.opsize, 1);
-  EXPECT_EQ(s.fn, data_mov(Form::kRM));
+  EXPECT_EQ(s.fn, data_mov(Form::kRM, 1));
 }
 
 TEST(CpuDecoder, ImmediateFormsSignExtend) {
   Insn i = decode({0x83, 0x00, 0xFF}, DecodeMode::k32);  // add dword [eax], -1
-  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kMI));
+  EXPECT_EQ(i.fn, alu_binary(AluOp::kAdd, Form::kMI, 4));
   EXPECT_EQ(i.imm & 0xFFFFFFFF, 0xFFFFFFFFu);
   Insn m = decode({0x48, 0xC7, 0xC0, 0x00, 0x00, 0x00, 0x80}, DecodeMode::k64);  // mov rax, imm32
   EXPECT_EQ(m.opsize, 8);
   EXPECT_EQ(m.imm, 0xFFFFFFFF80000000ull);
-  EXPECT_EQ(m.fn, data_mov(Form::kRI));
+  EXPECT_EQ(m.fn, data_mov(Form::kRI, 8));
 }
 
 TEST(CpuDecoder, RipRelativeAndRex) {
@@ -95,8 +96,10 @@ TEST(CpuDecoder, PrefixesAndBlockEnds) {
   EXPECT_EQ(jmp.fn, kJmpRel);
   EXPECT_EQ(jmp.imm, 0xFFFFFFFFFFFFFFFEull);
   Insn jcc = decode({0x0F, 0x84, 0x00, 0x01, 0x00, 0x00}, DecodeMode::k32);  // jz
-  EXPECT_EQ(jcc.fn, kJcc);
+  EXPECT_EQ(jcc.fn, ctl_jcc(4));
+  EXPECT_NE(jcc.fn, ctl_jcc(5));
   EXPECT_EQ(jcc.op, 4);
+  EXPECT_EQ(jcc.flags & insn_flag::kEndsBlock, 0);  // a side exit: not taken, the block goes on
   Insn far = decode({0xEA, 0x78, 0x56, 0x34, 0x12, 0x08, 0x00}, DecodeMode::k32);
   EXPECT_EQ(far.fn, kJmpFar);
   EXPECT_EQ(far.imm, 0x12345678u);

@@ -55,17 +55,17 @@ XmmEntry xmm_entry(ZydisMnemonic m, bool mem, bool imm) {
       FP(ADDPD, addpd)
       FP(ADDSD, addsd)
       FP(SUBPS, subps)
-      FP(SUBSS, subss) FP(SUBPD, subpd) FP(SUBSD, subsd) FP(MULPS, mulps) FP(MULSS, mulss) FP(
-          MULPD, mulpd) FP(MULSD, mulsd) FP(DIVPS, divps) FP(DIVSS, divss) FP(DIVPD, divpd)
-          FP(DIVSD, divsd) FP(MINPS, minps) FP(MINSS, minss) FP(MINPD, minpd) FP(MINSD, minsd) FP(
-              MAXPS, maxps) FP(MAXSS, maxss) FP(MAXPD, maxpd) FP(MAXSD, maxsd) FP(SQRTPS, sqrtps)
-              FP(SQRTSS, sqrtss) FP(SQRTPD, sqrtpd) FP(SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(
-                  RCPSS, rcpss) FP(RSQRTPS, rsqrtps) FP(RSQRTSS, rsqrtss) FP(CMPPS, cmpps)
-                  FP(CMPSS, cmpss) FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(
-                      UCOMISS, ucomiss) FP(COMISD,
-                                           comisd) FP(UCOMISD, ucomisd)
-                      FP(CVTPS2PD, cvtps2pd) FP(CVTPD2PS, cvtpd2ps) FP(CVTSS2SD, cvtss2sd) FP(
-                          CVTSD2SS, cvtsd2ss) FP(CVTDQ2PS, cvtdq2ps) FP(CVTPS2DQ, cvtps2dq) FP(CVTTPS2DQ, cvttps2dq)
+      FP(SUBSS, subss)
+      FP(SUBPD, subpd) FP(SUBSD, subsd) FP(MULPS, mulps) FP(MULSS, mulss) FP(MULPD, mulpd) FP(
+          MULSD, mulsd) FP(DIVPS, divps) FP(DIVSS, divss) FP(DIVPD, divpd) FP(DIVSD, divsd)
+          FP(MINPS, minps) FP(MINSS, minss) FP(MINPD, minpd) FP(MINSD, minsd) FP(MAXPS, maxps) FP(
+              MAXSS, maxss) FP(MAXPD, maxpd) FP(MAXSD, maxsd) FP(SQRTPS, sqrtps) FP(SQRTSS, sqrtss)
+              FP(SQRTPD, sqrtpd) FP(SQRTSD, sqrtsd) FP(RCPPS, rcpps) FP(RCPSS, rcpss) FP(
+                  RSQRTPS, rsqrtps) FP(RSQRTSS, rsqrtss) FP(CMPPS, cmpps) FP(CMPSS, cmpss)
+                  FP(CMPPD, cmppd) FP(CMPSD, cmpsd) FP(COMISS, comiss) FP(UCOMISS, ucomiss) FP(
+                      COMISD, comisd) FP(UCOMISD, ucomisd) FP(CVTPS2PD, cvtps2pd)
+                      FP(CVTPD2PS, cvtpd2ps) FP(CVTSS2SD, cvtss2sd) FP(CVTSD2SS, cvtsd2ss) FP(
+                          CVTDQ2PS, cvtdq2ps) FP(CVTPS2DQ, cvtps2dq) FP(CVTTPS2DQ, cvttps2dq)
                           FP(CVTDQ2PD, cvtdq2pd) FP(CVTPD2DQ, cvtpd2dq) FP(CVTTPD2DQ, cvttpd2dq) FP(
                               CVTPI2PS, cvtpi2ps) FP(CVTPI2PD, cvtdq2pd)
 #undef FP
@@ -445,7 +445,8 @@ Handler bind_shape(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
 
 Handler bind_sse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn* out) {
   if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) return nullptr;
-  if (zi.mnemonic == ZYDIS_MNEMONIC_MOVNTI) return data_mov(Form::kMR);  // a plain GPR store
+  if (zi.mnemonic == ZYDIS_MNEMONIC_MOVNTI)
+    return data_mov(Form::kMR, out->opsize);  // a plain GPR store
   Operand o[3];
   unsigned n = 0;
   if (zi.mnemonic == ZYDIS_MNEMONIC_EMMS) return kMmxEmms;

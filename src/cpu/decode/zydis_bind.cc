@@ -189,45 +189,45 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
   switch (zi.mnemonic) {
     // ALU
     case ZYDIS_MNEMONIC_ADD:
-      return alu_binary(AluOp::kAdd, f);
+      return alu_binary(AluOp::kAdd, f, out->opsize);
     case ZYDIS_MNEMONIC_OR:
-      return alu_binary(AluOp::kOr, f);
+      return alu_binary(AluOp::kOr, f, out->opsize);
     case ZYDIS_MNEMONIC_ADC:
-      return alu_binary(AluOp::kAdc, f);
+      return alu_binary(AluOp::kAdc, f, out->opsize);
     case ZYDIS_MNEMONIC_SBB:
-      return alu_binary(AluOp::kSbb, f);
+      return alu_binary(AluOp::kSbb, f, out->opsize);
     case ZYDIS_MNEMONIC_AND:
-      return alu_binary(AluOp::kAnd, f);
+      return alu_binary(AluOp::kAnd, f, out->opsize);
     case ZYDIS_MNEMONIC_SUB:
-      return alu_binary(AluOp::kSub, f);
+      return alu_binary(AluOp::kSub, f, out->opsize);
     case ZYDIS_MNEMONIC_XOR:
-      return alu_binary(AluOp::kXor, f);
+      return alu_binary(AluOp::kXor, f, out->opsize);
     case ZYDIS_MNEMONIC_CMP:
-      return alu_binary(AluOp::kCmp, f);
+      return alu_binary(AluOp::kCmp, f, out->opsize);
     case ZYDIS_MNEMONIC_TEST:
-      return alu_binary(AluOp::kTest, f);
+      return alu_binary(AluOp::kTest, f, out->opsize);
     case ZYDIS_MNEMONIC_INC:
-      return alu_unary(UnaryOp::kInc, f);
+      return alu_unary(UnaryOp::kInc, f, out->opsize);
     case ZYDIS_MNEMONIC_DEC:
-      return alu_unary(UnaryOp::kDec, f);
+      return alu_unary(UnaryOp::kDec, f, out->opsize);
     case ZYDIS_MNEMONIC_NEG:
-      return alu_unary(UnaryOp::kNeg, f);
+      return alu_unary(UnaryOp::kNeg, f, out->opsize);
     case ZYDIS_MNEMONIC_NOT:
-      return alu_unary(UnaryOp::kNot, f);
+      return alu_unary(UnaryOp::kNot, f, out->opsize);
     case ZYDIS_MNEMONIC_ROL:
-      return alu_shift(ShiftOp::kRol, f);
+      return alu_shift(ShiftOp::kRol, f, out->opsize);
     case ZYDIS_MNEMONIC_ROR:
-      return alu_shift(ShiftOp::kRor, f);
+      return alu_shift(ShiftOp::kRor, f, out->opsize);
     case ZYDIS_MNEMONIC_RCL:
-      return alu_shift(ShiftOp::kRcl, f);
+      return alu_shift(ShiftOp::kRcl, f, out->opsize);
     case ZYDIS_MNEMONIC_RCR:
-      return alu_shift(ShiftOp::kRcr, f);
+      return alu_shift(ShiftOp::kRcr, f, out->opsize);
     case ZYDIS_MNEMONIC_SHL:
-      return alu_shift(ShiftOp::kShl, f);
+      return alu_shift(ShiftOp::kShl, f, out->opsize);
     case ZYDIS_MNEMONIC_SHR:
-      return alu_shift(ShiftOp::kShr, f);
+      return alu_shift(ShiftOp::kShr, f, out->opsize);
     case ZYDIS_MNEMONIC_SAR:
-      return alu_shift(ShiftOp::kSar, f);
+      return alu_shift(ShiftOp::kSar, f, out->opsize);
     case ZYDIS_MNEMONIC_SHLD:
       return alu_double_shift(true, f);
     case ZYDIS_MNEMONIC_SHRD:
@@ -235,7 +235,7 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
     case ZYDIS_MNEMONIC_MUL:
       return alu_mul(f);
     case ZYDIS_MNEMONIC_IMUL:
-      return (f == Form::kR || f == Form::kM) ? alu_imul1(f) : alu_imul(f);
+      return (f == Form::kR || f == Form::kM) ? alu_imul1(f) : alu_imul(f, out->opsize);
     case ZYDIS_MNEMONIC_DIV:
       return alu_div(false, f);
     case ZYDIS_MNEMONIC_IDIV:
@@ -304,28 +304,28 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
       if (ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[1].reg.value >= ZYDIS_REGISTER_DR0 &&
           ops[1].reg.value <= ZYDIS_REGISTER_DR15)
         return kMovFromDr;
-      return data_mov(f);
+      return data_mov(f, out->opsize);
     case ZYDIS_MNEMONIC_MOVZX:
       out->size2 = static_cast<uint8_t>(ops[1].size / 8);
-      return data_movx(false, f);
+      return data_movx(false, f, out->opsize, out->size2);
     case ZYDIS_MNEMONIC_MOVSX:
     case ZYDIS_MNEMONIC_MOVSXD:
       out->size2 = static_cast<uint8_t>(ops[1].size / 8);
-      return data_movx(true, f);
+      return data_movx(true, f, out->opsize, out->size2);
     case ZYDIS_MNEMONIC_LEA:
-      return data_lea();
+      return data_lea(out->opsize);
     case ZYDIS_MNEMONIC_XCHG:
       return data_xchg(f);
     case ZYDIS_MNEMONIC_PUSH:
       if (f == Form::kR && ops[0].reg.value >= ZYDIS_REGISTER_ES &&
           ops[0].reg.value <= ZYDIS_REGISTER_GS)
         return kPushSreg;
-      return data_push(f);
+      return data_push(f, out->opsize);
     case ZYDIS_MNEMONIC_POP:
       if (f == Form::kR && ops[0].reg.value >= ZYDIS_REGISTER_ES &&
           ops[0].reg.value <= ZYDIS_REGISTER_GS)
         return kPopSreg;
-      return data_pop(f);
+      return data_pop(f, out->opsize);
     case ZYDIS_MNEMONIC_PUSHF:
     case ZYDIS_MNEMONIC_PUSHFD:
     case ZYDIS_MNEMONIC_PUSHFQ:
@@ -521,7 +521,7 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
     out->op = static_cast<uint8_t>(cc);
     switch (zi.meta.category) {
       case ZYDIS_CATEGORY_COND_BR:
-        return kJcc;
+        return ctl_jcc(static_cast<unsigned>(cc));
       case ZYDIS_CATEGORY_SETCC:
         return alu_setcc(f);
       case ZYDIS_CATEGORY_CMOV:
@@ -534,8 +534,9 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
 }
 
 bool ends_block(const ZydisDecodedInstruction& zi) {
+  // Conditional branches (Jcc, LOOP, JCXZ) do not end a block: taken, they
+  // leave it like any branch; not taken, the block goes on.
   switch (zi.meta.category) {
-    case ZYDIS_CATEGORY_COND_BR:
     case ZYDIS_CATEGORY_UNCOND_BR:
     case ZYDIS_CATEGORY_CALL:
     case ZYDIS_CATEGORY_RET:
@@ -555,12 +556,6 @@ bool ends_block(const ZydisDecodedInstruction& zi) {
     case ZYDIS_MNEMONIC_STI:
     case ZYDIS_MNEMONIC_CLI:
     case ZYDIS_MNEMONIC_HLT:
-    case ZYDIS_MNEMONIC_LOOP:
-    case ZYDIS_MNEMONIC_LOOPE:
-    case ZYDIS_MNEMONIC_LOOPNE:
-    case ZYDIS_MNEMONIC_JCXZ:
-    case ZYDIS_MNEMONIC_JECXZ:
-    case ZYDIS_MNEMONIC_JRCXZ:
     case ZYDIS_MNEMONIC_WRMSR:
     case ZYDIS_MNEMONIC_LSS:
     case ZYDIS_MNEMONIC_UD0:

@@ -17,10 +17,10 @@ constexpr uint64_t msb(unsigned size) {
   return 1ull << (size * 8 - 1);
 }
 
-template <AluOp Op, K D, K S>
+template <AluOp Op, K D, K S, unsigned kSz>
 Flow alu2(Cpu& c, const Insn& i) {
   constexpr bool kWrites = Op != AluOp::kCmp && Op != AluOp::kTest;
-  unsigned sz = i.opsize;
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t m = size_mask(sz);
   Dst<D> d;
   uint64_t a, b, r;
@@ -64,27 +64,32 @@ Flow alu2(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
+template <AluOp Op, K D, K S>
+Handler alu2_sized(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return alu2<Op, D, S, decltype(n)::value>; });
+}
+
 template <AluOp Op>
-Handler alu2_form(Form f) {
+Handler alu2_form(Form f, unsigned size) {
   switch (f) {
     case Form::kRR:
-      return alu2<Op, K::R, K::R>;
+      return alu2_sized<Op, K::R, K::R>(size);
     case Form::kRM:
-      return alu2<Op, K::R, K::M>;
+      return alu2_sized<Op, K::R, K::M>(size);
     case Form::kMR:
-      return alu2<Op, K::M, K::R>;
+      return alu2_sized<Op, K::M, K::R>(size);
     case Form::kRI:
-      return alu2<Op, K::R, K::I>;
+      return alu2_sized<Op, K::R, K::I>(size);
     case Form::kMI:
-      return alu2<Op, K::M, K::I>;
+      return alu2_sized<Op, K::M, K::I>(size);
     default:
       return nullptr;
   }
 }
 
-template <UnaryOp Op, K D>
+template <UnaryOp Op, K D, unsigned kSz>
 Flow alu1(Cpu& c, const Insn& i) {
-  unsigned sz = i.opsize;
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t m = size_mask(sz);
   Dst<D> d;
   uint64_t a, r;
@@ -124,9 +129,9 @@ Flow zero_count(Cpu& c, const Insn& i, unsigned sz, uint64_t a) {
   return Flow::kNext;
 }
 
-template <ShiftOp Op, K D, bool kCountInCl>
+template <ShiftOp Op, K D, bool kCountInCl, unsigned kSz>
 Flow shift(Cpu& c, const Insn& i) {
-  unsigned sz = i.opsize;
+  const unsigned sz = opsize_of<kSz>(i);
   unsigned bits = sz * 8;
   uint64_t m = size_mask(sz);
   unsigned count = static_cast<unsigned>(kCountInCl ? c.gpr[kRcx] : i.imm) & (sz == 8 ? 63 : 31);
@@ -200,17 +205,23 @@ Flow shift(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
+template <ShiftOp Op, K D, bool kCountInCl>
+Handler shift_sized(unsigned size) {
+  return by_size(size,
+                 [](auto n) -> Handler { return shift<Op, D, kCountInCl, decltype(n)::value>; });
+}
+
 template <ShiftOp Op>
-Handler shift_form(Form f) {
+Handler shift_form(Form f, unsigned size) {
   switch (f) {
     case Form::kRI:
-      return shift<Op, K::R, false>;
+      return shift_sized<Op, K::R, false>(size);
     case Form::kMI:
-      return shift<Op, K::M, false>;
+      return shift_sized<Op, K::M, false>(size);
     case Form::kRR:
-      return shift<Op, K::R, true>;
+      return shift_sized<Op, K::R, true>(size);
     case Form::kMR:
-      return shift<Op, K::M, true>;
+      return shift_sized<Op, K::M, true>(size);
     default:
       return nullptr;
   }
@@ -287,15 +298,19 @@ Flow imul1(Cpu& c, const Insn& i) {
 }
 
 // IMUL r, r/m and IMUL r, r/m, imm (kImm).
-template <K S, bool kImm>
+template <K S, bool kImm, unsigned kSz>
 Flow imul(Cpu& c, const Insn& i) {
-  unsigned sz = i.opsize;
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t b;
   if (!read_src<S>(c, i, sz, &b)) return Flow::kFault;
   uint64_t a = kImm ? i.imm : c.reg(i.r0, sz);
-  s128 r = s128{sign_extend(a & size_mask(sz), sz)} * sign_extend(b, sz);
+  // The product wraps to 64 bits; narrower products always fit, so the
+  // overflow test for them is whether the low part sign-extends back.
+  int64_t r;
+  bool overflow =
+      __builtin_mul_overflow(sign_extend(a & size_mask(sz), sz), sign_extend(b, sz), &r);
   uint64_t lo = static_cast<uint64_t>(r) & size_mask(sz);
-  bool overflow = r != s128{sign_extend(lo, sz)};
+  if (sz < 8) overflow = r != sign_extend(lo, sz);
   c.set_reg(i.r0, sz, lo);
   c.lflags.set_explicit(lo, sz, overflow, overflow);
   return Flow::kNext;
@@ -510,64 +525,75 @@ Flow std_(Cpu& c, const Insn&) {
 const Handler kBswap = bswap, kCbw = cbw, kCwd = cwd, kLahf = lahf, kSahf = sahf, kClc = clc,
               kStc = stc, kCmc = cmc, kCld = cld, kStd = std_;
 
-Handler alu_binary(AluOp op, Form f) {
+Handler alu_binary(AluOp op, Form f, unsigned size) {
   switch (op) {
     case AluOp::kAdd:
-      return alu2_form<AluOp::kAdd>(f);
+      return alu2_form<AluOp::kAdd>(f, size);
     case AluOp::kOr:
-      return alu2_form<AluOp::kOr>(f);
+      return alu2_form<AluOp::kOr>(f, size);
     case AluOp::kAdc:
-      return alu2_form<AluOp::kAdc>(f);
+      return alu2_form<AluOp::kAdc>(f, size);
     case AluOp::kSbb:
-      return alu2_form<AluOp::kSbb>(f);
+      return alu2_form<AluOp::kSbb>(f, size);
     case AluOp::kAnd:
-      return alu2_form<AluOp::kAnd>(f);
+      return alu2_form<AluOp::kAnd>(f, size);
     case AluOp::kSub:
-      return alu2_form<AluOp::kSub>(f);
+      return alu2_form<AluOp::kSub>(f, size);
     case AluOp::kXor:
-      return alu2_form<AluOp::kXor>(f);
+      return alu2_form<AluOp::kXor>(f, size);
     case AluOp::kCmp:
-      return alu2_form<AluOp::kCmp>(f);
+      return alu2_form<AluOp::kCmp>(f, size);
     case AluOp::kTest:
-      return alu2_form<AluOp::kTest>(f);
+      return alu2_form<AluOp::kTest>(f, size);
   }
   return nullptr;
 }
 
-Handler alu_unary(UnaryOp op, Form f) {
-  bool mem = f == Form::kM;
-  if (f != Form::kR && !mem) return nullptr;
+namespace {
+
+template <UnaryOp Op>
+Handler alu1_form(Form f, unsigned size) {
+  if (f == Form::kR)
+    return by_size(size, [](auto n) -> Handler { return alu1<Op, K::R, decltype(n)::value>; });
+  if (f == Form::kM)
+    return by_size(size, [](auto n) -> Handler { return alu1<Op, K::M, decltype(n)::value>; });
+  return nullptr;
+}
+
+}  // namespace
+
+Handler alu_unary(UnaryOp op, Form f, unsigned size) {
   switch (op) {
     case UnaryOp::kInc:
-      return mem ? alu1<UnaryOp::kInc, K::M> : alu1<UnaryOp::kInc, K::R>;
+      return alu1_form<UnaryOp::kInc>(f, size);
     case UnaryOp::kDec:
-      return mem ? alu1<UnaryOp::kDec, K::M> : alu1<UnaryOp::kDec, K::R>;
+      return alu1_form<UnaryOp::kDec>(f, size);
     case UnaryOp::kNeg:
-      return mem ? alu1<UnaryOp::kNeg, K::M> : alu1<UnaryOp::kNeg, K::R>;
+      return alu1_form<UnaryOp::kNeg>(f, size);
     case UnaryOp::kNot:
-      return mem ? alu1<UnaryOp::kNot, K::M> : alu1<UnaryOp::kNot, K::R>;
+      return alu1_form<UnaryOp::kNot>(f, size);
   }
   return nullptr;
 }
 
-Handler alu_shift(ShiftOp op, Form f) {
+Handler alu_shift(ShiftOp op, Form f, unsigned size) {
   switch (op) {
     case ShiftOp::kRol:
-      return shift_form<ShiftOp::kRol>(f);
+      return shift_form<ShiftOp::kRol>(f, size);
     case ShiftOp::kRor:
-      return shift_form<ShiftOp::kRor>(f);
+      return shift_form<ShiftOp::kRor>(f, size);
     case ShiftOp::kRcl:
-      return shift_form<ShiftOp::kRcl>(f);
+      return shift_form<ShiftOp::kRcl>(f, size);
     case ShiftOp::kRcr:
-      return shift_form<ShiftOp::kRcr>(f);
+      return shift_form<ShiftOp::kRcr>(f, size);
     case ShiftOp::kShl:
-      return shift_form<ShiftOp::kShl>(f);
+      return shift_form<ShiftOp::kShl>(f, size);
     case ShiftOp::kShr:
-      return shift_form<ShiftOp::kShr>(f);
+      return shift_form<ShiftOp::kShr>(f, size);
     case ShiftOp::kSal:
-      return shift_form<ShiftOp::kSal>(f);
+      return shift_form<ShiftOp::kSal>(f, size);
     case ShiftOp::kSar:
-      return shift_form<ShiftOp::kSar>(f);
+      return shift_form<ShiftOp::kSar>(f, size);
   }
   return nullptr;
 }
@@ -593,16 +619,23 @@ Handler alu_mul(Form f) {
 Handler alu_imul1(Form f) {
   return f == Form::kR ? imul1<K::R> : f == Form::kM ? imul1<K::M> : nullptr;
 }
-Handler alu_imul(Form f) {
+namespace {
+template <K S, bool kImm>
+Handler imul_sized(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return imul<S, kImm, decltype(n)::value>; });
+}
+}  // namespace
+
+Handler alu_imul(Form f, unsigned size) {
   switch (f) {
     case Form::kRR:
-      return imul<K::R, false>;
+      return imul_sized<K::R, false>(size);
     case Form::kRM:
-      return imul<K::M, false>;
+      return imul_sized<K::M, false>(size);
     case Form::kRRI:
-      return imul<K::R, true>;
+      return imul_sized<K::R, true>(size);
     case Form::kRMI:
-      return imul<K::M, true>;
+      return imul_sized<K::M, true>(size);
     default:
       return nullptr;
   }

@@ -1,5 +1,6 @@
 // Control flow: near and far JMP/CALL/RET, Jcc, LOOP/JCXZ, INT n/INT3/INTO/
-// INT1, IRET and HLT. Branch handlers set next_rip and end the block.
+// INT1, IRET and HLT. Branch handlers set next_rip and end the block; a
+// conditional branch that is not taken lets the block go on (a side exit).
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -22,8 +23,10 @@ Flow jmp_rel(Cpu& c, const Insn& i) {
   return jump(c, i, c.next_rip + i.imm);
 }
 
+// Conditional branches are side exits: not taken, the block goes on.
+template <unsigned kCc>
 Flow jcc(Cpu& c, const Insn& i) {
-  if (!condition(c, i.op)) return Flow::kEnd;
+  if (!condition(c, kCc)) return Flow::kNext;
   return jump(c, i, c.next_rip + i.imm);
 }
 
@@ -90,12 +93,12 @@ Flow loop(Cpu& c, const Insn& i) {
   bool go = count != 0;
   if (kZfRule == 1) go = go && c.lflags.zf();
   if (kZfRule == 2) go = go && !c.lflags.zf();
-  if (!go) return Flow::kEnd;
+  if (!go) return Flow::kNext;
   return jump(c, i, c.next_rip + i.imm);
 }
 
 Flow jcxz(Cpu& c, const Insn& i) {
-  if ((c.gpr[kRcx] & size_mask(i.addrsize)) != 0) return Flow::kEnd;
+  if ((c.gpr[kRcx] & size_mask(i.addrsize)) != 0) return Flow::kNext;
   return jump(c, i, c.next_rip + i.imm);
 }
 
@@ -150,10 +153,17 @@ Flow far_indirect(Cpu& c, const Insn& i) {
 
 }  // namespace
 
-const Handler kJmpRel = jmp_rel, kJcc = jcc, kCallRel = call_rel, kRet = ret, kRetImm = ret_imm,
-              kRetf = retf, kRetfImm = retf_imm, kLoop = loop<0>, kLoope = loop<1>,
-              kLoopne = loop<2>, kJcxz = jcxz, kInt = int_n, kInt3 = int3, kInto = into,
-              kInt1 = int1, kIret = iret, kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
+const Handler kJmpRel = jmp_rel, kCallRel = call_rel, kRet = ret, kRetImm = ret_imm, kRetf = retf,
+              kRetfImm = retf_imm, kLoop = loop<0>, kLoope = loop<1>, kLoopne = loop<2>,
+              kJcxz = jcxz, kInt = int_n, kInt3 = int3, kInto = into, kInt1 = int1, kIret = iret,
+              kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
+
+Handler ctl_jcc(unsigned cc) {
+  static constexpr Handler kTable[16] = {jcc<0>,  jcc<1>,  jcc<2>,  jcc<3>, jcc<4>,  jcc<5>,
+                                         jcc<6>,  jcc<7>,  jcc<8>,  jcc<9>, jcc<10>, jcc<11>,
+                                         jcc<12>, jcc<13>, jcc<14>, jcc<15>};
+  return kTable[cc & 15];
+}
 
 Handler ctl_jmp_indirect(Form f) {
   return f == Form::kR ? jmp_indirect<K::R> : f == Form::kM ? jmp_indirect<K::M> : nullptr;

@@ -7,28 +7,34 @@
 namespace vessel::cpu {
 namespace {
 
-template <K D, K S>
+template <K D, K S, unsigned kSz>
 Flow mov(Cpu& c, const Insn& i) {
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t v;
-  if (!read_src<S>(c, i, i.opsize, &v)) return Flow::kFault;
-  return write_dst<D>(c, i, i.opsize, v) ? Flow::kNext : Flow::kFault;
+  if (!read_src<S>(c, i, sz, &v)) return Flow::kFault;
+  return write_dst<D>(c, i, sz, v) ? Flow::kNext : Flow::kFault;
 }
 
-template <bool kSign, K S>
+// kSz: the destination's size, kSrc the source's (0: from the record).
+template <bool kSign, K S, unsigned kSz, unsigned kSrc>
 Flow movx(Cpu& c, const Insn& i) {
+  const unsigned sz = opsize_of<kSz>(i);
+  const unsigned src = kSrc ? kSrc : i.size2;
   uint64_t v;
   if constexpr (S == K::R) {
-    v = c.reg(i.r1, i.size2);
-  } else if (!c.read(i.seg, c.effective_address(i), i.size2, &v)) {
+    v = c.reg(i.r1, src);
+  } else if (!c.read(i.seg, c.effective_address(i), src, &v)) {
     return Flow::kFault;
   }
-  if (kSign) v = static_cast<uint64_t>(sign_extend(v, i.size2));
-  c.set_reg(i.r0, i.opsize, v & size_mask(i.opsize));
+  if (kSign) v = static_cast<uint64_t>(sign_extend(v, src));
+  c.set_reg(i.r0, sz, v & size_mask(sz));
   return Flow::kNext;
 }
 
+template <unsigned kSz>
 Flow lea(Cpu& c, const Insn& i) {
-  c.set_reg(i.r0, i.opsize, c.effective_address(i) & size_mask(i.opsize));
+  const unsigned sz = opsize_of<kSz>(i);
+  c.set_reg(i.r0, sz, c.effective_address(i) & size_mask(sz));
   return Flow::kNext;
 }
 
@@ -51,25 +57,27 @@ Flow xchg_mem(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-template <K S>
+template <K S, unsigned kSz>
 Flow push(Cpu& c, const Insn& i) {
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t v;
   if constexpr (S == K::R) {
-    v = c.reg(i.r0, i.opsize);
+    v = c.reg(i.r0, sz);
   } else if constexpr (S == K::M) {
-    if (!c.read(i.seg, c.effective_address(i), i.opsize, &v)) return Flow::kFault;
+    if (!c.read(i.seg, c.effective_address(i), sz, &v)) return Flow::kFault;
   } else {
-    v = i.imm & size_mask(i.opsize);
+    v = i.imm & size_mask(sz);
   }
-  return c.push(v, i.opsize) ? Flow::kNext : Flow::kFault;
+  return c.push(v, sz) ? Flow::kNext : Flow::kFault;
 }
 
-template <K D>
+template <K D, unsigned kSz>
 Flow pop(Cpu& c, const Insn& i) {
+  const unsigned sz = opsize_of<kSz>(i);
   uint64_t saved = c.gpr[kRsp];
   uint64_t v;
-  if (!c.pop(i.opsize, &v)) return Flow::kFault;
-  if (!write_dst<D>(c, i, i.opsize, v)) {  // the address uses the incremented RSP
+  if (!c.pop(sz, &v)) return Flow::kFault;
+  if (!write_dst<D>(c, i, sz, v)) {  // the address uses the incremented RSP
     c.gpr[kRsp] = saved;
     return Flow::kFault;
   }
@@ -226,29 +234,61 @@ const Handler kPushSreg = push_sreg, kPopSreg = pop_sreg, kPushf = pushf, kPopf 
               kPusha = pusha, kPopa = popa, kNop = nop, kEnter = enter, kLeave = leave,
               kXlat = xlat;
 
-Handler data_mov(Form f) {
+namespace {
+
+template <K D, K S>
+Handler mov_sized(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return mov<D, S, decltype(n)::value>; });
+}
+
+template <bool kSign, K S>
+Handler movx_sized(unsigned size, unsigned src_size) {
+  // The common pairs get their own handler; the rest read sizes from the record.
+  if (size == 8 && src_size == 4) return movx<kSign, S, 8, 4>;
+  if (src_size == 1)
+    return by_size(size, [](auto n) -> Handler { return movx<kSign, S, decltype(n)::value, 1>; });
+  if (src_size == 2)
+    return by_size(size, [](auto n) -> Handler { return movx<kSign, S, decltype(n)::value, 2>; });
+  return movx<kSign, S, 0, 0>;
+}
+
+template <K S>
+Handler push_sized(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return push<S, decltype(n)::value>; });
+}
+
+template <K D>
+Handler pop_sized(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return pop<D, decltype(n)::value>; });
+}
+
+}  // namespace
+
+Handler data_mov(Form f, unsigned size) {
   switch (f) {
     case Form::kRR:
-      return mov<K::R, K::R>;
+      return mov_sized<K::R, K::R>(size);
     case Form::kRM:
-      return mov<K::R, K::M>;
+      return mov_sized<K::R, K::M>(size);
     case Form::kMR:
-      return mov<K::M, K::R>;
+      return mov_sized<K::M, K::R>(size);
     case Form::kRI:
-      return mov<K::R, K::I>;
+      return mov_sized<K::R, K::I>(size);
     case Form::kMI:
-      return mov<K::M, K::I>;
+      return mov_sized<K::M, K::I>(size);
     default:
       return nullptr;
   }
 }
-Handler data_movx(bool s, Form f) {
-  if (f == Form::kRR) return s ? movx<true, K::R> : movx<false, K::R>;
-  if (f == Form::kRM) return s ? movx<true, K::M> : movx<false, K::M>;
+Handler data_movx(bool s, Form f, unsigned size, unsigned src_size) {
+  if (f == Form::kRR)
+    return s ? movx_sized<true, K::R>(size, src_size) : movx_sized<false, K::R>(size, src_size);
+  if (f == Form::kRM)
+    return s ? movx_sized<true, K::M>(size, src_size) : movx_sized<false, K::M>(size, src_size);
   return nullptr;
 }
-Handler data_lea() {
-  return lea;
+Handler data_lea(unsigned size) {
+  return by_size(size, [](auto n) -> Handler { return lea<decltype(n)::value>; });
 }
 Handler data_xchg(Form f) {
   switch (f) {
@@ -262,20 +302,20 @@ Handler data_xchg(Form f) {
       return nullptr;
   }
 }
-Handler data_push(Form f) {
+Handler data_push(Form f, unsigned size) {
   switch (f) {
     case Form::kR:
-      return push<K::R>;
+      return push_sized<K::R>(size);
     case Form::kM:
-      return push<K::M>;
+      return push_sized<K::M>(size);
     case Form::kI:
-      return push<K::I>;
+      return push_sized<K::I>(size);
     default:
       return nullptr;
   }
 }
-Handler data_pop(Form f) {
-  return f == Form::kR ? pop<K::R> : f == Form::kM ? pop<K::M> : nullptr;
+Handler data_pop(Form f, unsigned size) {
+  return f == Form::kR ? pop_sized<K::R>(size) : f == Form::kM ? pop_sized<K::M>(size) : nullptr;
 }
 Handler data_mov_to_sreg(Form f) {
   return f == Form::kRR ? mov_to_sreg<K::R> : f == Form::kRM ? mov_to_sreg<K::M> : nullptr;

@@ -35,15 +35,15 @@ enum class ShiftOp : uint8_t { kRol, kRor, kRcl, kRcr, kShl, kShr, kSal, kSar };
 enum class BitOp : uint8_t { kBt, kBts, kBtr, kBtc };
 
 // exec/alu.cc
-Handler alu_binary(AluOp op, Form form);
-Handler alu_unary(UnaryOp op, Form form);
+Handler alu_binary(AluOp op, Form form, unsigned size);
+Handler alu_unary(UnaryOp op, Form form, unsigned size);
 // `form` names the shifted operand and the count: kRI/kMI count in imm,
 // kRR/kMR count in CL.
-Handler alu_shift(ShiftOp op, Form form);
+Handler alu_shift(ShiftOp op, Form form, unsigned size);
 Handler alu_double_shift(bool left, Form form);  // SHLD/SHRD: kRRI, kMRI (imm), kRRR, kMRR (CL)
 Handler alu_mul(Form form);                      // MUL r/m
 Handler alu_imul1(Form form);                    // IMUL r/m (one operand)
-Handler alu_imul(Form form);  // IMUL r, r/m (kRR, kRM) and r, r/m, imm (kRRI, kRMI)
+Handler alu_imul(Form form, unsigned size);  // IMUL r, r/m (kRR, kRM) and r, r/m, imm (kRRI, kRMI)
 Handler alu_div(bool signed_div, Form form);
 Handler alu_bit(BitOp op, Form form);  // kRR/kMR: bit index in r1; kRI/kMI: in imm
 Handler alu_bsf(bool reverse, Form form);
@@ -54,12 +54,13 @@ Handler alu_cmovcc(Form form);  // cc in insn.op
 extern const Handler kBswap, kCbw, kCwd, kLahf, kSahf, kClc, kStc, kCmc, kCld, kStd;
 
 // exec/data.cc
-Handler data_mov(Form form);
-Handler data_movx(bool sign, Form form);  // MOVZX/MOVSX/MOVSXD; source size in size2
-Handler data_lea();
+Handler data_mov(Form form, unsigned size);
+// MOVZX/MOVSX/MOVSXD: `size` the destination's, `src_size` the source's (also in size2).
+Handler data_movx(bool sign, Form form, unsigned size, unsigned src_size);
+Handler data_lea(unsigned size);
 Handler data_xchg(Form form);
-Handler data_push(Form form);           // kR, kM, kI
-Handler data_pop(Form form);            // kR, kM
+Handler data_push(Form form, unsigned size);  // kR, kM, kI
+Handler data_pop(Form form, unsigned size);   // kR, kM
 Handler data_mov_to_sreg(Form form);    // sreg in r0, source r1/memory
 Handler data_mov_from_sreg(Form form);  // sreg in r1
 extern const Handler kPushSreg, kPopSreg, kPushf, kPopf, kPusha, kPopa, kNop, kEnter, kLeave, kXlat;
@@ -69,7 +70,8 @@ enum class StringOp : uint8_t { kMovs, kStos, kLods, kCmps, kScas, kIns, kOuts }
 Handler string_op(StringOp op);
 
 // exec/control.cc
-extern const Handler kJmpRel, kJcc, kCallRel, kRet, kRetImm, kRetf, kRetfImm, kLoop, kLoope,
+Handler ctl_jcc(unsigned cc);  // Jcc, one handler per condition
+extern const Handler kJmpRel, kCallRel, kRet, kRetImm, kRetf, kRetfImm, kLoop, kLoope,
     kLoopne, kJcxz, kInt, kInt3, kInto, kInt1, kIret, kHlt, kJmpFar, kCallFar;
 Handler ctl_jmp_indirect(Form form);
 Handler ctl_call_indirect(Form form);

@@ -5,12 +5,39 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/cpu.h"
 
 namespace vessel::cpu {
 
 enum class K : uint8_t { R, M, I };
+
+// Operand size: handlers are instantiated per size (kSz 1, 2, 4, 8), so the
+// common forms carry no size switch; kSz 0 reads the size from the record.
+template <unsigned kSz>
+inline unsigned opsize_of(const Insn& i) {
+  return kSz ? kSz : i.opsize;
+}
+
+// The instantiation for operand size `size`: calls `pick` with
+// std::integral_constant<unsigned, N> for N = 1, 2, 4, 8, or 0 (the generic
+// handler) for any other size.
+template <typename Pick>
+Handler by_size(unsigned size, Pick pick) {
+  switch (size) {
+    case 1:
+      return pick(std::integral_constant<unsigned, 1>{});
+    case 2:
+      return pick(std::integral_constant<unsigned, 2>{});
+    case 4:
+      return pick(std::integral_constant<unsigned, 4>{});
+    case 8:
+      return pick(std::integral_constant<unsigned, 8>{});
+    default:
+      return pick(std::integral_constant<unsigned, 0>{});
+  }
+}
 
 // Reads source operand (register r1, memory or immediate).
 template <K S>
