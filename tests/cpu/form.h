@@ -26,6 +26,9 @@ enum class Hint : uint8_t {
   kCompareExchange,      // CMPXCHG: often make the accumulator equal the destination
   kFrame,                // ENTER/LEAVE: RBP points into the stack part of the data area
   kCompareExchangeWide,  // CMPXCHG8B/16B: often make rDX:rAX equal the memory operand
+  kSimd,                 // SSE forms: XMM and memory lanes of special floats/integers, equal lanes,
+                         // a mostly 16-byte aligned memory operand; string compares get short
+                         // strings and small lengths in RAX/RDX (state_gen_simd.cc)
 };
 
 struct Form {

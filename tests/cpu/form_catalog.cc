@@ -432,6 +432,7 @@ Catalogue build_catalogue(const HostFeatures& host) {
   for (ZydisMnemonic m : kCmov) add_spec_forms(b, Spec{m, "rr rm", WDQ});
   for (ZydisMnemonic m : kSetcc) add_spec_forms(b, Spec{m, "r m", B});
   add_raw_forms(b, host);
+  add_simd_forms(host, cat);
   return cat;
 }
 

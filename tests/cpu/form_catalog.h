@@ -22,4 +22,7 @@ struct Catalogue {
 
 Catalogue build_catalogue(const HostFeatures& host);
 
+// The SSE to SSE4.2 forms (form_catalog_simd.cc), appended by build_catalogue.
+void add_simd_forms(const HostFeatures& host, Catalogue& cat);
+
 }  // namespace vessel::difftest

@@ -11,6 +11,10 @@ HostFeatures detect_host_features() {
     f.popcnt = (c >> 23) & 1;
     f.movbe = (c >> 22) & 1;
     f.cx16 = (c >> 13) & 1;
+    f.sse3 = c & 1;
+    f.ssse3 = (c >> 9) & 1;
+    f.sse41 = (c >> 19) & 1;
+    f.sse42 = (c >> 20) & 1;
   }
   if (__get_cpuid(0x80000001, &a, &b, &c, &d)) {
     f.lzcnt = (c >> 5) & 1;

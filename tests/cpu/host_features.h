@@ -13,6 +13,10 @@ struct HostFeatures {
   bool bmi2 = false;    // CPUID.(EAX=7,ECX=0):EBX[8]
   bool adx = false;     // CPUID.(EAX=7,ECX=0):EBX[19]
   bool lahf = false;    // CPUID.80000001H:ECX[0] (LAHF/SAHF in 64-bit mode)
+  bool sse3 = false;    // CPUID.1:ECX[0]
+  bool ssse3 = false;   // CPUID.1:ECX[9]
+  bool sse41 = false;   // CPUID.1:ECX[19]
+  bool sse42 = false;   // CPUID.1:ECX[20]
 };
 
 HostFeatures detect_host_features();

@@ -141,6 +141,9 @@ TestCase make_case(const Form& form, Rng& rng) {
         }
       }
       break;
+    case Hint::kSimd:
+      shape_simd_state(form, rng, s);
+      break;
     case Hint::kFrame:
       s.gpr[kRbp] = kDataAddr + 0x1A00 - 8 * rng.below(16);
       break;

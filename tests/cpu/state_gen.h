@@ -37,4 +37,8 @@ struct TestCase {
 
 TestCase make_case(const Form& form, Rng& rng);
 
+// Hint::kSimd (state_gen_simd.cc): reshapes the XMM registers, the memory
+// operand and, for the string compares, RAX/RDX of `s`.
+void shape_simd_state(const Form& form, Rng& rng, UserState& s);
+
 }  // namespace vessel::difftest

@@ -120,10 +120,10 @@ TEST(CpuDecoder, SegmentAndControlRegisterMoves) {
 }
 
 TEST(CpuDecoder, UndefinedAndUnimplemented) {
-  EXPECT_EQ(decode({0x0F, 0x0B}, DecodeMode::k32).fn, kRaiseUd);         // ud2
-  Insn sse42 = decode({0x66, 0x0F, 0x38, 0x37, 0xC1}, DecodeMode::k32);  // pcmpgtq: not implemented
-  EXPECT_EQ(sse42.fn, kUnimplemented);
-  EXPECT_TRUE(sse42.flags & insn_flag::kEndsBlock);
+  EXPECT_EQ(decode({0x0F, 0x0B}, DecodeMode::k32).fn, kRaiseUd);       // ud2
+  Insn aes = decode({0x66, 0x0F, 0x38, 0xDC, 0xC1}, DecodeMode::k32);  // aesenc: not implemented
+  EXPECT_EQ(aes.fn, kUnimplemented);
+  EXPECT_TRUE(aes.flags & insn_flag::kEndsBlock);
   Insn bad = decode({0x06}, DecodeMode::k64);  // push es: invalid in 64-bit mode
   EXPECT_EQ(bad.fn, kRaiseUd);
   EXPECT_EQ(bad.len, 1);

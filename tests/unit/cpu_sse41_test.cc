@@ -106,8 +106,7 @@ TEST_F(Sse41, AlignmentOfMemoryOperands) {
 
 TEST_F(Sse41, CpuidAdvertisesSse41) {
   CpuidResult r = cpuid(1, 0, 0);
-  EXPECT_TRUE(r.ecx & (1u << 19));   // SSE4.1
-  EXPECT_FALSE(r.ecx & (1u << 20));  // SSE4.2
+  EXPECT_TRUE(r.ecx & (1u << 19));  // SSE4.1
 }
 
 }  // namespace

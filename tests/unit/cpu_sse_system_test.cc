@@ -34,7 +34,7 @@ TEST_F(SseSystem, UnmaskedExceptionRaisesXmAndKeepsTheDestination) {
   cpu.fpu.mxcsr = 0x1F80 & ~(1u << 9);  // ZM clear
   EXPECT_EQ(run({/* divsd xmm1, xmm2 */ 0xF2, 0x0F, 0x5E, 0xCA}), kXm);
   EXPECT_EQ(x(1).f64[0], 1.0);
-  EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x04u);     // ZE recorded
+  EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x04u);      // ZE recorded
   EXPECT_EQ(cpu.rip, kStubs + kXm * 16 + 12);  // in the handler, after the fault
   // Without CR4.OSXMMEXCPT the same exception is #UD.
   cpu.cr4 &= ~cr4::kOsxmmexcpt;
@@ -59,7 +59,7 @@ TEST_F(SseSystem, UnmaskedInvalidOnComisdKeepsTheFlags) {
   EXPECT_EQ(cpu.gpr[kRcx], 0x1234u);
 }
 
-TEST_F(SseSystem, CpuidAdvertisesSseToSse41Only) {
+TEST_F(SseSystem, CpuidAdvertisesSseToSse42Only) {
   CpuidResult r = cpuid(1, 0, 0);
   EXPECT_TRUE(r.edx & (1u << 25));
   EXPECT_TRUE(r.edx & (1u << 26));
@@ -67,7 +67,8 @@ TEST_F(SseSystem, CpuidAdvertisesSseToSse41Only) {
   EXPECT_FALSE(r.ecx & (1u << 3));   // MONITOR/MWAIT
   EXPECT_TRUE(r.ecx & (1u << 9));    // SSSE3
   EXPECT_TRUE(r.ecx & (1u << 19));   // SSE4.1
-  EXPECT_FALSE(r.ecx & (1u << 20));  // SSE4.2
+  EXPECT_TRUE(r.ecx & (1u << 20));   // SSE4.2
+  EXPECT_FALSE(r.ecx & (1u << 25));  // AES-NI
   EXPECT_FALSE(r.ecx & (1u << 28));  // AVX
 }
 

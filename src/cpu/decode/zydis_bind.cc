@@ -5,6 +5,7 @@
 #include "cpu/decode/bind_intops.h"
 #include "cpu/decode/bind_sse.h"
 #include "cpu/decode/bind_sse41.h"
+#include "cpu/decode/bind_sse42.h"
 #include "cpu/decode/bind_ssse3.h"
 #include "cpu/decode/bind_x87.h"
 #include "cpu/exec/handlers.h"
@@ -184,6 +185,7 @@ Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperan
   if (Handler h = bind_sse(zi, ops, out)) return h;
   if (Handler h = bind_ssse3(zi, ops, out)) return h;
   if (Handler h = bind_sse41(zi, ops, out)) return h;
+  if (Handler h = bind_sse42(zi, ops, out)) return h;
   if (Handler h = bind_x87(zi, ops, out)) return h;
   if (f == Form::kUnsupported) return nullptr;
   switch (zi.mnemonic) {

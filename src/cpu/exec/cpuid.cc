@@ -19,9 +19,10 @@ constexpr uint32_t kLeaf1EcxXsave = 1u << 26;
 constexpr uint32_t kXsaveComponents = 3, kXsaveAreaSize = 576, kLeafDSub1Xsaveopt = 1;
 // Leaf 1 EDX: MMX (exec/mmx.cc), SSE, SSE2 (exec/sse*.cc).
 constexpr uint32_t kLeaf1EdxMmxSse = (1u << 23) | (1u << 25) | (1u << 26);
-// Leaf 1 ECX: SSE3, SSSE3 and SSE4.1 (exec/sse3.cc, exec/ssse3.cc,
-// exec/sse41_*.cc). MONITOR (bit 3) is not advertised: MONITOR/MWAIT raise #UD.
-constexpr uint32_t kLeaf1EcxSse3To41 = (1u << 0) | (1u << 9) | (1u << 19);
+// Leaf 1 ECX: SSE3, SSSE3, SSE4.1 and SSE4.2 (exec/sse3.cc, exec/ssse3.cc,
+// exec/sse41_*.cc, exec/sse42.cc). MONITOR (bit 3) is not advertised:
+// MONITOR/MWAIT raise #UD.
+constexpr uint32_t kLeaf1EcxSse3To42 = (1u << 0) | (1u << 9) | (1u << 19) | (1u << 20);
 constexpr uint32_t kLeaf1EcxHypervisor = 1u << 31;
 // Integer extensions (exec/intops.cc): leaf 1 EDX CX8, SEP; ECX CX16, MOVBE,
 // POPCNT; leaf 7 EBX BMI1, BMI2, ADX; 0x80000001 ECX ABM (LZCNT).
@@ -51,7 +52,7 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
     case 1:
       r.eax = 0x00000663;                                // family 6, model 6, stepping 3
       r.ebx = (apic_id << 24) | (1u << 16) | (8u << 8);  // CLFLUSH line: 8 * 8 bytes
-      r.ecx = kLeaf1EcxHypervisor | kIntopsLeaf1Ecx | kLeaf1EcxXsave | kLeaf1EcxSse3To41;
+      r.ecx = kLeaf1EcxHypervisor | kIntopsLeaf1Ecx | kLeaf1EcxXsave | kLeaf1EcxSse3To42;
       r.edx = kLeaf1Edx | kIntopsLeaf1Edx | kLeaf1EdxX87 | kLeaf1EdxMmxSse;
       break;
     case 7:
