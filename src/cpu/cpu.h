@@ -325,6 +325,17 @@ class Cpu {
   bool far_return(unsigned opsize, uint16_t pop_bytes);
   bool iret(unsigned opsize);
 
+  // ---- Debug registers (cpu/debug.cc) --------------------------------------
+  // Recomputes which breakpoints DR7 arms after DR0-DR3 or DR7 changed
+  // (flushes the TLB when data breakpoints are armed or disarmed).
+  void update_debug();
+  // MOV to/from DRn with the privilege, CR4.DE and DR7.GD checks.
+  bool write_dr(unsigned n, uint64_t value);
+  bool read_dr(unsigned n, uint64_t* value);
+  // Whether the executor must take the per-instruction debug path: an armed
+  // breakpoint or RF set (cost when neither: one test per block).
+  bool debug_active() const { return debug_armed_ || (rflags_ & rflags::kRf); }
+
   // ---- Control registers ----------------------------------------------------
   bool write_cr(unsigned n, uint64_t value);
   bool write_msr(uint32_t index, uint64_t value);
@@ -365,6 +376,18 @@ class Cpu {
   // INTA and delivery of an external interrupt; false when the controller
   // had nothing to deliver after all.
   bool take_interrupt();
+  // Debug path around one instruction (debug_active()): the instruction
+  // breakpoint check and RF (true: #DB fault pending), then the traps
+  // (single step, data breakpoints) after it completed.
+  bool debug_before_insn();
+  void debug_after_insn(bool tf, bool faulted);
+  // A data access the slow path made: records the breakpoints it hits.
+  void note_data_access(uint64_t linear, unsigned size, bool write) {
+    if (data_bp_) match_data_breakpoints(linear, size, write);
+  }
+  void match_data_breakpoints(uint64_t linear, unsigned size, bool write);
+  // Whether the linear page holds an armed data breakpoint (no TLB entry then).
+  bool page_has_data_breakpoint(uint64_t linear) const;
 
   CpuBus* bus_;
   CpuInterruptSource* intr_ = nullptr;
@@ -375,6 +398,10 @@ class Cpu {
   uint32_t pending_error_ = kNoErrorCode;
   int delivering_ = -1;            // vector being delivered (for #DF escalation)
   bool code_invalidated_ = false;  // a store dropped cached code during this block
+  bool debug_armed_ = false;       // exec_bp_ or data_bp_ non-zero
+  uint8_t exec_bp_ = 0;            // armed instruction breakpoints (bit n: DRn)
+  uint8_t data_bp_ = 0;            // armed data breakpoints (write or read/write)
+  uint8_t data_hits_ = 0;          // data breakpoints the current instruction hit
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -187,6 +187,11 @@ bool Cpu::deliver_pending() {
   uint32_t error = pending_error_;
   pending_vector_ = -1;
   ++stats_.exceptions;
+  // Fault-class exceptions push RF = 1 (so that IRET does not stop at an
+  // instruction breakpoint again); #DB traps and instruction breakpoints push
+  // RF as it is. Entering the #DB handler clears DR7.GD.
+  if (vector != kDb) rflags_ |= rflags::kRf;
+  if (vector == kDb) dr7 &= ~(1ull << 13);
   for (;;) {
     if (deliver(vector, error, false, rip)) return true;
     // A fault while delivering: serial delivery, #DF, or shutdown.
