@@ -84,6 +84,9 @@ enum class CpuExit : uint8_t {
   kStopped,   // the stop flag was seen at a block boundary
 };
 
+// What started a task switch (exec/task.cc).
+enum class TaskSwitch : uint8_t { kJmp, kCall, kIret, kInterrupt };
+
 // Error-code sentinel: the exception pushes no error code.
 inline constexpr uint32_t kNoErrorCode = 0xFFFFFFFF;
 
@@ -323,6 +326,14 @@ class Cpu {
   // address first when `call` is set).
   bool far_transfer(uint16_t selector, uint64_t offset, bool call, unsigned opsize);
   bool far_return(unsigned opsize, uint16_t pop_bytes);
+  // Far JMP/CALL through the system descriptor `raw` named by `selector`
+  // (call gates; exec/gates.cc).
+  bool far_gate(uint16_t selector, uint64_t raw, bool call);
+  // Sets the accessed bit of the descriptor `selector` names (`raw`: as read).
+  bool mark_accessed(uint16_t selector, uint64_t raw);
+  // Switches to the task whose 32-bit TSS the GDT selector names; the
+  // outgoing task resumes at `return_rip` (exec/task.cc).
+  bool task_switch(uint16_t selector, TaskSwitch reason, uint64_t return_rip);
   bool iret(unsigned opsize);
 
   // ---- Debug registers (cpu/debug.cc) --------------------------------------
@@ -376,6 +387,9 @@ class Cpu {
   // INTA and delivery of an external interrupt; false when the controller
   // had nothing to deliver after all.
   bool take_interrupt();
+  bool set_tss_busy(uint16_t selector, bool busy);
+  // Loads the LDT and segment registers of a new task (faults: #TS, #NP, #SS).
+  bool load_task_segments(uint16_t ldt, const uint16_t* sel);
   // Debug path around one instruction (debug_active()): the instruction
   // breakpoint check and RF (true: #DB fault pending), then the traps
   // (single step, data breakpoints) after it completed.

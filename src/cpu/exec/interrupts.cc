@@ -1,8 +1,7 @@
 // Delivery of exceptions and interrupts through the IVT (real mode), the
 // 32-bit IDT (interrupt and trap gates, 16- and 32-bit, with the stack switch
 // through the TSS) and the 64-bit IDT (IST, RSP0-2), with double-fault and
-// triple-fault escalation. Task gates are not implemented (#GP, logged).
-#include "base/log.h"
+// triple-fault escalation. Task gates switch tasks (task.cc).
 #include "cpu/cpu.h"
 
 namespace vessel::cpu {
@@ -58,12 +57,16 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
   unsigned type = (gate >> 40) & 0x1F;  // S bit and type
   unsigned dpl = (gate >> 45) & 3;
   bool present = (gate >> 47) & 1;
-  if (type != 0x6 && type != 0x7 && type != 0xE && type != 0xF) {
-    if (type == 0x5) log_warn("soft CPU: task gate for vector {} is not implemented: #GP", vector);
+  if (type != 0x5 && type != 0x6 && type != 0x7 && type != 0xE && type != 0xF)
     return fault(kGp, idt_err);
-  }
   if (soft && dpl < cpl_) return fault(kGp, vector * 8u + 2);
   if (!present) return fault(kNp, idt_err);
+  if (type == 0x5) {
+    // Task gate: switch tasks; the error code goes on the new task's stack.
+    if (!task_switch(static_cast<uint16_t>(gate >> 16), TaskSwitch::kInterrupt, return_rip))
+      return false;
+    return error_code == kNoErrorCode || push(error_code, 4);
+  }
   bool gate32 = type & 0x8;
   bool trap = type & 0x1;
   uint16_t selector = static_cast<uint16_t>(gate >> 16);
