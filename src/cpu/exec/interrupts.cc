@@ -76,6 +76,9 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
   if (offset > cs.limit) return fault(kGp, ext);
   unsigned size = gate32 ? 4 : 2;
   bool inner = !((cs.type & 0xC) == 0xC) && cs.dpl < cpl_;
+  // From virtual-8086 mode only to a non-conforming ring-0 segment.
+  bool from_vm = rflags_ & rflags::kVm;
+  if (from_vm && (!inner || cs.dpl != 0)) return fault(kGp, (selector & 0xFFFC) | ext);
 
   SegmentCache ss = seg[kSs];
   uint64_t sp = gpr[kRsp];
@@ -110,6 +113,10 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
     sp = (sp & ~mask) | nsp;
     return true;
   };
+  if (from_vm) {
+    for (unsigned r : {kGs, kFs, kDs, kEs})
+      if (!push_frame(seg[r].selector)) return false;
+  }
   if (inner && (!push_frame(old_ss) || !push_frame(old_sp))) return false;
   if (!push_frame(get_rflags()) || !push_frame(seg[kCs].selector) || !push_frame(return_rip))
     return false;
@@ -120,11 +127,18 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
     seg[kSs] = ss;
   }
   gpr[kRsp] = sp;
-  cs.type |= 1;
-  cs.selector = static_cast<uint16_t>((selector & ~3) | new_cpl);
-  set_segment(kCs, cs);
+  if (from_vm) {
+    for (unsigned r : {kGs, kFs, kDs, kEs}) {
+      seg[r] = SegmentCache{};
+      seg[r].unusable = true;
+      seg[r].present = false;
+    }
+  }
   rflags_ &= ~(rflags::kTf | rflags::kNt | rflags::kRf | rflags::kVm);
   if (!trap) rflags_ &= ~rflags::kIf;
+  cs.type |= 1;
+  cs.selector = static_cast<uint16_t>((selector & ~3) | new_cpl);
+  set_segment(kCs, cs);  // after VM is clear: CPL from the selector
   rip = next_rip = offset;
   return true;
 }

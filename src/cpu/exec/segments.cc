@@ -1,7 +1,7 @@
 // Segment register loads and far control transfers (JMP/CALL/RET far, IRET)
 // with the protected-mode descriptor checks; far JMP/CALL through a system
-// descriptor continue in gates.cc, IRET with NT in task.cc. Not implemented
-// yet: virtual-8086 mode (IRET to or in it raises #GP, logged).
+// descriptor continue in gates.cc, IRET with NT in task.cc; IRET to and
+// within virtual-8086 mode.
 #include "base/log.h"
 #include "cpu/cpu.h"
 
@@ -240,8 +240,16 @@ bool Cpu::iret(unsigned opsize) {
     return true;
   }
   if (rflags_ & rflags::kVm) {
-    log_warn("soft CPU: IRET in virtual-8086 mode is not implemented: #GP");
-    return fault(kGp, 0);
+    // Virtual-8086 mode: IOPL-sensitive; real-mode frame, VM and IOPL stay.
+    if (iopl() < 3) return fault(kGp, 0);
+    uint64_t ip, cs_sel, flags;
+    if (!pop(opsize, &ip) || !pop(opsize, &cs_sel) || !pop(opsize, &flags)) return fail();
+    load_segment_real(kCs, static_cast<uint16_t>(cs_sel));
+    next_rip = ip & size_mask(opsize);
+    uint64_t keep = rflags::kVm | rflags::kIopl | rflags::kVif | rflags::kVip;
+    if (opsize == 2) keep |= ~0xFFFFull;
+    set_rflags((get_rflags() & keep) | (flags & ~keep));
+    return true;
   }
   if (rflags_ & rflags::kNt) {
     // Return to the task in the current TSS's back link.
@@ -254,8 +262,18 @@ bool Cpu::iret(unsigned opsize) {
   if (!pop(opsize, &ip) || !pop(opsize, &cs_sel) || !pop(opsize, &flags)) return fail();
   uint16_t selector = static_cast<uint16_t>(cs_sel);
   if (!long_mode() && opsize == 4 && (flags & rflags::kVm) && cpl_ == 0) {
-    log_warn("soft CPU: IRET to virtual-8086 mode is not implemented: #GP");
-    return fail(), fault(kGp, 0);
+    // Return to virtual-8086 mode: ESP, SS, ES, DS, FS, GS follow on the stack.
+    uint64_t v[6];
+    for (uint64_t& x : v)
+      if (!pop(4, &x)) return fail();
+    set_rflags(flags);
+    rflags_ |= rflags::kVm;  // from here segment loads are real-mode style
+    load_segment_real(kCs, selector);
+    static constexpr unsigned kOrder[5] = {kSs, kEs, kDs, kFs, kGs};
+    for (unsigned k = 0; k < 5; ++k) load_segment_real(kOrder[k], static_cast<uint16_t>(v[k + 1]));
+    gpr[kRsp] = v[0] & 0xFFFFFFFF;
+    next_rip = ip & 0xFFFF;
+    return true;
   }
   SegmentCache cs;
   if (!load_code_descriptor(*this, selector, true, &cs)) return fail();

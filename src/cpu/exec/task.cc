@@ -92,6 +92,7 @@ bool Cpu::task_switch(uint16_t selector, TaskSwitch reason, uint64_t return_rip)
   uint64_t new_flags = t[kEflags / 4];
   if (nest) new_flags |= rflags::kNt;
   set_rflags(new_flags);
+  if (new_flags & rflags::kVm) rflags_ |= rflags::kVm;  // a virtual-8086 task
   for (unsigned r = 0; r < 8; ++r) gpr[r] = t[kEax / 4 + r];
   rip = next_rip = t[kEip / 4];
   uint16_t sel[6];
