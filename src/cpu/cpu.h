@@ -400,6 +400,7 @@ class Cpu {
     if (data_bp_) match_data_breakpoints(linear, size, write);
   }
   void match_data_breakpoints(uint64_t linear, unsigned size, bool write);
+  void match_io_breakpoints(uint16_t port, unsigned size);
   // Whether the linear page holds an armed data breakpoint (no TLB entry then).
   bool page_has_data_breakpoint(uint64_t linear) const;
 
@@ -415,7 +416,8 @@ class Cpu {
   bool debug_armed_ = false;       // exec_bp_ or data_bp_ non-zero
   uint8_t exec_bp_ = 0;            // armed instruction breakpoints (bit n: DRn)
   uint8_t data_bp_ = 0;            // armed data breakpoints (write or read/write)
-  uint8_t data_hits_ = 0;          // data breakpoints the current instruction hit
+  uint8_t io_bp_ = 0;              // armed I/O breakpoints (CR4.DE)
+  uint8_t data_hits_ = 0;          // data/I/O breakpoints the current instruction hit
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

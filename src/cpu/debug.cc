@@ -1,13 +1,13 @@
 // Debug registers (SDM Vol. 3 ch. 18): DR0-DR3 breakpoints enabled by DR7
-// (instruction breakpoints are faults honouring RFLAGS.RF, data write and
-// data read/write breakpoints of 1, 2, 4 or 8 bytes are traps), the DR6
-// status bits and DR7.GD general detect. I/O breakpoints (R/W = 10 with
-// CR4.DE) are not implemented: such an entry never triggers.
+// (instruction breakpoints are faults honouring RFLAGS.RF; data write, data
+// read/write and, with CR4.DE, I/O breakpoints of 1, 2, 4 or 8 bytes are
+// traps), the DR6 status bits and DR7.GD general detect.
 //
 // Cost: nothing while DR7 arms no breakpoint and RF is clear. When armed, the
 // executor runs one instruction per block (debug_before_insn/_after_insn) and
 // pages that hold a data breakpoint get no TLB entry, so every access to them
-// takes the slow path, which reports it to note_data_access.
+// takes the slow path, which reports it to note_data_access; IN/OUT/INS/OUTS
+// report their ports from io_permitted.
 #include "cpu/cpu.h"
 
 namespace vessel::cpu {
@@ -33,13 +33,15 @@ unsigned bp_len(uint64_t dr7, unsigned n) {
 }  // namespace
 
 void Cpu::update_debug() {
-  uint8_t exec = 0, data = 0;
+  uint8_t exec = 0, data = 0, io = 0;
   for (unsigned n = 0; n < 4; ++n) {
     if (!((dr7 >> (2 * n)) & 3)) continue;  // neither Ln nor Gn
     unsigned rw = bp_rw(dr7, n);
     if (rw == 0)
       exec |= 1u << n;
-    else if (rw == 1 || rw == 3)
+    else if (rw == 2)
+      io |= (cr4 & cr4::kDe) ? 1u << n : 0;  // without CR4.DE: undefined, never hits
+    else
       data |= 1u << n;
   }
   // Pages that hold a data breakpoint must lose (and not regain) their TLB
@@ -47,7 +49,8 @@ void Cpu::update_debug() {
   if (data || data_bp_) tlb_.flush();
   exec_bp_ = exec;
   data_bp_ = data;
-  debug_armed_ = (exec | data) != 0;
+  io_bp_ = io;
+  debug_armed_ = (exec | data | io) != 0;
 }
 
 bool Cpu::write_dr(unsigned n, uint64_t value) {
@@ -121,6 +124,15 @@ void Cpu::match_data_breakpoints(uint64_t linear, unsigned size, bool write) {
     unsigned len = bp_len(dr7, n);
     uint64_t start = dr[n] & ~uint64_t{len - 1};
     if (linear < start + len && start < linear + size) data_hits_ |= 1u << n;
+  }
+}
+
+void Cpu::match_io_breakpoints(uint16_t port, unsigned size) {
+  for (unsigned n = 0; n < 4; ++n) {
+    if (!(io_bp_ & (1u << n))) continue;
+    unsigned len = bp_len(dr7, n);
+    uint64_t start = (dr[n] & 0xFFFF) & ~uint64_t{len - 1};
+    if (port < start + len && start < uint64_t{port} + size) data_hits_ |= 1u << n;
   }
 }
 

@@ -1,8 +1,9 @@
 // Debug registers on the software CPU: instruction breakpoints (fault before
 // the instruction, RF to resume and cleared after one instruction), data
 // write and read/write breakpoints (trap after the access, DR6 B0-B3, every
-// access to the page seen despite the TLB), DR7.GD general detect, RF in the
-// frame of fault-class exceptions, and the MOV DR checks.
+// access to the page seen despite the TLB), I/O breakpoints with CR4.DE,
+// DR7.GD general detect, RF in the frame of fault-class exceptions, and the
+// MOV DR checks.
 #include <gtest/gtest.h>
 
 #include "cpu_step_util.h"
@@ -162,6 +163,26 @@ TEST_F(CpuDebug, SingleStepAndDataBreakpointTogether) {
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRcx], kDr6Fixed | (1u << 14) | 4);
   EXPECT_EQ(bus.get<uint32_t>(0x9000 - 12), 0x2005u);
+}
+
+TEST_F(CpuDebug, IoBreakpointNeedsCr4De) {
+  // in al, 0x71 (outside); out 0x72, al (inside DR0's two ports); hlt
+  bus.put(0x2000, {0xE4, 0x71, 0xE6, 0x72, 0xF4});
+  // #DB: mov ecx, dr6; mov edx, [esp]; inc ebx; iret
+  set_gate32(bus, kDb, 0x3000);
+  bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
+  // DR0 = port 0x72, R/W 10 (I/O), LEN 01 (2 ports: 0x72-0x73). Without CR4.DE: nothing.
+  set_breakpoint(0, 0x72, arm(0, 2, 1));
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRbx], 0u);
+  // With CR4.DE: a trap after the OUT.
+  cpu.cr4 |= cr4::kDe;
+  cpu.update_debug();
+  cpu.rip = 0x2000;
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRbx], 1u);
+  EXPECT_EQ(cpu.gpr[kRdx], 0x2004u);
+  EXPECT_EQ(cpu.gpr[kRcx], kDr6Fixed | 1);
 }
 
 TEST(CpuDebugRegs, MovDrChecksAndFixedBits) {
