@@ -37,6 +37,7 @@ void Cpu::reset() {
   dr.fill(0);
   dr6 = 0xFFFF0FF0;
   dr7 = 0x400;
+  update_debug();
   star = lstar = cstar = sfmask = kernel_gs_base = 0;
   sysenter_cs = sysenter_esp = sysenter_eip = 0;
   tsc_offset = tsc_aux = 0;
@@ -160,6 +161,11 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
       prev = nullptr;
       continue;
     }
+    bool debug = debug_active();
+    if (debug && debug_before_insn()) {
+      prev = nullptr;
+      continue;  // instruction breakpoint: #DB pending
+    }
     Block* block = nullptr;
     uint64_t linear = seg[kCs].base + rip;
     if (!long_mode()) linear &= 0xFFFFFFFF;
@@ -185,7 +191,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     }
     ++stats_.blocks;
     bool tf = flag_tf();
-    size_t count = (shadow || tf) ? 1 : block->count;
+    size_t count = (shadow || tf || debug) ? 1 : block->count;
     const Insn* insns = block->insns();
     uint64_t ip_mask = size_mask(code_size());
     code_invalidated_ = false;
@@ -205,10 +211,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     stats_.instructions += done;
     prev = block;
     prev_epoch = epoch;
-    if (tf && flow != Flow::kFault) {
-      dr6 |= 1u << 14;  // BS: single step
-      fault(kDb);
-    }
+    if (tf || debug) debug_after_insn(tf, flow == Flow::kFault);
     if (flow == Flow::kHalt && !fault_pending()) return CpuExit::kHalted;
   }
 }

@@ -84,6 +84,9 @@ enum class CpuExit : uint8_t {
   kStopped,   // the stop flag was seen at a block boundary
 };
 
+// What started a task switch (exec/task.cc).
+enum class TaskSwitch : uint8_t { kJmp, kCall, kIret, kInterrupt };
+
 // Error-code sentinel: the exception pushes no error code.
 inline constexpr uint32_t kNoErrorCode = 0xFFFFFFFF;
 
@@ -326,7 +329,26 @@ class Cpu {
   // address first when `call` is set).
   bool far_transfer(uint16_t selector, uint64_t offset, bool call, unsigned opsize);
   bool far_return(unsigned opsize, uint16_t pop_bytes);
+  // Far JMP/CALL through the system descriptor `raw` named by `selector`
+  // (call gates; exec/gates.cc).
+  bool far_gate(uint16_t selector, uint64_t raw, bool call);
+  // Sets the accessed bit of the descriptor `selector` names (`raw`: as read).
+  bool mark_accessed(uint16_t selector, uint64_t raw);
+  // Switches to the task whose 32-bit TSS the GDT selector names; the
+  // outgoing task resumes at `return_rip` (exec/task.cc).
+  bool task_switch(uint16_t selector, TaskSwitch reason, uint64_t return_rip);
   bool iret(unsigned opsize);
+
+  // ---- Debug registers (cpu/debug.cc) --------------------------------------
+  // Recomputes which breakpoints DR7 arms after DR0-DR3 or DR7 changed
+  // (flushes the TLB when data breakpoints are armed or disarmed).
+  void update_debug();
+  // MOV to/from DRn with the privilege, CR4.DE and DR7.GD checks.
+  bool write_dr(unsigned n, uint64_t value);
+  bool read_dr(unsigned n, uint64_t* value);
+  // Whether the executor must take the per-instruction debug path: an armed
+  // breakpoint or RF set (cost when neither: one test per block).
+  bool debug_active() const { return debug_armed_ || (rflags_ & rflags::kRf); }
 
   // ---- Control registers ----------------------------------------------------
   bool write_cr(unsigned n, uint64_t value);
@@ -368,6 +390,22 @@ class Cpu {
   // INTA and delivery of an external interrupt; false when the controller
   // had nothing to deliver after all.
   bool take_interrupt();
+  bool set_tss_busy(uint16_t selector, bool busy);
+  // Loads the LDT and segment registers of a new task (faults: #TS, #NP, #SS).
+  bool load_task_segments(uint16_t ldt, const uint16_t* sel);
+  // Debug path around one instruction (debug_active()): the instruction
+  // breakpoint check and RF (true: #DB fault pending), then the traps
+  // (single step, data breakpoints) after it completed.
+  bool debug_before_insn();
+  void debug_after_insn(bool tf, bool faulted);
+  // A data access the slow path made: records the breakpoints it hits.
+  void note_data_access(uint64_t linear, unsigned size, bool write) {
+    if (data_bp_) match_data_breakpoints(linear, size, write);
+  }
+  void match_data_breakpoints(uint64_t linear, unsigned size, bool write);
+  void match_io_breakpoints(uint16_t port, unsigned size);
+  // Whether the linear page holds an armed data breakpoint (no TLB entry then).
+  bool page_has_data_breakpoint(uint64_t linear) const;
 
   CpuBus* bus_;
   CpuInterruptSource* intr_ = nullptr;
@@ -378,6 +416,11 @@ class Cpu {
   uint32_t pending_error_ = kNoErrorCode;
   int delivering_ = -1;            // vector being delivered (for #DF escalation)
   bool code_invalidated_ = false;  // a store dropped cached code during this block
+  bool debug_armed_ = false;       // exec_bp_ or data_bp_ non-zero
+  uint8_t exec_bp_ = 0;            // armed instruction breakpoints (bit n: DRn)
+  uint8_t data_bp_ = 0;            // armed data breakpoints (write or read/write)
+  uint8_t io_bp_ = 0;              // armed I/O breakpoints (CR4.DE)
+  uint8_t data_hits_ = 0;          // data/I/O breakpoints the current instruction hit
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -212,6 +212,7 @@ Status soft_set_state(cpu::Cpu& c, const CpuState& s) {
   c.nmi_masked = s.events.nmi_masked;
   c.interrupt_shadow = s.events.interrupt_shadow;
   c.update_mode();
+  c.update_debug();
   c.flush_tlb();
   return ok_status();
 }

@@ -41,6 +41,7 @@ bool Cpu::write_cr(unsigned n, uint64_t value) {
       if (long_mode() && !(value & cr4::kPae)) return fault(kGp, 0);
       cr4 = value;
       tlb_.flush();
+      update_debug();  // CR4.DE arms I/O breakpoints
       return true;
     case 8:
       if (value > 15) return fault(kGp, 0);

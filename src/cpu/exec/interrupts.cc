@@ -1,8 +1,7 @@
 // Delivery of exceptions and interrupts through the IVT (real mode), the
 // 32-bit IDT (interrupt and trap gates, 16- and 32-bit, with the stack switch
 // through the TSS) and the 64-bit IDT (IST, RSP0-2), with double-fault and
-// triple-fault escalation. Task gates are not implemented (#GP, logged).
-#include "base/log.h"
+// triple-fault escalation. Task gates switch tasks (task.cc).
 #include "cpu/cpu.h"
 
 namespace vessel::cpu {
@@ -58,12 +57,16 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
   unsigned type = (gate >> 40) & 0x1F;  // S bit and type
   unsigned dpl = (gate >> 45) & 3;
   bool present = (gate >> 47) & 1;
-  if (type != 0x6 && type != 0x7 && type != 0xE && type != 0xF) {
-    if (type == 0x5) log_warn("soft CPU: task gate for vector {} is not implemented: #GP", vector);
+  if (type != 0x5 && type != 0x6 && type != 0x7 && type != 0xE && type != 0xF)
     return fault(kGp, idt_err);
-  }
   if (soft && dpl < cpl_) return fault(kGp, vector * 8u + 2);
   if (!present) return fault(kNp, idt_err);
+  if (type == 0x5) {
+    // Task gate: switch tasks; the error code goes on the new task's stack.
+    if (!task_switch(static_cast<uint16_t>(gate >> 16), TaskSwitch::kInterrupt, return_rip))
+      return false;
+    return error_code == kNoErrorCode || push(error_code, 4);
+  }
   bool gate32 = type & 0x8;
   bool trap = type & 0x1;
   uint16_t selector = static_cast<uint16_t>(gate >> 16);
@@ -73,6 +76,9 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
   if (offset > cs.limit) return fault(kGp, ext);
   unsigned size = gate32 ? 4 : 2;
   bool inner = !((cs.type & 0xC) == 0xC) && cs.dpl < cpl_;
+  // From virtual-8086 mode only to a non-conforming ring-0 segment.
+  bool from_vm = rflags_ & rflags::kVm;
+  if (from_vm && (!inner || cs.dpl != 0)) return fault(kGp, (selector & 0xFFFC) | ext);
 
   SegmentCache ss = seg[kSs];
   uint64_t sp = gpr[kRsp];
@@ -107,6 +113,10 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
     sp = (sp & ~mask) | nsp;
     return true;
   };
+  if (from_vm) {
+    for (unsigned r : {kGs, kFs, kDs, kEs})
+      if (!push_frame(seg[r].selector)) return false;
+  }
   if (inner && (!push_frame(old_ss) || !push_frame(old_sp))) return false;
   if (!push_frame(get_rflags()) || !push_frame(seg[kCs].selector) || !push_frame(return_rip))
     return false;
@@ -117,11 +127,18 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
     seg[kSs] = ss;
   }
   gpr[kRsp] = sp;
-  cs.type |= 1;
-  cs.selector = static_cast<uint16_t>((selector & ~3) | new_cpl);
-  set_segment(kCs, cs);
+  if (from_vm) {
+    for (unsigned r : {kGs, kFs, kDs, kEs}) {
+      seg[r] = SegmentCache{};
+      seg[r].unusable = true;
+      seg[r].present = false;
+    }
+  }
   rflags_ &= ~(rflags::kTf | rflags::kNt | rflags::kRf | rflags::kVm);
   if (!trap) rflags_ &= ~rflags::kIf;
+  cs.type |= 1;
+  cs.selector = static_cast<uint16_t>((selector & ~3) | new_cpl);
+  set_segment(kCs, cs);  // after VM is clear: CPL from the selector
   rip = next_rip = offset;
   return true;
 }
@@ -187,6 +204,11 @@ bool Cpu::deliver_pending() {
   uint32_t error = pending_error_;
   pending_vector_ = -1;
   ++stats_.exceptions;
+  // Fault-class exceptions push RF = 1 (so that IRET does not stop at an
+  // instruction breakpoint again); #DB traps and instruction breakpoints push
+  // RF as it is. Entering the #DB handler clears DR7.GD.
+  if (vector != kDb) rflags_ |= rflags::kRf;
+  if (vector == kDb) dr7 &= ~(1ull << 13);
   for (;;) {
     if (deliver(vector, error, false, rip)) return true;
     // A fault while delivering: serial delivery, #DF, or shutdown.

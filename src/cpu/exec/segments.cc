@@ -1,7 +1,7 @@
 // Segment register loads and far control transfers (JMP/CALL/RET far, IRET)
-// with the protected-mode descriptor checks. Not implemented yet: call gates,
-// task switches (task gates, TSS targets, IRET with NT), virtual-8086 mode;
-// each raises #GP and is logged by the caller's #GP path.
+// with the protected-mode descriptor checks; far JMP/CALL through a system
+// descriptor continue in gates.cc, IRET with NT in task.cc; IRET to and
+// within virtual-8086 mode.
 #include "base/log.h"
 #include "cpu/cpu.h"
 
@@ -45,11 +45,10 @@ bool Cpu::read_descriptor(uint16_t selector, uint64_t* raw, uint8_t vector) {
   return read_linear(base + index, 8, raw, Access::kRead, true);
 }
 
-// Sets the accessed bit of the descriptor for `selector` (already read).
-static bool mark_accessed(Cpu& cpu, uint16_t selector, uint64_t raw) {
+bool Cpu::mark_accessed(uint16_t selector, uint64_t raw) {
   if (raw & (1ull << 40)) return true;
-  uint64_t base = (selector & 4) ? cpu.ldtr.base : cpu.gdtr.base;
-  return cpu.write_linear(base + (selector & 0xFFF8) + 5, 1, ((raw >> 40) & 0xFF) | 1, true);
+  uint64_t base = (selector & 4) ? ldtr.base : gdtr.base;
+  return write_linear(base + (selector & 0xFFF8) + 5, 1, ((raw >> 40) & 0xFF) | 1, true);
 }
 
 void Cpu::set_segment(unsigned sreg, const SegmentCache& cache) {
@@ -105,7 +104,7 @@ bool Cpu::load_segment(unsigned sreg, uint16_t selector) {
     if (!conforming(s) && (rpl > s.dpl || cpl_ > s.dpl)) return fault(kGp, err);
     if (!s.present) return fault(kNp, err);
   }
-  if (!mark_accessed(*this, selector, raw)) return false;
+  if (!mark_accessed(selector, raw)) return false;
   s.type |= 1;
   set_segment(sreg, s);
   return true;
@@ -119,14 +118,7 @@ static bool load_code_descriptor(Cpu& cpu, uint16_t selector, bool rpl_rule, Seg
   if (!cpu.read_descriptor(selector, &raw, kGp)) return false;
   SegmentCache s = Cpu::unpack_descriptor(selector, raw);
   uint32_t err = selector & 0xFFFC;
-  if (!is_code(s)) {
-    if (!s.s)
-      log_warn(
-          "soft CPU: far transfer through system descriptor type {:#x} "
-          "(call gates and task switches are not implemented): #GP",
-          s.type);
-    return cpu.fault(kGp, err);
-  }
+  if (!is_code(s)) return cpu.fault(kGp, err);
   unsigned rpl = selector & 3;
   if (rpl_rule) {
     if (rpl < cpu.cpl()) return cpu.fault(kGp, err);
@@ -136,7 +128,7 @@ static bool load_code_descriptor(Cpu& cpu, uint16_t selector, bool rpl_rule, Seg
   }
   if (!s.present) return cpu.fault(kNp, err);
   if (cpu.long_mode() && s.l && s.db) return cpu.fault(kGp, err);
-  if (!mark_accessed(cpu, selector, raw)) return false;
+  if (!cpu.mark_accessed(selector, raw)) return false;
   s.type |= 1;
   *out = s;
   return true;
@@ -151,6 +143,11 @@ bool Cpu::far_transfer(uint16_t selector, uint64_t offset, bool call, unsigned o
     load_segment_real(kCs, selector);
     next_rip = offset & size_mask(opsize);
     return true;
+  }
+  if (selector & 0xFFFC) {
+    uint64_t raw;
+    if (!read_descriptor(selector, &raw, kGp)) return false;
+    if (!((raw >> 44) & 1)) return far_gate(selector, raw, call);  // system descriptor
   }
   SegmentCache cs;
   if (!load_code_descriptor(*this, selector, false, &cs)) return false;
@@ -243,19 +240,40 @@ bool Cpu::iret(unsigned opsize) {
     return true;
   }
   if (rflags_ & rflags::kVm) {
-    log_warn("soft CPU: IRET in virtual-8086 mode is not implemented: #GP");
-    return fault(kGp, 0);
+    // Virtual-8086 mode: IOPL-sensitive; real-mode frame, VM and IOPL stay.
+    if (iopl() < 3) return fault(kGp, 0);
+    uint64_t ip, cs_sel, flags;
+    if (!pop(opsize, &ip) || !pop(opsize, &cs_sel) || !pop(opsize, &flags)) return fail();
+    load_segment_real(kCs, static_cast<uint16_t>(cs_sel));
+    next_rip = ip & size_mask(opsize);
+    uint64_t keep = rflags::kVm | rflags::kIopl | rflags::kVif | rflags::kVip;
+    if (opsize == 2) keep |= ~0xFFFFull;
+    set_rflags((get_rflags() & keep) | (flags & ~keep));
+    return true;
   }
   if (rflags_ & rflags::kNt) {
-    log_warn("soft CPU: IRET with NT set (task return) is not implemented: #GP");
-    return fault(kGp, 0);
+    // Return to the task in the current TSS's back link.
+    if (long_mode()) return fault(kGp, 0);
+    uint64_t link;
+    if (!read_linear(tr.base, 2, &link, Access::kRead, true)) return false;
+    return task_switch(static_cast<uint16_t>(link), TaskSwitch::kIret, next_rip);
   }
   uint64_t ip, cs_sel, flags;
   if (!pop(opsize, &ip) || !pop(opsize, &cs_sel) || !pop(opsize, &flags)) return fail();
   uint16_t selector = static_cast<uint16_t>(cs_sel);
   if (!long_mode() && opsize == 4 && (flags & rflags::kVm) && cpl_ == 0) {
-    log_warn("soft CPU: IRET to virtual-8086 mode is not implemented: #GP");
-    return fail(), fault(kGp, 0);
+    // Return to virtual-8086 mode: ESP, SS, ES, DS, FS, GS follow on the stack.
+    uint64_t v[6];
+    for (uint64_t& x : v)
+      if (!pop(4, &x)) return fail();
+    set_rflags(flags);
+    rflags_ |= rflags::kVm;  // from here segment loads are real-mode style
+    load_segment_real(kCs, selector);
+    static constexpr unsigned kOrder[5] = {kSs, kEs, kDs, kFs, kGs};
+    for (unsigned k = 0; k < 5; ++k) load_segment_real(kOrder[k], static_cast<uint16_t>(v[k + 1]));
+    gpr[kRsp] = v[0] & 0xFFFFFFFF;
+    next_rip = ip & 0xFFFF;
+    return true;
   }
   SegmentCache cs;
   if (!load_code_descriptor(*this, selector, true, &cs)) return fail();

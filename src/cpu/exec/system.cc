@@ -103,26 +103,14 @@ Flow mov_from_cr(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-uint64_t* debug_reg(Cpu& c, unsigned n) {
-  if (n < 4) return &c.dr[n];
-  if (n == 6 || (n == 4 && !(c.cr4 & cr4::kDe))) return &c.dr6;
-  if (n == 7 || (n == 5 && !(c.cr4 & cr4::kDe))) return &c.dr7;
-  return nullptr;
-}
-
 Flow mov_to_dr(Cpu& c, const Insn& i) {
-  if (!privileged(c)) return Flow::kFault;
-  uint64_t* r = debug_reg(c, i.r0);
-  if (!r) return c.raise(kUd);
-  *r = c.mode64() ? c.gpr[i.r1] : c.gpr[i.r1] & 0xFFFFFFFF;
-  return Flow::kNext;
+  return c.write_dr(i.r0, c.gpr[i.r1]) ? Flow::kEnd : Flow::kFault;
 }
 
 Flow mov_from_dr(Cpu& c, const Insn& i) {
-  if (!privileged(c)) return Flow::kFault;
-  uint64_t* r = debug_reg(c, i.r1);
-  if (!r) return c.raise(kUd);
-  c.set_reg(i.r0, c.mode64() ? 8 : 4, *r);
+  uint64_t v;
+  if (!c.read_dr(i.r1, &v)) return Flow::kFault;
+  c.set_reg(i.r0, c.mode64() ? 8 : 4, v);
   return Flow::kNext;
 }
 

@@ -181,14 +181,17 @@ bool Cpu::read_linear_slow(uint64_t linear, unsigned size, uint64_t* value, Acce
   if (size <= first) {
     uint64_t page = gpa & ~0xFFFull;
     if (uint8_t* host = bus_->ram(page)) {
-      if (kind != Access::kWrite || !blocks_.page_has_code(page))
+      if ((kind != Access::kWrite || !blocks_.page_has_code(page)) &&
+          !(data_bp_ && page_has_data_breakpoint(linear)))
         tlb_.fill(kind, linear, user, host, page);
     }
+    if (kind != Access::kExec) note_data_access(linear, size, kind == Access::kWrite);
     return phys_read(gpa, size, value);
   }
   // Crosses into the next page: both translations first, then the bytes.
   uint64_t gpa2;
   if (!translate(linear + first, kind, user, &gpa2)) return false;
+  if (kind != Access::kExec) note_data_access(linear, size, kind == Access::kWrite);
   uint64_t result = 0;
   for (unsigned i = 0; i < size; ++i) {
     uint64_t b;
@@ -207,12 +210,15 @@ bool Cpu::write_linear_slow(uint64_t linear, unsigned size, uint64_t value, bool
   if (size <= first) {
     uint64_t page = gpa & ~0xFFFull;
     if (uint8_t* host = bus_->ram(page)) {
-      if (!blocks_.page_has_code(page)) tlb_.fill(Access::kWrite, linear, user, host, page);
+      if (!blocks_.page_has_code(page) && !(data_bp_ && page_has_data_breakpoint(linear)))
+        tlb_.fill(Access::kWrite, linear, user, host, page);
     }
+    note_data_access(linear, size, true);
     return phys_write(gpa, size, value);
   }
   uint64_t gpa2;
   if (!translate(linear + first, Access::kWrite, user, &gpa2)) return false;
+  note_data_access(linear, size, true);
   for (unsigned i = 0; i < size; ++i)
     phys_write(i < first ? gpa + i : gpa2 + (i - first), 1, (value >> (8 * i)) & 0xFF);
   return true;

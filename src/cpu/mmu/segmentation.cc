@@ -60,6 +60,7 @@ bool Cpu::pop(unsigned size, uint64_t* value) {
 }
 
 bool Cpu::io_permitted(uint16_t port, unsigned size) {
+  if (io_bp_) match_io_breakpoints(port, size);  // a trap only if the access completes
   if (!protected_mode()) return true;
   if (!(rflags_ & rflags::kVm) && cpl_ <= iopl()) return true;
   // The TSS's I/O permission bitmap.
