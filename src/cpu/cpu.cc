@@ -157,7 +157,9 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     }
     bool shadow = interrupt_shadow;
     interrupt_shadow = false;
-    if (!shadow && flag_if() && intr_ && intr_->pending() && take_interrupt()) {
+    if (!shadow && flag_if() && intr_ &&
+        (!intr_hint_ || intr_hint_->load(std::memory_order_acquire)) && intr_->pending() &&
+        take_interrupt()) {
       prev = nullptr;
       continue;
     }

@@ -98,7 +98,10 @@ class Cpu {
 
   // Power-on state (SDM 9.1.1): real mode at F000:FFF0.
   void reset();
-  void set_interrupt_source(CpuInterruptSource* source) { intr_ = source; }
+  void set_interrupt_source(CpuInterruptSource* source) {
+    intr_ = source;
+    intr_hint_ = source ? source->hint() : nullptr;
+  }
 
   // Runs until HLT, a triple fault or `stop` is seen (checked between blocks).
   CpuExit run(const std::atomic<bool>& stop) {
@@ -409,7 +412,8 @@ class Cpu {
 
   CpuBus* bus_;
   CpuInterruptSource* intr_ = nullptr;
-  uint64_t rflags_ = rflags::kFixed;  // all but the arithmetic flags
+  const std::atomic<bool>* intr_hint_ = nullptr;  // intr_->hint()
+  uint64_t rflags_ = rflags::kFixed;              // all but the arithmetic flags
   unsigned cpl_ = 0;
   uint64_t mode_epoch_ = 0;  // bumped by update_mode (CS, CPL, CR0, EFER changes)
   int pending_vector_ = -1;

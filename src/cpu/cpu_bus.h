@@ -5,6 +5,7 @@
 // devices, buses or the VM.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -56,6 +57,13 @@ class CpuInterruptSource {
   virtual bool pending() = 0;
   // The INTA cycle: the vector to deliver, or nothing (spurious, withdrawn).
   virtual std::optional<uint8_t> acknowledge() = 0;
+  // A flag the CPU reads between blocks before calling pending(): while it is
+  // false nothing can be pending (the source keeps it true whenever pending()
+  // might be). Null: no such flag, pending() is always asked.
+  const std::atomic<bool>* hint() const { return hint_; }
+
+ protected:
+  const std::atomic<bool>* hint_ = nullptr;
 };
 
 }  // namespace vessel::cpu

@@ -125,6 +125,8 @@ class Lapic final : public Device {
   // Cheap, lock-free: false means nothing (interrupt, NMI, INIT, SIPI) is
   // pending, so the CPU need not ask further.
   bool has_pending_event() const { return event_hint_.load(std::memory_order_acquire); }
+  // The flag has_pending_event() reads, for a CPU to poll directly.
+  const std::atomic<bool>& event_hint() const { return event_hint_; }
   // The vector of the maskable interrupt a CPU with RFLAGS.IF = `if_flag`
   // would take now: the 8259A's next vector (ExtINT), else the highest IRR
   // vector whose priority class is above the PPR's.

@@ -39,7 +39,7 @@ class SoftVcpu : public Vcpu {
   // The CPU's INTR pin, from the local APIC.
   class ApicLine : public cpu::CpuInterruptSource {
    public:
-    explicit ApicLine(Lapic& lapic) : lapic_(lapic) {}
+    explicit ApicLine(Lapic& lapic) : lapic_(lapic) { hint_ = &lapic.event_hint(); }
     bool pending() override {
       return lapic_.has_pending_event() && lapic_.pending_vector(true).has_value();
     }

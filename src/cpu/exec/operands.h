@@ -41,7 +41,7 @@ Handler by_size(unsigned size, Pick pick) {
 
 // Reads source operand (register r1, memory or immediate).
 template <K S>
-inline bool read_src(Cpu& c, const Insn& i, unsigned size, uint64_t* v) {
+[[gnu::always_inline]] inline bool read_src(Cpu& c, const Insn& i, unsigned size, uint64_t* v) {
   if constexpr (S == K::R) {
     *v = c.reg(i.r1, size);
     return true;
@@ -57,7 +57,8 @@ inline bool read_src(Cpu& c, const Insn& i, unsigned size, uint64_t* v) {
 template <K D>
 struct Dst {
   uint64_t ea = 0;
-  bool load(Cpu& c, const Insn& i, unsigned size, uint64_t* v, bool will_write = true) {
+  [[gnu::always_inline]] bool load(Cpu& c, const Insn& i, unsigned size, uint64_t* v,
+                                   bool will_write = true) {
     if constexpr (D == K::R) {
       *v = c.reg(i.r0, size);
       return true;
@@ -66,7 +67,7 @@ struct Dst {
       return will_write ? c.read_for_write(i.seg, ea, size, v) : c.read(i.seg, ea, size, v);
     }
   }
-  bool store(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
+  [[gnu::always_inline]] bool store(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
     if constexpr (D == K::R) {
       c.set_reg(i.r0, size, v);
       return true;
@@ -78,7 +79,7 @@ struct Dst {
 
 // Writes a destination without reading it first (MOV, SETcc, ...).
 template <K D>
-inline bool write_dst(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
+[[gnu::always_inline]] inline bool write_dst(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
   if constexpr (D == K::R) {
     c.set_reg(i.r0, size, v);
     return true;
@@ -93,7 +94,7 @@ inline int64_t sign_extend(uint64_t v, unsigned size) {
 }
 
 // Condition codes in the encoding order of Jcc/SETcc/CMOVcc.
-inline bool condition(const Cpu& c, unsigned cc) {
+[[gnu::always_inline]] inline bool condition(const Cpu& c, unsigned cc) {
   const LazyFlags& f = c.lflags;
   bool r;
   switch (cc >> 1) {
