@@ -38,7 +38,7 @@ void Cpu::reset() {
   dr6 = 0xFFFF0FF0;
   dr7 = 0x400;
   update_debug();
-  star = lstar = cstar = sfmask = kernel_gs_base = 0;
+  star = lstar = cstar = sfmask = kernel_gs_base = spec_ctrl = 0;
   sysenter_cs = sysenter_esp = sysenter_eip = 0;
   tsc_offset = tsc_aux = 0;
   interrupt_shadow = nmi_masked = false;

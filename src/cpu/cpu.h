@@ -129,7 +129,7 @@ class Cpu {
   uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;
   uint64_t tsc_offset = 0, tsc_aux = 0, pat = 0x0007040600070406ull;
   uint64_t apic_base = 0xFEE00900;  // BSP, enabled
-  uint64_t misc_enable = 1, mtrr_def_type = 0;
+  uint64_t misc_enable = 1, mtrr_def_type = 0, spec_ctrl = 0;
   FpuState fpu;
   bool interrupt_shadow = false;  // STI / MOV SS: no interrupt before the next instruction
   bool nmi_masked = false;

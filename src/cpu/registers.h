@@ -89,7 +89,8 @@ inline constexpr uint64_t kOsfxsr = 1u << 9;
 inline constexpr uint64_t kOsxmmexcpt = 1u << 10;
 inline constexpr uint64_t kOsxsave = 1u << 18;
 // What MOV to CR4 accepts: only features this CPU implements.
-inline constexpr uint64_t kSupported = kTsd | kDe | kPse | kPae | kPge | kOsfxsr | kOsxmmexcpt | kOsxsave;
+inline constexpr uint64_t kSupported =
+    kTsd | kDe | kPse | kPae | kPge | kOsfxsr | kOsxmmexcpt | kOsxsave;
 }  // namespace cr4
 
 namespace efer {
@@ -103,7 +104,10 @@ inline constexpr uint64_t kWritable = kSce | kLme | kNxe;
 namespace msr {
 inline constexpr uint32_t kTsc = 0x10;
 inline constexpr uint32_t kApicBase = 0x1B;
-inline constexpr uint32_t kBiosSignId = 0x8B;  // microcode revision: reads 0, writes ignored
+inline constexpr uint32_t kSpecCtrl = 0x48;           // IA32_SPEC_CTRL: IBRS (bit 0) only
+inline constexpr uint32_t kPredCmd = 0x49;            // IA32_PRED_CMD: write-only, IBPB (bit 0)
+inline constexpr uint32_t kBiosSignId = 0x8B;         // microcode revision: reads 0, writes ignored
+inline constexpr uint32_t kArchCapabilities = 0x10A;  // read-only; see exec/cpuid.h
 inline constexpr uint32_t kMtrrCap = 0xFE;
 inline constexpr uint32_t kSysenterCs = 0x174;
 inline constexpr uint32_t kSysenterEsp = 0x175;

@@ -92,5 +92,37 @@ TEST(CpuMsr, BiosSignIdReadsZeroAndUnknownMsrIsGp) {
   EXPECT_EQ(s.run({0x0F, 0x32}), kGp);
 }
 
+// A CPU without speculation is immune to what IA32_ARCH_CAPABILITIES can
+// report: leaf 7 enumerates it and SPEC_CTRL/PRED_CMD; it reads the "not
+// affected" bits (RDCL_NO, IBRS_ALL, MDS_NO, ITS_NO, ...) and is read-only.
+TEST(CpuMsr, SpeculationControlsAndArchCapabilities) {
+  StepCpu s;
+  CpuidResult leaf7 = s.cpu.cpuid(7, 0);
+  EXPECT_TRUE(leaf7.edx & (1u << 26));   // IBRS/IBPB
+  EXPECT_TRUE(leaf7.edx & (1u << 29));   // ARCH_CAPABILITIES
+  EXPECT_FALSE(leaf7.edx & (1u << 27));  // no STIBP
+  s.cpu.gpr[kRcx] = 0x10A;
+  EXPECT_EQ(s.run({0x0F, 0x32}), -1);  // rdmsr
+  uint64_t caps = (s.cpu.gpr[kRdx] << 32) | (s.cpu.gpr[kRax] & 0xFFFFFFFF);
+  EXPECT_EQ(caps & 0x3, 0x3u);          // RDCL_NO, IBRS_ALL
+  EXPECT_TRUE(caps & (1ull << 5));      // MDS_NO
+  EXPECT_TRUE(caps & (1ull << 62));     // ITS_NO
+  EXPECT_FALSE(caps & (1ull << 2));     // not RSBA
+  EXPECT_EQ(s.run({0x0F, 0x30}), kGp);  // read-only
+  s.cpu.gpr[kRcx] = 0x48;               // SPEC_CTRL
+  s.cpu.gpr[kRax] = 1;                  // IBRS
+  s.cpu.gpr[kRdx] = 0;
+  EXPECT_EQ(s.run({0x0F, 0x30}), -1);
+  s.cpu.gpr[kRax] = 0;
+  EXPECT_EQ(s.run({0x0F, 0x32}), -1);
+  EXPECT_EQ(s.cpu.gpr[kRax], 1u);
+  s.cpu.gpr[kRax] = 2;  // STIBP is not enumerated
+  EXPECT_EQ(s.run({0x0F, 0x30}), kGp);
+  s.cpu.gpr[kRcx] = 0x49;  // PRED_CMD: IBPB accepted, write-only
+  s.cpu.gpr[kRax] = 1;
+  EXPECT_EQ(s.run({0x0F, 0x30}), -1);
+  EXPECT_EQ(s.run({0x0F, 0x32}), kGp);
+}
+
 }  // namespace
 }  // namespace vessel::cpu::testing

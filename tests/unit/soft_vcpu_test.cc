@@ -6,8 +6,8 @@
 
 #include "accel/soft/soft_accelerator.h"
 #include "bus/io_bus.h"
-#include "fake_time_source.h"
 #include "cpu/fpu_image.h"
+#include "fake_time_source.h"
 
 namespace vessel {
 namespace {
@@ -101,7 +101,8 @@ TEST_F(SoftVcpuTest, StateRoundTrip) {
   s.dr = {1, 2, 3, 4};
   s.dr6 = 0xFFFF0FF1;
   s.dr7 = 0x401;
-  s.msrs = {{0x174, 0x10},
+  s.msrs = {{0x48, 1},  // SPEC_CTRL.IBRS
+            {0x174, 0x10},
             {0x175, 0xFFFF0000},
             {0x176, 0xFFFF1000},
             {0x1A0, 1},

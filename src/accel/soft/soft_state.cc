@@ -81,7 +81,7 @@ constexpr uint32_t kListedMsrs[] = {
     cpu::msr::kTsc,        cpu::msr::kSysenterCs, cpu::msr::kSysenterEsp, cpu::msr::kSysenterEip,
     cpu::msr::kMiscEnable, cpu::msr::kPat,        cpu::msr::kMtrrDefType, cpu::msr::kStar,
     cpu::msr::kLstar,      cpu::msr::kCstar,      cpu::msr::kSfmask,      cpu::msr::kKernelGsBase,
-    cpu::msr::kTscAux,
+    cpu::msr::kTscAux,     cpu::msr::kSpecCtrl,
 };
 
 template <typename C>
@@ -111,6 +111,8 @@ auto msr_field(C& c, uint32_t index) -> decltype(&c.star) {
       return &c.kernel_gs_base;
     case cpu::msr::kTscAux:
       return &c.tsc_aux;
+    case cpu::msr::kSpecCtrl:
+      return &c.spec_ctrl;
     default:
       return nullptr;
   }
@@ -167,6 +169,8 @@ Status soft_set_state(cpu::Cpu& c, const CpuState& s) {
   for (const MsrEntry& m : s.msrs) {
     if (m.index != cpu::msr::kTsc && !msr_field(c, m.index))
       return make_error("the software CPU has no MSR {:#x}", m.index);
+    if (m.index == cpu::msr::kSpecCtrl && (m.value & ~cpu::kSpecCtrlWritable))
+      return make_error("IA32_SPEC_CTRL {:#x} sets bits the software CPU does not have", m.value);
   }
   if (s.events.interrupt_pending)
     return make_error(

@@ -85,6 +85,12 @@ bool Cpu::read_msr(uint32_t index, uint64_t* value) {
     case msr::kBiosSignId:
       *value = 0;
       return true;
+    case msr::kSpecCtrl:
+      *value = spec_ctrl;
+      return true;
+    case msr::kArchCapabilities:
+      *value = kArchCapabilities;
+      return true;
     case msr::kSysenterCs:
       *value = sysenter_cs;
       return true;
@@ -213,6 +219,14 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
       return true;
     case msr::kTscAux:
       tsc_aux = value & 0xFFFFFFFF;
+      return true;
+    case msr::kSpecCtrl:
+      if (value & ~kSpecCtrlWritable) return fault(kGp, 0);
+      spec_ctrl = value;
+      return true;
+    case msr::kPredCmd:
+      // IBPB: there are no predictions to flush.
+      if (value & ~1ull) return fault(kGp, 0);
       return true;
     default:
       return fault(kGp, 0);

@@ -30,6 +30,9 @@ constexpr uint32_t kIntopsLeaf1Edx = (1u << 8) | (1u << 11);
 constexpr uint32_t kIntopsLeaf1Ecx = (1u << 13) | (1u << 22) | (1u << 23);
 constexpr uint32_t kIntopsLeaf7Ebx = (1u << 3) | (1u << 8) | (1u << 19);
 constexpr uint32_t kIntopsExt1Ecx = 1u << 5;
+// Leaf 7 EDX: IBRS/IBPB (bit 26: IA32_SPEC_CTRL and IA32_PRED_CMD) and
+// IA32_ARCH_CAPABILITIES (bit 29); see kArchCapabilities in cpuid.h.
+constexpr uint32_t kLeaf7EdxSpeculation = (1u << 26) | (1u << 29);
 // 0x80000001 EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, long mode. ECX: LAHF/SAHF in 64-bit mode.
 constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
 constexpr uint32_t kExt1Ecx = 1u << 0;
@@ -56,7 +59,10 @@ CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id) {
       r.edx = kLeaf1Edx | kIntopsLeaf1Edx | kLeaf1EdxX87 | kLeaf1EdxMmxSse;
       break;
     case 7:
-      if (subleaf == 0) r.ebx = kIntopsLeaf7Ebx;
+      if (subleaf == 0) {
+        r.ebx = kIntopsLeaf7Ebx;
+        r.edx = kLeaf7EdxSpeculation;
+      }
       break;
     case 0xD:
       if (subleaf == 0) {

@@ -12,6 +12,23 @@ struct CpuidResult {
 
 CpuidResult cpuid(uint32_t leaf, uint32_t subleaf, uint32_t apic_id);
 
+// IA32_ARCH_CAPABILITIES (MSR 0x10A, enumerated by leaf 7 EDX bit 29). The
+// software CPU executes nothing speculatively, so it is immune to every
+// speculative-execution and sampling attack the register has a bit for:
+// RDCL_NO (0), IBRS_ALL (1: enhanced IBRS, so no retpolines), SSB_NO (4),
+// MDS_NO (5), IF_PSCHANGE_MC_NO (6), TAA_NO (8), SBDR_SSDP_NO (13),
+// FBSDP_NO (14), PSDP_NO (15), BHI_NO (20), PBRSB_NO (24), GDS_NO (26),
+// RFDS_NO (27), ITS_NO (62). Without them a guest that sees the hypervisor
+// bit assumes the worst and turns on retpolines, return thunks and buffer
+// clearing for nothing.
+inline constexpr uint64_t kArchCapabilities =
+    (1ull << 0) | (1ull << 1) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) |
+    (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | (1ull << 26) |
+    (1ull << 27) | (1ull << 62);
+// IA32_SPEC_CTRL bits that may be set: IBRS (leaf 7 EDX bit 26). It is
+// stored and read back; with no speculation it has nothing to restrict.
+inline constexpr uint64_t kSpecCtrlWritable = 1;
+
 // Leaf 1 ECX bit the CPUID instruction sets while CR4.OSXSAVE is set.
 inline constexpr uint32_t kCpuidOsxsave = 1u << 27;
 
