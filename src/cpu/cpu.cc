@@ -55,7 +55,6 @@ void Cpu::set_rflags(uint64_t value) {
 }
 
 void Cpu::update_mode() {
-  ++mode_epoch_;
   // CPL: 0 in real mode, 3 in virtual-8086 mode, else the RPL of the CS
   // selector (every CS load in protected mode sets it to the new CPL).
   if (!protected_mode())
@@ -64,6 +63,15 @@ void Cpu::update_mode() {
     cpl_ = 3;
   else
     cpl_ = seg[kCs].selector & 3;
+  // Block chaining stays valid unless something that decides how code is
+  // fetched and decoded changed. Interrupts, IRET and SYSCALL reload CS and
+  // SS with the same values all the time: they must not drop every chain.
+  ModeKey key{
+      cpl_, decode_mode(), cr0, efer, seg[kCs].base, seg[kCs].limit, (rflags_ & rflags::kVm) != 0};
+  if (!(key == mode_key_)) {
+    mode_key_ = key;
+    ++mode_epoch_;
+  }
 }
 
 bool Cpu::fault(uint8_t vector, uint32_t error_code) {

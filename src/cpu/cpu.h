@@ -415,7 +415,17 @@ class Cpu {
   const std::atomic<bool>* intr_hint_ = nullptr;  // intr_->hint()
   uint64_t rflags_ = rflags::kFixed;              // all but the arithmetic flags
   unsigned cpl_ = 0;
-  uint64_t mode_epoch_ = 0;  // bumped by update_mode (CS, CPL, CR0, EFER changes)
+  // What update_mode() compares to decide whether chains survive.
+  struct ModeKey {
+    unsigned cpl = ~0u;
+    DecodeMode mode = DecodeMode::k16;
+    uint64_t cr0 = 0, efer = 0, cs_base = 0;
+    uint32_t cs_limit = 0;
+    bool v86 = false;
+    bool operator==(const ModeKey&) const = default;
+  };
+  ModeKey mode_key_;
+  uint64_t mode_epoch_ = 0;  // bumped by update_mode when mode_key_ changes
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
   int delivering_ = -1;            // vector being delivered (for #DF escalation)
