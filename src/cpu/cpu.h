@@ -292,9 +292,21 @@ class Cpu {
   // IOPL / TSS I/O permission bitmap check for IN/OUT/INS/OUTS.
   bool io_permitted(uint16_t port, unsigned size);
 
-  // Stack.
-  bool push(uint64_t value, unsigned size);
-  bool pop(unsigned size, uint64_t* value);
+  // Stack (inline: a constant size folds the masks and the access away).
+  [[gnu::always_inline]] bool push(uint64_t value, unsigned size) {
+    uint64_t mask = sp_mask();
+    uint64_t sp = (gpr[kRsp] - size) & mask;
+    if (!write(kSs, sp, size, value)) return false;
+    gpr[kRsp] = (gpr[kRsp] & ~mask) | sp;
+    return true;
+  }
+  [[gnu::always_inline]] bool pop(unsigned size, uint64_t* value) {
+    uint64_t mask = sp_mask();
+    uint64_t sp = gpr[kRsp] & mask;
+    if (!read(kSs, sp, size, value)) return false;
+    gpr[kRsp] = (gpr[kRsp] & ~mask) | ((sp + size) & mask);
+    return true;
+  }
   uint64_t sp_mask() const { return size_mask(stack_size()); }
 
   // ---- Faults and events ----------------------------------------------------

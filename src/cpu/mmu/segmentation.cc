@@ -43,22 +43,6 @@ bool Cpu::linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool wri
   return true;
 }
 
-bool Cpu::push(uint64_t value, unsigned size) {
-  uint64_t mask = sp_mask();
-  uint64_t sp = (gpr[kRsp] - size) & mask;
-  if (!write(kSs, sp, size, value)) return false;
-  gpr[kRsp] = (gpr[kRsp] & ~mask) | sp;
-  return true;
-}
-
-bool Cpu::pop(unsigned size, uint64_t* value) {
-  uint64_t mask = sp_mask();
-  uint64_t sp = gpr[kRsp] & mask;
-  if (!read(kSs, sp, size, value)) return false;
-  gpr[kRsp] = (gpr[kRsp] & ~mask) | ((sp + size) & mask);
-  return true;
-}
-
 bool Cpu::io_permitted(uint16_t port, unsigned size) {
   if (io_bp_) match_io_breakpoints(port, size);  // a trap only if the access completes
   if (!protected_mode()) return true;
