@@ -1,6 +1,8 @@
 #include "boot/loader.h"
 
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/log.h"
@@ -11,6 +13,7 @@
 #include "boot/bzimage.h"
 #include "boot/bzimage_payload.h"
 #include "boot/elf.h"
+#include "boot/initrd.h"
 #include "boot/load_common.h"
 #include "boot/multiboot.h"
 #include "boot/page_tables.h"
@@ -98,9 +101,35 @@ Expected<BootImage> load_bzimage_file(GuestMemory& memory, const LoadInputs& in,
   return labelled(load_bzimage(memory, in), "bzImage");
 }
 
+// The inputs for a Linux kernel loaded directly (not through its own
+// decompressor): the initrd decompressed on the host where it can be
+// (boot/initrd.h); `storage` keeps the decompressed bytes.
+LoadInputs with_plain_initrd(const LoadInputs& in, uint64_t memory_size,
+                             std::optional<HostBuffer>* storage) {
+  if (in.initrd.empty()) return in;
+  auto start = std::chrono::steady_clock::now();
+  std::string why_not;
+  *storage = decompress_initrd(in.initrd, memory_size, &why_not);
+  if (!*storage) {
+    log_info("initrd: '{}' used as it is: {}", in.initrd_name, why_not);
+    return in;
+  }
+  log_info("initrd: '{}' decompressed on the host in {:.1f} ms ({} -> {} bytes)", in.initrd_name,
+           ms_since(start), in.initrd.size(), (*storage)->size());
+  LoadInputs out = in;
+  out.initrd = (*storage)->bytes();
+  return out;
+}
+
 Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in,
                                     KernelFormat format) {
-  if (is_bzimage(in.kernel)) return load_bzimage_file(memory, in, format);
+  std::optional<HostBuffer> plain_initrd;
+  if (is_bzimage(in.kernel)) {
+    // --kernel-format bzimage boots the way a PC bootloader does: the kernel
+    // does all the decompressing itself.
+    if (format == KernelFormat::kBzImage) return load_bzimage_file(memory, in, format);
+    return load_bzimage_file(memory, with_plain_initrd(in, memory.size(), &plain_initrd), format);
+  }
   if (format == KernelFormat::kBzImage) {
     return make_error("--kernel-format bzimage, but the file has no 'HdrS' setup header");
   }
@@ -109,7 +138,11 @@ Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in,
     auto elf = parse_elf(in.kernel);
     if (elf.ok()) {
       VESSEL_ASSIGN(std::optional<uint64_t> entry, find_pvh_entry(in.kernel, *elf));
-      if (entry) return labelled(load_pvh(memory, in, *elf, *entry), "PVH ELF");
+      if (entry) {
+        return labelled(
+            load_pvh(memory, with_plain_initrd(in, memory.size(), &plain_initrd), *elf, *entry),
+            "PVH ELF");
+      }
       elf_problem = "an ELF file without a Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)";
     } else {
       elf_problem = "an ELF file Vessel cannot load (" + elf.error().message + ")";
