@@ -361,6 +361,7 @@ class Cpu {
   // MOV to/from DRn with the privilege, CR4.DE and DR7.GD checks.
   bool write_dr(unsigned n, uint64_t value);
   bool read_dr(unsigned n, uint64_t* value);
+  bool dr_access_allowed(unsigned n);
   // Whether the executor must take the per-instruction debug path: an armed
   // breakpoint or RF set (cost when neither: one test per block).
   bool debug_active() const { return debug_armed_ || (rflags_ & rflags::kRf); }

@@ -53,15 +53,21 @@ void Cpu::update_debug() {
   debug_armed_ = (exec | data | io) != 0;
 }
 
-bool Cpu::write_dr(unsigned n, uint64_t value) {
+// The checks of MOV to and from a debug register: CPL 0, DR4/DR5 with
+// CR4.DE, then general detect (a fault; RF is 1 in the pushed RFLAGS).
+bool Cpu::dr_access_allowed(unsigned n) {
   if (cpl_ != 0) return fault(kGp, 0);
   if (n > 7 || ((n == 4 || n == 5) && (cr4 & cr4::kDe))) return fault(kUd);
   if (dr7 & kDr7Gd) {
-    // General detect: a fault (RF is 1 in the pushed RFLAGS).
     dr6 = (dr6 & ~0xFull) | kDr6Bd;
     rflags_ |= rflags::kRf;
     return fault(kDb);
   }
+  return true;
+}
+
+bool Cpu::write_dr(unsigned n, uint64_t value) {
+  if (!dr_access_allowed(n)) return false;
   if (!mode64()) value &= 0xFFFFFFFF;
   if (n < 4) {
     dr[n] = value;
@@ -77,13 +83,7 @@ bool Cpu::write_dr(unsigned n, uint64_t value) {
 }
 
 bool Cpu::read_dr(unsigned n, uint64_t* value) {
-  if (cpl_ != 0) return fault(kGp, 0);
-  if (n > 7 || ((n == 4 || n == 5) && (cr4 & cr4::kDe))) return fault(kUd);
-  if (dr7 & kDr7Gd) {
-    dr6 = (dr6 & ~0xFull) | kDr6Bd;
-    rflags_ |= rflags::kRf;
-    return fault(kDb);
-  }
+  if (!dr_access_allowed(n)) return false;
   *value = n < 4 ? dr[n] : (n == 4 || n == 6) ? dr6 : dr7;
   return true;
 }

@@ -134,22 +134,6 @@ bool host_has(const HostFeatures& h, Need n) {
   return false;
 }
 
-ZydisRegister gpr_register(int gpr, int size, bool high8) {
-  switch (size) {
-    case 8:
-      if (high8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AH + gpr);
-      if (gpr < 4) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + gpr);
-      if (gpr < 8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + gpr - 4);
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_R8B + gpr - 8);
-    case 16:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + gpr);
-    case 32:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + gpr);
-    default:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + gpr);
-  }
-}
-
 // Register assignments: A, B, C, the memory base and displacement.
 struct Variant {
   int a, b, c;
@@ -422,6 +406,22 @@ void add_raw_forms(Builder& b, const HostFeatures& host) {
 }
 
 }  // namespace
+
+ZydisRegister gpr_register(int gpr, int size, bool high8) {
+  switch (size) {
+    case 8:
+      if (high8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AH + gpr);
+      if (gpr < 4) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + gpr);
+      if (gpr < 8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + gpr - 4);
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_R8B + gpr - 8);
+    case 16:
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + gpr);
+    case 32:
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + gpr);
+    default:
+      return static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + gpr);
+  }
+}
 
 Catalogue build_catalogue(const HostFeatures& host) {
   Catalogue cat;

@@ -22,6 +22,9 @@ struct Catalogue {
 
 Catalogue build_catalogue(const HostFeatures& host);
 
+// General register `gpr` (0-15) of `size` bits; 8-bit with `high8`: AH..BH.
+ZydisRegister gpr_register(int gpr, int size, bool high8 = false);
+
 // The SSE to SSE4.2 forms (form_catalog_simd.cc), appended by build_catalogue.
 void add_simd_forms(const HostFeatures& host, Catalogue& cat);
 

@@ -316,21 +316,6 @@ bool uses_xmm0(ZydisMnemonic m) {
   }
 }
 
-ZydisRegister gpr(int n, int bytes) {
-  switch (bytes) {
-    case 1:
-      if (n < 4) return static_cast<ZydisRegister>(ZYDIS_REGISTER_AL + n);
-      if (n < 8) return static_cast<ZydisRegister>(ZYDIS_REGISTER_SPL + n - 4);
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_R8B + n - 8);
-    case 2:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_AX + n);
-    case 4:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_EAX + n);
-    default:
-      return static_cast<ZydisRegister>(ZYDIS_REGISTER_RAX + n);
-  }
-}
-
 // Register assignments: XMM A, B; GPR A, B; the memory base and displacement.
 struct SimdVariant {
   int xa, xb, ga, gb, mem_base;
@@ -372,7 +357,7 @@ class SimdBuilder {
           break;
         case 'm':
           op.type = ZYDIS_OPERAND_TYPE_MEMORY;
-          op.mem.base = gpr(v.mem_base, 8);
+          op.mem.base = gpr_register(v.mem_base, 64);
           op.mem.displacement = v.mem_disp;
           op.mem.size = s.mem;
           f.mem_gpr = v.mem_base;
@@ -389,7 +374,7 @@ class SimdBuilder {
         default: {  // '1', '2', '4', '8': a GPR
           int bytes = c - '0';
           op.type = ZYDIS_OPERAND_TYPE_REGISTER;
-          op.reg.value = gpr(gprs[next_gpr++], bytes);
+          op.reg.value = gpr_register(gprs[next_gpr++], bytes * 8);
           desc += fmt::format("r{}", bytes * 8);
           break;
         }
