@@ -3,6 +3,8 @@
 // and its size accounting.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "cpu/decode/block_cache.h"
 #include "cpu_test_util.h"
 
@@ -13,7 +15,7 @@ using testing::TestBus;
 
 BlockPtr make_block(uint64_t gpa, uint32_t len1, DecodeMode mode, uint64_t gpa2 = 0,
                     uint32_t len2 = 0) {
-  BlockPtr b = Block::create(3);
+  BlockPtr b = Block::create(std::array<Insn, 3>{});
   b->gpa = gpa;
   b->key = BlockCache::key_of(gpa, mode);
   b->len1 = len1;

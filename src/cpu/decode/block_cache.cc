@@ -1,6 +1,7 @@
 #include "cpu/decode/block_cache.h"
 
 #include <algorithm>
+#include <memory>
 #include <new>
 
 namespace vessel::cpu {
@@ -10,11 +11,12 @@ constexpr uint64_t kPageMask = ~0xFFFull;
 
 }  // namespace
 
-BlockPtr Block::create(uint32_t count) {
+BlockPtr Block::create(std::span<const Insn> records) {
+  auto count = static_cast<uint32_t>(records.size());
   void* raw = ::operator new(sizeof(Block) + count * sizeof(Insn));
   Block* b = new (raw) Block();
   b->count = count;
-  for (uint32_t k = 0; k < count; ++k) new (b->insns() + k) Insn();
+  std::uninitialized_copy(records.begin(), records.end(), b->insns());
   return BlockPtr(b);
 }
 
@@ -52,7 +54,6 @@ void BlockCache::remove_page(uint64_t page, Block* block) {
 }
 
 void BlockCache::drop(Block* b) {
-  b->valid = false;
   ++epoch_;
   remove_page(b->gpa & kPageMask, b);
   if (b->len2) remove_page(b->gpa2 & kPageMask, b);
@@ -84,10 +85,7 @@ bool BlockCache::invalidate(uint64_t gpa, unsigned size) {
 }
 
 void BlockCache::flush() {
-  for (auto& [key, block] : map_) {
-    block->valid = false;
-    graveyard_.push_back(std::move(block));
-  }
+  for (auto& [key, block] : map_) graveyard_.push_back(std::move(block));
   map_.clear();
   pages_.clear();
   front_.fill(nullptr);

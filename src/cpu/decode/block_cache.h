@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -41,15 +42,14 @@ using BlockPtr = std::unique_ptr<Block, BlockDeleter>;
 struct Block {
   uint64_t key = 0;    // gpa << 2 | mode
   uint32_t count = 0;  // records
-  bool valid = true;
-  Successor next[2];  // most recent first
-  uint64_t gpa = 0;   // first byte
-  uint32_t len1 = 0;  // bytes on the first page
-  uint32_t len2 = 0;  // bytes on the next linear page (an instruction crossing it)
-  uint64_t gpa2 = 0;  // guest-physical address of that next page's first byte
+  Successor next[2];   // most recent first
+  uint64_t gpa = 0;    // first byte
+  uint32_t len1 = 0;   // bytes on the first page
+  uint32_t len2 = 0;   // bytes on the next linear page (an instruction crossing it)
+  uint64_t gpa2 = 0;   // guest-physical address of that next page's first byte
 
-  // A block with room for `count` records (value-initialised).
-  static BlockPtr create(uint32_t count);
+  // A block holding a copy of `records`.
+  static BlockPtr create(std::span<const Insn> records);
   Insn* insns() { return reinterpret_cast<Insn*>(this + 1); }
   const Insn* insns() const { return reinterpret_cast<const Insn*>(this + 1); }
   // Bytes of the allocation.

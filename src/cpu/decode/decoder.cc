@@ -2,7 +2,6 @@
 
 #include <Zydis/Zydis.h>
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -79,13 +78,12 @@ BlockPtr decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode) 
     len1 = static_cast<uint32_t>(cur - gpa);
     if ((insn.flags & insn_flag::kEndsBlock) || cur >= page_end) break;
   }
-  BlockPtr block = Block::create(n);
+  BlockPtr block = Block::create(std::span<const Insn>(insns.data(), n));
   block->gpa = gpa;
   block->key = BlockCache::key_of(gpa, mode);
   block->len1 = len1;
   block->len2 = len2;
   block->gpa2 = len2 ? gpa2 : 0;
-  std::copy(insns.begin(), insns.begin() + n, block->insns());
   return block;
 }
 
