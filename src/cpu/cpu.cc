@@ -1,5 +1,6 @@
 #include "cpu/cpu.h"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -111,6 +112,23 @@ void Cpu::note_code_write(uint64_t gpa, unsigned size) {
   if (blocks_.invalidate(gpa, size)) code_invalidated_ = true;
 }
 
+void Cpu::take_code_writes() {
+  code_writes_.clear();
+  if (!bus_->take_code_writes(code_writes_)) {
+    blocks_.flush();  // notices were lost: nothing cached can be trusted
+    return;
+  }
+  for (const CodeWrite& w : code_writes_) {
+    // Each range lies in one page; split it anyway if a bus did not.
+    uint64_t gpa = w.gpa, end = w.gpa + w.len;
+    while (gpa < end) {
+      uint64_t stop = std::min(end, (gpa | 0xFFF) + 1);
+      blocks_.invalidate(gpa, static_cast<unsigned>(stop - gpa));
+      gpa = stop;
+    }
+  }
+}
+
 Block* Cpu::fetch_block() {
   if (!mode64() && rip > seg[kCs].limit) {
     fault(kGp, 0);
@@ -139,8 +157,18 @@ Block* Cpu::fetch_block() {
     if (gpa2 != b->gpa2) b = nullptr;
   }
   if (b) return b;
+  // The page counts as holding code before its bytes are read, so a store
+  // from outside the CPU (DMA) either comes before and is decoded, or after
+  // and is reported (CpuBus::code_page_cached; the decoder does the same for
+  // a second page).
+  uint64_t page = gpa & ~0xFFFull;
+  blocks_.make_room();
+  blocks_.reserve_page(page);
   auto decoded = decode_block(*this, linear, gpa, mode);
-  if (!decoded) return nullptr;
+  if (!decoded) {
+    blocks_.release_page(page);
+    return nullptr;
+  }
   b = blocks_.insert(std::move(decoded));
   tlb_.flush_writes_to(b->gpa & ~0xFFFull);
   if (b->len2) tlb_.flush_writes_to(b->gpa2 & ~0xFFFull);
@@ -155,6 +183,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
   Block* prev = nullptr;
   uint64_t prev_epoch = 0;
   for (;;) {
+    if (code_write_hint_ && code_write_hint_->load(std::memory_order_acquire)) take_code_writes();
     if (prev && prev_epoch != chain_epoch()) prev = nullptr;
     blocks_.retire();
     if (stop.load(std::memory_order_relaxed)) return CpuExit::kStopped;

@@ -92,7 +92,10 @@ inline constexpr uint32_t kNoErrorCode = 0xFFFFFFFF;
 
 class Cpu {
  public:
-  explicit Cpu(CpuBus& bus) : bus_(&bus) { reset(); }
+  explicit Cpu(CpuBus& bus) : bus_(&bus), code_write_hint_(bus.code_write_hint()) {
+    blocks_.set_bus(&bus);
+    reset();
+  }
   Cpu(const Cpu&) = delete;
   Cpu& operator=(const Cpu&) = delete;
 
@@ -211,6 +214,16 @@ class Cpu {
     return linearize(sreg, offset, size, true, &linear) &&
            read_linear(linear, size, value, Access::kWrite);
   }
+  // LOCK'ed read-modify-writes (mmu/locked_access.cc, exec/locked.h). Resolves
+  // the `size`-byte operand at sreg:offset with every check and side effect of
+  // a write done first (segment checks, the page walk with its #PF and A/D
+  // bits, data breakpoints, cached code on the page invalidated), so a fault
+  // leaves memory unchanged. kHost: the operand is naturally aligned RAM and
+  // *host is where the host atomics go. kSlow: it is not (misaligned, split
+  // across pages, MMIO): the caller runs the ordinary read_for_write/write
+  // pair under locked_slow_mutex().
+  enum class Locked : uint8_t { kFault, kHost, kSlow };
+  Locked lock_operand(unsigned sreg, uint64_t offset, unsigned size, uint8_t** host);
   // Linear accesses (no segmentation). `system` accesses (descriptor tables,
   // TSS) are supervisor accesses whatever the CPL.
   [[gnu::always_inline]] bool read_linear(uint64_t linear, unsigned size, uint64_t* value,
@@ -377,8 +390,13 @@ class Cpu {
 
   // ---- Code cache ---------------------------------------------------------
   BlockCache& block_cache() { return blocks_; }
+  const BlockCache& block_cache() const { return blocks_; }
   // A store reached guest-physical memory: invalidate cached code it covers.
   void note_code_write(uint64_t gpa, unsigned size);
+  // Drops the cached code that stores from outside the CPU (DMA) overwrote,
+  // as the bus reports them (CpuBus::take_code_writes). The executor calls
+  // it between blocks when the bus's hint is set.
+  void take_code_writes();
   const CpuStats& stats() const { return stats_; }
   // Logs the bytes of an instruction the CPU does not implement (once per
   // distinct opcode) and returns #UD.
@@ -424,6 +442,8 @@ class Cpu {
   bool page_has_data_breakpoint(uint64_t linear) const;
 
   CpuBus* bus_;
+  const std::atomic<bool>* code_write_hint_;  // bus_->code_write_hint()
+  std::vector<CodeWrite> code_writes_;        // take_code_writes' buffer
   CpuInterruptSource* intr_ = nullptr;
   const std::atomic<bool>* intr_hint_ = nullptr;  // intr_->hint()
   uint64_t rflags_ = rflags::kFixed;              // all but the arithmetic flags

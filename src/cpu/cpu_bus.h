@@ -8,8 +8,17 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace vessel::cpu {
+
+// A store into guest RAM that did not go through this CPU (device DMA, the
+// VMM, another vCPU's accessors outside the CPU) and hit a page holding
+// cached code: [gpa, gpa + len), inside one 4 KiB page.
+struct CodeWrite {
+  uint64_t gpa = 0;
+  uint64_t len = 0;
+};
 
 class CpuBus {
  public:
@@ -37,6 +46,23 @@ class CpuBus {
     (void)index;
     (void)value;
     return MsrAccess::kUnhandled;
+  }
+  // Cached code and stores from outside the CPU. The CPU calls
+  // code_page_cached(page, true) before it reads the bytes of a block from
+  // guest-physical page `page` (a RAM page it has no cached code on yet), and
+  // (page, false) once it caches no code there any more; the bus then reports
+  // the stores others make into such pages. While code_write_hint() (read
+  // between blocks; null: never) is set, the CPU calls take_code_writes,
+  // which appends the stores seen since the last call; false means some were
+  // lost (too many), and the CPU drops all its cached code.
+  virtual void code_page_cached(uint64_t gpa_page, bool cached) {
+    (void)gpa_page;
+    (void)cached;
+  }
+  virtual const std::atomic<bool>* code_write_hint() { return nullptr; }
+  virtual bool take_code_writes(std::vector<CodeWrite>& out) {
+    (void)out;
+    return true;
   }
   // Lets the machine add what it provides to a CPUID leaf the core computed
   // (the APIC bits when there is a local APIC, the paravirtual leaves).

@@ -6,8 +6,11 @@
 #include <cstring>
 
 #include "base/pc_layout.h"
+#include "memory/code_tracker.h"
 
 namespace vessel {
+
+GuestMemory::GuestMemory() = default;
 
 Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
   if (size < kMinSize)
@@ -33,6 +36,10 @@ Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
     }
     mem->regions_.push_back({w.gpa, w.size, static_cast<uint8_t*>(p)});
   }
+  std::vector<CodeTracker::Span> spans;
+  for (const Region& r : mem->regions_) spans.push_back({r.gpa, r.size});
+  mem->code_ = CodeTracker::create(spans);
+  if (!mem->code_) return make_error("cannot reserve the code-page map of guest memory");
   return mem;
 }
 
@@ -57,6 +64,10 @@ Expected<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const
   return std::span<uint8_t>(p, len);
 }
 
+void GuestMemory::note_write(uint64_t gpa, uint64_t len) const {
+  code_->note_write(gpa, len);
+}
+
 Status GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
   VESSEL_ASSIGN(auto s, span(gpa, len));
   if (len) std::memcpy(dst, s.data(), len);
@@ -66,12 +77,14 @@ Status GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
 Status GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
   VESSEL_ASSIGN(auto s, span(gpa, len));
   if (len) std::memcpy(s.data(), src, len);
+  note_write(gpa, len);
   return ok_status();
 }
 
 Status GuestMemory::fill(uint64_t gpa, uint8_t value, uint64_t len) {
   VESSEL_ASSIGN(auto s, span(gpa, len));
   if (len) std::memset(s.data(), value, len);
+  note_write(gpa, len);
   return ok_status();
 }
 

@@ -16,6 +16,8 @@
 
 namespace vessel {
 
+class CodeTracker;
+
 class GuestMemory {
  public:
   struct Region {
@@ -43,8 +45,13 @@ class GuestMemory {
   uint8_t* host_ptr(uint64_t gpa, uint64_t len) const;
   bool contains(uint64_t gpa, uint64_t len) const { return host_ptr(gpa, len) != nullptr; }
 
-  // Bounds-checked span over guest RAM.
+  // Bounds-checked span over guest RAM. Whoever writes guest RAM through
+  // span() or host_ptr() (device DMA) calls note_write afterwards, as write()
+  // and fill() do, so software vCPUs drop code cached from those bytes.
   Expected<std::span<uint8_t>> span(uint64_t gpa, uint64_t len) const;
+  void note_write(uint64_t gpa, uint64_t len) const;
+  // The pages that hold code cached by software vCPUs (memory/code_tracker.h).
+  CodeTracker& code_tracker() const { return *code_; }
 
   // Copies; a range may cross from one region into the next only where they
   // are contiguous in guest-physical space (they never are: the hole
@@ -67,9 +74,10 @@ class GuestMemory {
   }
 
  private:
-  GuestMemory() = default;
+  GuestMemory();
   uint64_t size_ = 0;
   std::vector<Region> regions_;
+  std::unique_ptr<CodeTracker> code_;
 };
 
 }  // namespace vessel

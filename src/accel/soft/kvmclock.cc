@@ -33,6 +33,7 @@ void KvmClock::write_msr(uint32_t index, uint64_t value, uint64_t now_ns, uint64
     put32(p, 2);  // version: even, stable
     put32(p + 4, static_cast<uint32_t>(boot_wall / 1'000'000'000ull));
     put32(p + 8, static_cast<uint32_t>(boot_wall % 1'000'000'000ull));
+    memory_.note_write(value, 12);
     return;
   }
   system_time_msr_ = value;
@@ -59,6 +60,7 @@ void KvmClock::publish(uint64_t now_ns, uint64_t tsc) {
   std::atomic_thread_fence(std::memory_order_release);
   version_ = (version_ | 1) + 1;
   put32(p, version_);
+  memory_.note_write(system_time_msr_ & ~1ull, 32);
 }
 
 }  // namespace vessel

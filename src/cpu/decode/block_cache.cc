@@ -27,12 +27,31 @@ void BlockDeleter::operator()(Block* b) const {
   ::operator delete(b);
 }
 
+BlockCache::~BlockCache() {
+  if (bus_)
+    for (const auto& [page, blocks] : pages_) bus_->code_page_cached(page, false);
+}
+
+void BlockCache::reserve_page(uint64_t gpa_page) {
+  auto [it, added] = pages_.try_emplace(gpa_page);
+  if (added && bus_) bus_->code_page_cached(gpa_page, true);
+}
+
+void BlockCache::release_page(uint64_t gpa_page) {
+  auto it = pages_.find(gpa_page);
+  if (it == pages_.end() || !it->second.empty()) return;
+  pages_.erase(it);
+  if (bus_) bus_->code_page_cached(gpa_page, false);
+}
+
 Block* BlockCache::insert(BlockPtr block) {
   if (stats_.records + block->count > kMaxRecords) flush();
-  if (auto old = map_.find(block->key); old != map_.end()) drop(old->second.get());
   Block* b = block.get();
+  // The new block's pages first: dropping a block it replaces must not
+  // leave them without code for a moment (the bus would stop watching them).
   add_page(b->gpa & kPageMask, b);
   if (b->len2) add_page(b->gpa2 & kPageMask, b);
+  if (auto old = map_.find(b->key); old != map_.end()) drop(old->second.get());
   stats_.blocks++;
   stats_.records += b->count;
   stats_.bytes += b->bytes();
@@ -42,6 +61,7 @@ Block* BlockCache::insert(BlockPtr block) {
 }
 
 void BlockCache::add_page(uint64_t page, Block* block) {
+  reserve_page(page);  // normally reserved already, before the bytes were read
   pages_[page].push_back(block);
 }
 
@@ -50,7 +70,10 @@ void BlockCache::remove_page(uint64_t page, Block* block) {
   if (it == pages_.end()) return;
   auto& v = it->second;
   v.erase(std::remove(v.begin(), v.end(), block), v.end());
-  if (v.empty()) pages_.erase(it);
+  if (v.empty()) {
+    pages_.erase(it);
+    if (bus_) bus_->code_page_cached(page, false);
+  }
 }
 
 void BlockCache::drop(Block* b) {
@@ -87,6 +110,8 @@ bool BlockCache::invalidate(uint64_t gpa, unsigned size) {
 void BlockCache::flush() {
   for (auto& [key, block] : map_) graveyard_.push_back(std::move(block));
   map_.clear();
+  if (bus_)
+    for (const auto& [page, blocks] : pages_) bus_->code_page_cached(page, false);
   pages_.clear();
   front_.fill(nullptr);
   stats_.flushes++;

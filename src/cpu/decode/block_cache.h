@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cpu/cpu_bus.h"
 #include "cpu/decode/insn.h"
 
 namespace vessel::cpu {
@@ -75,6 +76,13 @@ class BlockCache {
   static constexpr unsigned kMaxInsns = 32;          // records per block
   static constexpr uint64_t kMaxRecords = 1u << 18;  // ~12 MiB of records
 
+  BlockCache() = default;
+  BlockCache(const BlockCache&) = delete;
+  BlockCache& operator=(const BlockCache&) = delete;
+  ~BlockCache();
+  // The bus told which pages hold cached code (CpuBus::code_page_cached).
+  void set_bus(CpuBus* bus) { bus_ = bus; }
+
   static uint64_t key_of(uint64_t gpa, DecodeMode mode) {
     return (gpa << 2) | static_cast<uint64_t>(mode);
   }
@@ -96,9 +104,20 @@ class BlockCache {
     slot = it->second.get();
     return slot;
   }
+  // Flushes when a block of kMaxInsns records would not fit: called before
+  // a block is decoded, so insert() never flushes the pages reserved for it.
+  void make_room() {
+    if (stats_.records + kMaxInsns > kMaxRecords) flush();
+  }
   // Adds a decoded block (its key, gpa and lengths set). Returns it.
   Block* insert(BlockPtr block);
 
+  // Called before a block's bytes on guest-physical page `gpa_page` are
+  // read: from here on the page counts as holding code (the bus reports
+  // stores others make to it). release_page undoes it if no block was
+  // cached there after all (the decode faulted).
+  void reserve_page(uint64_t gpa_page);
+  void release_page(uint64_t gpa_page);
   // True when guest-physical page `gpa_page` holds cached code.
   bool page_has_code(uint64_t gpa_page) const { return pages_.count(gpa_page) != 0; }
   // A store of `size` bytes at `gpa` happened: drops every block overlapping
@@ -125,6 +144,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::vector<Block*>> pages_;  // gpa page -> blocks touching it
   std::array<Block*, kFrontSlots> front_{};
   std::vector<BlockPtr> graveyard_;
+  CpuBus* bus_ = nullptr;
   BlockCacheStats stats_;
   uint64_t epoch_ = 0;
 };

@@ -66,9 +66,12 @@ BlockPtr decode_block(Cpu& cpu, uint64_t linear, uint64_t gpa, DecodeMode mode) 
       uint64_t next_linear = (linear & ~0xFFFull) + 0x1000;
       if (!cpu.translate(next_linear, Access::kExec, cpu.cpl() == 3, &gpa2)) return nullptr;
       unsigned more = ZYDIS_MAX_INSTRUCTION_LENGTH - take;
+      uint64_t page2 = gpa2 & ~0xFFFull;
+      cpu.block_cache().reserve_page(page2);  // before reading: see Cpu::fetch_block
       cpu.read_physical(gpa2, bytes + take, more);
       decode_insn(bytes, take + more, mode, &insn);
       len2 = insn.len > avail ? insn.len - avail : 0;
+      if (len2 == 0) cpu.block_cache().release_page(page2);
       len1 = avail;
       ++n;
       break;

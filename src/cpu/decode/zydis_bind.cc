@@ -179,8 +179,77 @@ Form fill_operands(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand*
   return Form::kNone;
 }
 
+// The LOCK'ed forms (exec/locked.cc); LOCK on anything else is #UD.
+Handler bind_locked(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Form f,
+                    const Insn* out) {
+  Handler h = nullptr;
+  switch (zi.mnemonic) {
+    case ZYDIS_MNEMONIC_ADD:
+      h = lock_alu_binary(AluOp::kAdd, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_OR:
+      h = lock_alu_binary(AluOp::kOr, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_ADC:
+      h = lock_alu_binary(AluOp::kAdc, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_SBB:
+      h = lock_alu_binary(AluOp::kSbb, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_AND:
+      h = lock_alu_binary(AluOp::kAnd, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_SUB:
+      h = lock_alu_binary(AluOp::kSub, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_XOR:
+      h = lock_alu_binary(AluOp::kXor, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_INC:
+      h = lock_alu_unary(UnaryOp::kInc, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_DEC:
+      h = lock_alu_unary(UnaryOp::kDec, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_NEG:
+      h = lock_alu_unary(UnaryOp::kNeg, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_NOT:
+      h = lock_alu_unary(UnaryOp::kNot, f, out->opsize);
+      break;
+    case ZYDIS_MNEMONIC_BTS:
+      h = lock_bit(BitOp::kBts, f);
+      break;
+    case ZYDIS_MNEMONIC_BTR:
+      h = lock_bit(BitOp::kBtr, f);
+      break;
+    case ZYDIS_MNEMONIC_BTC:
+      h = lock_bit(BitOp::kBtc, f);
+      break;
+    case ZYDIS_MNEMONIC_XADD:
+      h = lock_xadd(f);
+      break;
+    case ZYDIS_MNEMONIC_CMPXCHG:
+      h = lock_cmpxchg(f);
+      break;
+    case ZYDIS_MNEMONIC_XCHG:
+      h = lock_xchg(f);
+      break;
+    case ZYDIS_MNEMONIC_CMPXCHG8B:
+      if (ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY) h = kLockCmpxchg8b;
+      break;
+    case ZYDIS_MNEMONIC_CMPXCHG16B:
+      if (ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY) h = kLockCmpxchg16b;
+      break;
+    default:
+      break;
+  }
+  return h ? h : kRaiseUd;
+}
+
 Handler bind_handler(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Form f,
                      Insn* out) {
+  if (out->flags & insn_flag::kLock) return bind_locked(zi, ops, f, out);
   if (Handler h = bind_intops(zi, ops, out)) return h;
   if (Handler h = bind_sse(zi, ops, out)) return h;
   if (Handler h = bind_ssse3(zi, ops, out)) return h;

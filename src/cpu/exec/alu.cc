@@ -1,9 +1,10 @@
 // Integer arithmetic and logic: the ALU families, INC/DEC/NEG/NOT, shifts and
 // rotates, multiply and divide (#DE), bit tests and scans, XADD, CMPXCHG,
 // SETcc/CMOVcc, BSWAP and the sign-extension and flag-register one-liners.
-// LOCK'ed forms run as plain read-modify-writes (one vCPU for now).
+// The LOCK'ed forms are in exec/locked.cc.
 #include <bit>
 
+#include "cpu/exec/alu_ops.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -23,41 +24,12 @@ Flow alu2(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
   uint64_t m = size_mask(sz);
   Dst<D> d;
-  uint64_t a, b, r;
+  uint64_t a, b;
   if (!d.load(c, i, sz, &a, kWrites)) return Flow::kFault;
   if (!read_src<S>(c, i, sz, &b)) return Flow::kFault;
-  switch (Op) {
-    case AluOp::kAdd:
-      r = (a + b) & m;
-      c.lflags.set_add(a, b, r, sz);
-      break;
-    case AluOp::kAdc:
-      r = (a + b + c.lflags.cf()) & m;
-      c.lflags.set_add(a, b, r, sz);
-      break;
-    case AluOp::kSub:
-    case AluOp::kCmp:
-      r = (a - b) & m;
-      c.lflags.set_sub(a, b, r, sz);
-      break;
-    case AluOp::kSbb:
-      r = (a - b - c.lflags.cf()) & m;
-      c.lflags.set_sub(a, b, r, sz);
-      break;
-    case AluOp::kAnd:
-    case AluOp::kTest:
-      r = a & b;
-      c.lflags.set_logic(r, sz);
-      break;
-    case AluOp::kOr:
-      r = a | b;
-      c.lflags.set_logic(r, sz);
-      break;
-    case AluOp::kXor:
-      r = a ^ b;
-      c.lflags.set_logic(r, sz);
-      break;
-  }
+  bool cf = (Op == AluOp::kAdc || Op == AluOp::kSbb) && c.lflags.cf();
+  uint64_t r = alu_result<Op>(a, b, cf, m);
+  alu_flags<Op>(c.lflags, a, b, r, sz);
   if constexpr (kWrites) {
     if (!d.store(c, i, sz, r)) return Flow::kFault;
   }
@@ -90,27 +62,11 @@ Handler alu2_form(Form f, unsigned size) {
 template <UnaryOp Op, K D, unsigned kSz>
 Flow alu1(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
-  uint64_t m = size_mask(sz);
   Dst<D> d;
-  uint64_t a, r;
+  uint64_t a;
   if (!d.load(c, i, sz, &a)) return Flow::kFault;
-  switch (Op) {
-    case UnaryOp::kInc:
-      r = (a + 1) & m;
-      c.lflags.set_keep_cf(r, (a & 1) | ((a | 1) & ~r), sz);
-      break;
-    case UnaryOp::kDec:
-      r = (a - 1) & m;
-      c.lflags.set_keep_cf(r, (~a & 1) | ((~a | 1) & r), sz);
-      break;
-    case UnaryOp::kNeg:
-      r = (0 - a) & m;
-      c.lflags.set_sub(0, a, r, sz);
-      break;
-    case UnaryOp::kNot:
-      r = ~a & m;
-      break;
-  }
+  uint64_t r = unary_result<Op>(a, size_mask(sz));
+  unary_flags<Op>(c.lflags, a, r, sz);
   if (!d.store(c, i, sz, r)) return Flow::kFault;
   return Flow::kNext;
 }
@@ -360,10 +316,7 @@ Flow bit(Cpu& c, const Insn& i) {
   uint64_t a;
   unsigned n;
   if constexpr (D == K::M) {
-    // A register bit offset addresses memory beyond the operand.
-    int64_t off = kImm ? 0 : sign_extend(index, sz) >> std::countr_zero(bits);
-    d.ea = (c.effective_address(i) + static_cast<uint64_t>(off * static_cast<int64_t>(sz))) &
-           size_mask(i.addrsize);
+    d.ea = bit_operand_ea<kImm>(c, i, index, sz);
     n = index & (bits - 1);
     bool ok =
         Op == BitOp::kBt ? c.read(i.seg, d.ea, sz, &a) : c.read_for_write(i.seg, d.ea, sz, &a);
@@ -375,9 +328,7 @@ Flow bit(Cpu& c, const Insn& i) {
   bool old = (a >> n) & 1;
   c.lflags.assign(rflags::kCf, old);
   if constexpr (Op == BitOp::kBt) return Flow::kNext;
-  uint64_t r = Op == BitOp::kBts   ? a | (1ull << n)
-               : Op == BitOp::kBtr ? a & ~(1ull << n)
-                                   : a ^ (1ull << n);
+  uint64_t r = bit_result<Op>(a, n);
   if (!d.store(c, i, sz, r)) return Flow::kFault;
   return Flow::kNext;
 }

@@ -45,18 +45,6 @@ Flow xchg_rr(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-// XCHG of memory with register `r` (r1 for the MR form, r0 for RM).
-template <bool kRegIsR1>
-Flow xchg_mem(Cpu& c, const Insn& i) {
-  unsigned r = kRegIsR1 ? i.r1 : i.r0;
-  Dst<K::M> d;
-  uint64_t m;
-  if (!d.load(c, i, i.opsize, &m)) return Flow::kFault;
-  if (!d.store(c, i, i.opsize, c.reg(r, i.opsize))) return Flow::kFault;
-  c.set_reg(r, i.opsize, m);
-  return Flow::kNext;
-}
-
 template <K S, unsigned kSz>
 Flow push(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
@@ -295,9 +283,8 @@ Handler data_xchg(Form f) {
     case Form::kRR:
       return xchg_rr;
     case Form::kMR:
-      return xchg_mem<true>;
     case Form::kRM:
-      return xchg_mem<false>;
+      return lock_xchg(f);  // XCHG with memory is always locked (exec/locked.cc)
     default:
       return nullptr;
   }

@@ -53,6 +53,16 @@ Handler alu_setcc(Form form);   // cc in insn.op
 Handler alu_cmovcc(Form form);  // cc in insn.op
 extern const Handler kBswap, kCbw, kCwd, kLahf, kSahf, kClc, kStc, kCmc, kCld, kStd;
 
+// exec/locked.cc: the LOCK'ed forms, done atomically on the host (memory
+// destinations only; nullptr for any other form).
+Handler lock_alu_binary(AluOp op, Form form, unsigned size);   // kMR, kMI; not CMP, TEST
+Handler lock_alu_unary(UnaryOp op, Form form, unsigned size);  // kM
+Handler lock_bit(BitOp op, Form form);                         // BTS/BTR/BTC: kMR, kMI
+Handler lock_xadd(Form form);                                  // kMR
+Handler lock_cmpxchg(Form form);                               // kMR
+Handler lock_xchg(Form form);  // kMR, kRM: XCHG with memory is locked with or without LOCK
+extern const Handler kLockCmpxchg8b, kLockCmpxchg16b;
+
 // exec/data.cc
 Handler data_mov(Form form, unsigned size);
 // MOVZX/MOVSX/MOVSXD: `size` the destination's, `src_size` the source's (also in size2).
@@ -61,8 +71,8 @@ Handler data_lea(unsigned size);
 Handler data_xchg(Form form);
 Handler data_push(Form form, unsigned size);  // kR, kM, kI
 Handler data_pop(Form form, unsigned size);   // kR, kM
-Handler data_mov_to_sreg(Form form);    // sreg in r0, source r1/memory
-Handler data_mov_from_sreg(Form form);  // sreg in r1
+Handler data_mov_to_sreg(Form form);          // sreg in r0, source r1/memory
+Handler data_mov_from_sreg(Form form);        // sreg in r1
 extern const Handler kPushSreg, kPopSreg, kPushf, kPopf, kPusha, kPopa, kNop, kEnter, kLeave, kXlat;
 
 // exec/string.cc: op in insn.op.
@@ -71,8 +81,8 @@ Handler string_op(StringOp op);
 
 // exec/control.cc
 Handler ctl_jcc(unsigned cc);  // Jcc, one handler per condition
-extern const Handler kJmpRel, kCallRel, kRet, kRetImm, kRetf, kRetfImm, kLoop, kLoope,
-    kLoopne, kJcxz, kInt, kInt3, kInto, kInt1, kIret, kHlt, kJmpFar, kCallFar;
+extern const Handler kJmpRel, kCallRel, kRet, kRetImm, kRetf, kRetfImm, kLoop, kLoope, kLoopne,
+    kJcxz, kInt, kInt3, kInto, kInt1, kIret, kHlt, kJmpFar, kCallFar;
 Handler ctl_jmp_indirect(Form form);
 Handler ctl_call_indirect(Form form);
 Handler ctl_jmp_far_indirect();   // JMP m16:16/32/64
