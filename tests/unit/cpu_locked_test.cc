@@ -107,7 +107,8 @@ Outcome run_form(const std::vector<uint8_t>& bytes, uint64_t addr, unsigned seed
     uint64_t m = addr < TestBus::kRamSize ? s.bus.get<uint64_t>(addr) : s.bus.mmio_value;
     s.cpu.gpr[kRax] = m;
     s.cpu.gpr[kRdx] = addr < TestBus::kRamSize ? s.bus.get<uint64_t>(addr + 8) : m;
-    if (bytes[0] == 0x0F && bytes[1] == 0xC7) s.cpu.gpr[kRdx] = m >> 32;  // cmpxchg8b
+    size_t op = bytes[0] == 0xF0 ? 1 : 0;                                       // past LOCK
+    if (bytes[op] == 0x0F && bytes[op + 1] == 0xC7) s.cpu.gpr[kRdx] = m >> 32;  // cmpxchg8b
   }
   std::vector<uint8_t> code = bytes;
   Outcome o;
