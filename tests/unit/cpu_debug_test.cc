@@ -95,6 +95,24 @@ TEST_F(CpuDebug, DataWriteBreakpointTrapsAfterTheStore) {
   EXPECT_EQ(cpu.rip, 0x2017u);
 }
 
+TEST_F(CpuDebug, LockedWritesHitDataBreakpoints) {
+  // lock add dword [0x6004], 1   (aligned: the host-atomic path)
+  // lock inc dword [0x6007]      (misaligned: the slow path)
+  // hlt
+  bus.put(0x2000, {0xF0, 0x83, 0x05, 0x04, 0x60, 0x00, 0x00, 0x01,  //
+                   0xF0, 0xFF, 0x05, 0x07, 0x60, 0x00, 0x00,        //
+                   0xF4});
+  // #DB: mov ecx, dr6; mov edx, [esp]; inc ebx; iret
+  set_gate32(bus, kDb, 0x3000);
+  bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
+  set_breakpoint(1, 0x6004, arm(1, 1, 3));
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.gpr[kRbx], 2u);
+  EXPECT_EQ(cpu.gpr[kRdx], 0x200Fu);  // the second trap: after the LOCK INC
+  EXPECT_EQ(cpu.gpr[kRcx], kDr6Fixed | 2);
+  EXPECT_EQ(bus.get<uint32_t>(0x6004), 0x01000001u);
+}
+
 TEST_F(CpuDebug, ReadWriteBreakpointOfEightBytesSeesReads) {
   // mov eax, [0x6000]; mov al, [0x600F]; mov eax, [0x6010]; hlt
   bus.put(0x2000, {0xA1, 0x00, 0x60, 0x00, 0x00, 0xA0, 0x0F, 0x60, 0x00, 0x00, 0xA1, 0x10, 0x60,
