@@ -23,7 +23,7 @@ unsigned xmm_count(const Cpu& c) {
 }
 
 Flow fxsave(Cpu& c, const Insn& i) {
-  uint64_t ea;
+  uint64_t ea = 0;
   if (!fx_checks(c, i, true, &ea)) return Flow::kFault;
   uint8_t image[kFxsaveSize];
   fxsave_image(c.fpu, image, i.op == 1, xmm_count(c));
@@ -34,7 +34,7 @@ Flow fxsave(Cpu& c, const Insn& i) {
 }
 
 Flow fxrstor(Cpu& c, const Insn& i) {
-  uint64_t ea;
+  uint64_t ea = 0;
   if (!fx_checks(c, i, false, &ea)) return Flow::kFault;
   uint8_t image[kFxsaveSize];
   if (!x87::read_bytes(c, i.seg, ea, image, kFxsaveSize)) return Flow::kFault;
