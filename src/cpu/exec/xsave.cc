@@ -32,7 +32,7 @@ bool checks(Cpu& c, const Insn& i, bool write, uint64_t* ea) {
 }
 
 Flow xsave(Cpu& c, const Insn& i) {
-  uint64_t ea;
+  uint64_t ea = 0;
   if (!checks(c, i, true, &ea)) return Flow::kFault;
   uint64_t rfbm = requested(c);
   uint64_t bv;
@@ -55,7 +55,7 @@ Flow xsave(Cpu& c, const Insn& i) {
 }
 
 Flow xrstor(Cpu& c, const Insn& i) {
-  uint64_t ea;
+  uint64_t ea = 0;
   if (!checks(c, i, false, &ea)) return Flow::kFault;
   uint8_t image[kAreaSize];
   if (!x87::read_bytes(c, i.seg, ea, image, kAreaSize)) return Flow::kFault;
