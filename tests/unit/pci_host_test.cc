@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "base/pc_layout.h"
 #include "device_fakes.h"
 #include "devices/reset_control.h"
@@ -130,6 +132,47 @@ TEST_F(PciHostTest, EcamAccessCrossingIntoTheNextFunctionIsOpenBus) {
   EXPECT_EQ(mmio_read(io, ecam(5, 0, 0), 4), 0x12341AF4u);
   // An 8-byte access inside one function reads both dwords.
   EXPECT_EQ(mmio_read(io, ecam(5, 0, 0), 8), 0x0000'0003'1234'1AF4u);
+}
+
+// Hostile guest: random accesses of every size at random places of both
+// mechanisms (BAR and COMMAND writes included) never crash, never change
+// read-only IDs, and leave the BARs mapped only where the bus allowed.
+TEST_F(PciHostTest, RandomConfigAccessesKeepReadOnlyRegisters) {
+  std::mt19937_64 rng(6);
+  const size_t sizes[] = {1, 2, 4, 8};
+  for (int i = 0; i < 20000; i++) {
+    uint64_t r = rng();
+    size_t size = sizes[r & 3];
+    uint32_t devfn = (r >> 2) & 1 ? 5u << 3 : 0;  // the test device or the host bridge
+    uint32_t reg = static_cast<uint32_t>((r >> 3) & 0xFFF);
+    uint64_t value = rng();
+    if ((r >> 20) & 1) {
+      uint64_t addr = layout::kPciEcamBase + (uint64_t{devfn} << 12) + reg;
+      if ((r >> 21) & 1) {
+        mmio_write(io, addr, size, value);
+      } else {
+        mmio_read(io, addr, size);
+      }
+    } else {
+      pio_write(io, kAddr, 4, cf8(0, devfn >> 3, 0, reg & 0xFC));
+      uint16_t port = static_cast<uint16_t>(kData + (reg & 3));
+      if ((r >> 21) & 1) {
+        pio_write(io, port, size, value);
+      } else {
+        pio_read(io, port, size);
+      }
+    }
+  }
+  EXPECT_EQ(mmio_read(io, ecam(0, 0, 0), 4), 0x00081B36u);
+  EXPECT_EQ(mmio_read(io, ecam(0, 0, 8), 4) >> 8, pci::kClassHostBridge);
+  EXPECT_EQ(mmio_read(io, ecam(5, 0, 0), 4), 0x12341AF4u);
+  EXPECT_EQ(mmio_read(io, ecam(5, 0, 0x10), 4) & 0xFFFu, 0u);  // BAR0's low bits stay 0
+  EXPECT_EQ(mmio_read(io, ecam(5, 0, 0x14), 4), 0u);           // absent BAR1
+  // Whatever the BAR holds now, programming it properly maps it again.
+  mmio_write(io, ecam(5, 0, 0x10), 4, 0xC300'0000);
+  mmio_write(io, ecam(5, 0, 4), 2, pci::kCommandMemory);
+  EXPECT_EQ(dev->bar_mapping(0), 0xC300'0000u);
+  EXPECT_EQ(mmio_read(io, 0xC300'0000, 4), 0xA0A0A0A0u);
 }
 
 }  // namespace
