@@ -28,6 +28,13 @@ inline constexpr uint64_t kAcpiTablesEnd = 0x100000;
 inline constexpr uint64_t kKernelLoad = 0x100000;  // 1 MiB: protected-mode kernel
 
 // MMIO (inside the hole).
+// PCI (src/pci/): the 32-bit window BARs are placed in (the DSDT's PCI0 _CRS
+// and the BAR allocator agree on it), and ECAM for bus 0 (advertised by the
+// MCFG table, reserved in e820 and as a PNP0C02 motherboard resource).
+inline constexpr uint64_t kPciMmioBase = 0xC000'0000;
+inline constexpr uint64_t kPciMmioEnd = 0xD000'0000;  // exclusive: 256 MiB
+inline constexpr uint64_t kPciEcamBase = 0xE000'0000;
+inline constexpr uint64_t kPciEcamSize = 0x10'0000;       // 1 MiB: bus 0 only
 inline constexpr uint64_t kTestDeviceMmio = 0xD000'0000;  // test device for the test guests
 inline constexpr uint64_t kTestDeviceMmioSize = 0x1000;
 inline constexpr uint64_t kIoapicBase = 0xFEC0'0000;
@@ -57,6 +64,13 @@ inline constexpr uint16_t kPortAcpiPmTmr = 0x608;
 inline constexpr uint16_t kPortAcpiSmiCmd = 0x0;    // no SMI command port: ACPI is always enabled
 inline constexpr uint16_t kPortResetCf9 = 0xCF9;    // reset control register
 inline constexpr uint16_t kPortTestDevice = 0x510;  // test device port window (16 ports)
+// PCI configuration mechanism #1: CONFIG_ADDRESS (dword at 0xCF8; a byte at
+// 0xCF9 is the reset control register) and CONFIG_DATA (0xCFC-0xCFF).
+inline constexpr uint16_t kPortPciConfig = 0xCF8;
+inline constexpr uint32_t kPortPciConfigCount = 8;
+// I/O BARs are placed from here to the end of the port space.
+inline constexpr uint16_t kPciIoBase = 0xC000;
+inline constexpr uint32_t kPciIoEnd = 0x10000;  // exclusive
 
 // --- Interrupt lines (GSI = ISA IRQ for 0-15) ---------------------------------
 inline constexpr uint32_t kIrqPit = 0;
@@ -66,6 +80,14 @@ inline constexpr uint32_t kIrqRtc = 8;
 inline constexpr uint32_t kIrqAcpiSci = 9;
 inline constexpr uint32_t kIrqTestDevice = 10;
 inline constexpr uint32_t kNumIoapicPins = 24;
+// PCI INTx: INTA-INTD of slot s, pin p (0 = INTA) reach GSI 16 + (s + p) % 4,
+// level-triggered (IOAPIC pins only; the DSDT's _PRT says so).
+inline constexpr uint32_t kIrqPciIntxBase = 16;
+inline constexpr uint32_t kPciIntxLines = 4;
+// `pin` 1-4 (INTA-INTD) of the device in `slot` of bus 0.
+inline constexpr uint32_t pci_intx_gsi(uint32_t slot, uint32_t pin) {
+  return kIrqPciIntxBase + (slot + (pin == 0 ? 0 : pin - 1)) % kPciIntxLines;
+}
 
 // ACPI S5 sleep type value written to PM1a_CNT.SLP_TYP for power-off; the
 // DSDT's \_S5 package carries the same value.

@@ -6,6 +6,7 @@
 
 #include "base/pc_layout.h"
 #include "boot/acpi_dsdt.h"
+#include "boot/acpi_pci.h"
 #include "boot/le_bytes.h"
 
 namespace vessel {
@@ -62,6 +63,7 @@ constexpr uint16_t kIntiActiveHigh = 0x1, kIntiEdge = 0x1 << 2, kIntiLevel = 0x3
 constexpr uint32_t kGsiPit = 2;
 
 constexpr uint8_t kDsdtRevision = 2;  // 64-bit AML integers
+constexpr uint8_t kMcfgRevision = 1;
 
 uint8_t checksum(std::span<const uint8_t> bytes) {
   uint8_t sum = 0;
@@ -183,6 +185,14 @@ std::vector<uint8_t> build_dsdt() {
   return t;
 }
 
+std::vector<uint8_t> build_mcfg() {
+  std::vector<uint8_t> t = new_table("MCFG", kMcfgRevision, kHeaderSize);
+  std::vector<uint8_t> body = mcfg_body();
+  t.insert(t.end(), body.begin(), body.end());
+  finish(t);
+  return t;
+}
+
 std::vector<uint8_t> build_facs() {
   std::vector<uint8_t> t(kFacsSize, 0);
   put_chars(t, 0, "FACS");
@@ -243,6 +253,7 @@ Expected<uint64_t> write_acpi_tables(GuestMemory& memory, const AcpiConfig& conf
   std::vector<uint8_t> dsdt = build_dsdt();
   std::vector<uint8_t> madt = build_madt(config.cpus);
   std::vector<uint8_t> facs = build_facs();
+  std::vector<uint8_t> mcfg = build_mcfg();
 
   Placer placer;
   VESSEL_ASSIGN(uint64_t rsdp_addr, placer.place(kRsdpSize, kTableAlign));
@@ -251,7 +262,8 @@ Expected<uint64_t> write_acpi_tables(GuestMemory& memory, const AcpiConfig& conf
   VESSEL_ASSIGN(uint64_t madt_addr, placer.place(madt.size(), kTableAlign));
   std::vector<uint8_t> fadt = build_fadt(facs_addr, dsdt_addr);
   VESSEL_ASSIGN(uint64_t fadt_addr, placer.place(fadt.size(), kTableAlign));
-  std::vector<uint64_t> roots = {fadt_addr, madt_addr};
+  VESSEL_ASSIGN(uint64_t mcfg_addr, placer.place(mcfg.size(), kTableAlign));
+  std::vector<uint64_t> roots = {fadt_addr, madt_addr, mcfg_addr};
   std::vector<uint8_t> rsdt = build_root_table<uint32_t>("RSDT", roots);
   std::vector<uint8_t> xsdt = build_root_table<uint64_t>("XSDT", roots);
   VESSEL_ASSIGN(uint64_t rsdt_addr, placer.place(rsdt.size(), kTableAlign));
@@ -260,7 +272,7 @@ Expected<uint64_t> write_acpi_tables(GuestMemory& memory, const AcpiConfig& conf
 
   const std::pair<uint64_t, const std::vector<uint8_t>*> writes[] = {
       {rsdp_addr, &rsdp}, {facs_addr, &facs}, {dsdt_addr, &dsdt}, {madt_addr, &madt},
-      {fadt_addr, &fadt}, {rsdt_addr, &rsdt}, {xsdt_addr, &xsdt},
+      {fadt_addr, &fadt}, {mcfg_addr, &mcfg}, {rsdt_addr, &rsdt}, {xsdt_addr, &xsdt},
   };
   VESSEL_TRY(memory.fill(layout::kAcpiTables, 0, layout::kAcpiTablesEnd - layout::kAcpiTables));
   for (const auto& [addr, bytes] : writes) {

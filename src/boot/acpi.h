@@ -1,6 +1,7 @@
 // The ACPI tables Vessel presents to a guest, built at start-up and written
 // to layout::kAcpiTables..kAcpiTablesEnd: RSDP (revision 2) -> RSDT and XSDT
-// -> FADT (6.0 layout, not hardware-reduced; -> FACS, DSDT) and MADT.
+// -> FADT (6.0 layout, not hardware-reduced; -> FACS, DSDT), MADT and MCFG
+// (PCI ECAM, boot/acpi_pci.h).
 // The platform they describe is base/pc_layout.h's.
 #pragma once
 

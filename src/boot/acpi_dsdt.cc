@@ -1,6 +1,7 @@
 #include "boot/acpi_dsdt.h"
 
 #include "base/pc_layout.h"
+#include "boot/acpi_pci.h"
 
 namespace vessel {
 
@@ -24,7 +25,9 @@ aml::Bytes dsdt_aml() {
       });
 
   aml::Bytes out = s5;
-  aml::Bytes sb = aml::scope("\\_SB", {com1});
+  std::vector<aml::Bytes> devices = {com1};
+  for (aml::Bytes& d : pci_dsdt_devices()) devices.push_back(std::move(d));
+  aml::Bytes sb = aml::scope("\\_SB", devices);
   out.insert(out.end(), sb.begin(), sb.end());
   return out;
 }

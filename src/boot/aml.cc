@@ -29,6 +29,19 @@ constexpr uint8_t kSmallIrqTag = (0x4 << 3) | 2;
 constexpr uint8_t kSmallIoTag = (0x8 << 3) | 7;
 constexpr uint8_t kSmallEndTag = (0xF << 3) | 1;
 constexpr uint8_t kIoDecode16 = 0x01;
+// Large resource descriptor tags (bit 7 set) and their fixed lengths.
+constexpr uint8_t kLargeMemory32Fixed = 0x86;
+constexpr uint8_t kLargeDWordAddress = 0x87;
+constexpr uint8_t kLargeWordAddress = 0x88;
+constexpr uint16_t kMemory32FixedLength = 9;
+constexpr uint16_t kWordAddressLength = 13;
+constexpr uint16_t kDWordAddressLength = 23;
+// Address space descriptors: resource types, general flags (bit 3 _MAF, bit 2
+// _MIF; bit 0 clear: the device produces the range), type-specific flags.
+constexpr uint8_t kAddressMemory = 0, kAddressIo = 1, kAddressBus = 2;
+constexpr uint8_t kAddressFixedProducer = 0x0C;
+constexpr uint8_t kIoEntireRange = 0x03;
+constexpr uint8_t kMemoryReadWrite = 0x01;
 
 void append(Bytes& out, const Bytes& more) {
   out.insert(out.end(), more.begin(), more.end());
@@ -213,6 +226,51 @@ Bytes irq_no_flags(uint8_t irq) {
   assert(irq < 16);
   Bytes out{kSmallIrqTag};
   append_le(out, 1u << irq, 2);
+  return out;
+}
+
+static Bytes word_address(uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max) {
+  Bytes out{kLargeWordAddress};
+  append_le(out, kWordAddressLength, 2);
+  out.push_back(type);
+  out.push_back(kAddressFixedProducer);
+  out.push_back(type_flags);
+  append_le(out, 0, 2);  // granularity
+  append_le(out, min, 2);
+  append_le(out, max, 2);
+  append_le(out, 0, 2);  // translation offset
+  append_le(out, uint32_t{max} - min + 1, 2);
+  return out;
+}
+
+Bytes word_bus_number(uint16_t min, uint16_t max) {
+  return word_address(kAddressBus, 0, min, max);
+}
+
+Bytes word_io(uint16_t min, uint16_t max) {
+  return word_address(kAddressIo, kIoEntireRange, min, max);
+}
+
+Bytes dword_memory(uint32_t min, uint32_t max) {
+  Bytes out{kLargeDWordAddress};
+  append_le(out, kDWordAddressLength, 2);
+  out.push_back(kAddressMemory);
+  out.push_back(kAddressFixedProducer);
+  out.push_back(kMemoryReadWrite);
+  append_le(out, 0, 4);  // granularity
+  append_le(out, min, 4);
+  append_le(out, max, 4);
+  append_le(out, 0, 4);  // translation offset
+  append_le(out, uint64_t{max} - min + 1, 4);
+  return out;
+}
+
+Bytes memory32_fixed(uint32_t base, uint32_t length) {
+  Bytes out{kLargeMemory32Fixed};
+  append_le(out, kMemory32FixedLength, 2);
+  out.push_back(kMemoryReadWrite);
+  append_le(out, base, 4);
+  append_le(out, length, 4);
   return out;
 }
 

@@ -52,6 +52,18 @@ Bytes eisa_id(std::string_view id);
 Bytes io_port(uint16_t min, uint16_t max, uint8_t alignment, uint8_t length);
 // Small IRQ Descriptor without the information byte (edge, active high).
 Bytes irq_no_flags(uint8_t irq);
+// Large descriptors. Address space descriptors describe a window a bridge
+// produces (general flags: producer, fixed minimum and maximum; granularity
+// and translation 0, length max - min + 1).
+// WordBusNumber (Word Address Space Descriptor, resource type 2).
+Bytes word_bus_number(uint16_t min, uint16_t max);
+// WordIO (resource type 1), covering ISA and non-ISA ranges.
+Bytes word_io(uint16_t min, uint16_t max);
+// DWordMemory (DWord Address Space Descriptor, resource type 0),
+// read/write, non-cacheable.
+Bytes dword_memory(uint32_t min, uint32_t max);
+// Memory32Fixed(ReadWrite, base, length).
+Bytes memory32_fixed(uint32_t base, uint32_t length);
 // ResourceTemplate(): a Buffer holding the descriptors and an End Tag.
 Bytes resource_template(const std::vector<Bytes>& descriptors);
 

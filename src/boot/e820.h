@@ -23,7 +23,8 @@ struct E820Entry {
 };
 
 // RAM [0, EBDA), reserved [EBDA, 1 MiB) (EBDA, VGA hole, BIOS area and the ACPI
-// tables), RAM from 1 MiB to the end of low RAM, and RAM at 4 GiB if the guest
+// tables), RAM from 1 MiB to the end of low RAM, reserved PCI ECAM
+// (layout::kPciEcamBase, in the 32-bit hole), and RAM at 4 GiB if the guest
 // has memory above the 32-bit MMIO hole. Sorted, non-overlapping.
 std::vector<E820Entry> build_e820_map(const GuestMemory& memory);
 

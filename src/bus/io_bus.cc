@@ -42,6 +42,23 @@ Status IoBus::add_mmio(uint64_t base, uint64_t length, std::shared_ptr<Device> d
   return insert(mmio_, base, length, std::move(device), "MMIO");
 }
 
+bool IoBus::erase(Map& map, uint64_t base, const Device* device) {
+  auto it = map.find(base);
+  if (it == map.end() || it->second.device.get() != device) return false;
+  map.erase(it);
+  return true;
+}
+
+bool IoBus::remove_pio(uint16_t base, const Device* device) {
+  std::unique_lock lock(mu_);
+  return erase(pio_, base, device);
+}
+
+bool IoBus::remove_mmio(uint64_t base, const Device* device) {
+  std::unique_lock lock(mu_);
+  return erase(mmio_, base, device);
+}
+
 Device* IoBus::find(const Map& map, uint64_t addr, uint64_t len, uint64_t* offset) const {
   auto it = map.upper_bound(addr);
   if (it == map.begin()) return nullptr;

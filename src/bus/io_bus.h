@@ -32,6 +32,12 @@ class IoBus : public IoHandler {
  public:
   Status add_pio(uint16_t base, uint32_t length, std::shared_ptr<Device> device);
   Status add_mmio(uint64_t base, uint64_t length, std::shared_ptr<Device> device);
+  // Remove the range starting at `base` if `device` holds it (PCI BARs move
+  // when the guest reprograms them); returns whether a range was removed. A
+  // device removed while a vCPU is inside one of its calls finishes that call
+  // (callers keep their own reference to the device).
+  bool remove_pio(uint16_t base, const Device* device);
+  bool remove_mmio(uint64_t base, const Device* device);
 
   void pio_read(uint16_t port, std::span<uint8_t> data) override;
   void pio_write(uint16_t port, std::span<const uint8_t> data) override;
@@ -50,6 +56,7 @@ class IoBus : public IoHandler {
 
   static Status insert(Map& map, uint64_t base, uint64_t length, std::shared_ptr<Device> device,
                        const char* space);
+  static bool erase(Map& map, uint64_t base, const Device* device);
   // Finds the device holding [addr, addr+len); sets *offset.
   Device* find(const Map& map, uint64_t addr, uint64_t len, uint64_t* offset) const;
   void read(const Map& map, uint64_t addr, std::span<uint8_t> data);

@@ -8,6 +8,8 @@
 #include "devices/reset_control.h"
 #include "devices/serial.h"
 #include "devices/test_device.h"
+#include "pci/pci_bus.h"
+#include "pci/pci_host.h"
 
 namespace vessel {
 
@@ -16,6 +18,7 @@ struct Platform::Devices {
   // path reads it without a lock.
   std::function<void(std::span<const uint8_t>)> console_out;
   std::shared_ptr<Serial16550> com1;
+  std::unique_ptr<PciBus> pci;
 };
 
 Platform::Platform(std::unique_ptr<Devices> d) : d_(std::move(d)) {}
@@ -36,8 +39,17 @@ Expected<std::unique_ptr<Platform>> Platform::create(const PlatformConfig& confi
 
   VESSEL_TRY(bus.add_pio(layout::kPortCmos, 2, std::make_shared<Cmos>()));
   VESSEL_TRY(bus.add_pio(AcpiPm::kPortBase, AcpiPm::kPortCount, std::make_shared<AcpiPm>(power)));
-  VESSEL_TRY(bus.add_pio(layout::kPortResetCf9, ResetControl::kPortCount,
-                         std::make_shared<ResetControl>(power)));
+  // PCI: bus 0 with the host bridge at 00:00.0, reached through ports
+  // 0xCF8-0xCFF (which also pass byte accesses at 0xCF9 to the reset control
+  // register) and through ECAM.
+  static_assert(layout::kPortResetCf9 == layout::kPortPciConfig + 1);
+  d->pci = std::make_unique<PciBus>(bus, irq);
+  VESSEL_TRY(d->pci->add(0, std::make_shared<PciHostBridge>()));
+  VESSEL_TRY(
+      bus.add_pio(layout::kPortPciConfig, PciConfigIo::kPortCount,
+                  std::make_shared<PciConfigIo>(*d->pci, std::make_shared<ResetControl>(power))));
+  VESSEL_TRY(
+      bus.add_mmio(layout::kPciEcamBase, layout::kPciEcamSize, std::make_shared<PciEcam>(*d->pci)));
 
   if (config.debug_exit) {
     VESSEL_TRY(bus.add_pio(layout::kPortDebugExit, DebugExit::kPortCount,
@@ -53,6 +65,10 @@ Expected<std::unique_ptr<Platform>> Platform::create(const PlatformConfig& confi
 
 void Platform::set_console_output(std::function<void(std::span<const uint8_t>)> out) {
   d_->console_out = std::move(out);
+}
+
+PciBus& Platform::pci() {
+  return *d_->pci;
 }
 
 size_t Platform::console_input(std::span<const uint8_t> bytes) {

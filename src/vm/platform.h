@@ -1,6 +1,7 @@
 // The PC platform devices of a VM and their places on the bus: COM1, the
-// i8042, CMOS/RTC, the ACPI PM block, the reset register, and the opt-in
-// debug-exit port and test device. kvmtool-style: each device is created and
+// i8042, CMOS/RTC, the ACPI PM block, the reset register, PCI bus 0 with its
+// host bridge (ports 0xCF8-0xCFF and ECAM), and the opt-in debug-exit port
+// and test device. kvmtool-style: each device is created and
 // registered here, so the VM assembly stays short.
 #pragma once
 
@@ -15,6 +16,8 @@
 #include "irq/irq_chip.h"
 
 namespace vessel {
+
+class PciBus;
 
 struct PlatformConfig {
   bool debug_exit = false;
@@ -31,6 +34,8 @@ class Platform {
   void set_console_output(std::function<void(std::span<const uint8_t>)> out);
   // Offers host input to the console UART; returns how many bytes it took.
   size_t console_input(std::span<const uint8_t> bytes);
+  // PCI bus 0, where PCI devices (virtio) are added before the guest runs.
+  PciBus& pci();
 
  private:
   struct Devices;

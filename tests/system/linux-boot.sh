@@ -5,7 +5,8 @@
 # command also reports the platform as Linux sees it, and the test requires:
 # dmesg shows the switch to the kvm-clock clocksource and no timer, APIC or
 # interrupt errors (nor a kernel BUG/WARNING/Oops), /proc/cpuinfo has the
-# hypervisor flag, and util-linux's lscpu says "Hypervisor vendor: KVM".
+# hypervisor flag, util-linux's lscpu says "Hypervisor vendor: KVM", and PCI
+# bus 0 with the host bridge is enumerated with ECAM from the MCFG table.
 # The checks are in linux-guest-lib.sh.
 #
 # Usage: linux-boot.sh VESSEL ASSET_DIR ACCEL(kvm|soft)
@@ -50,7 +51,7 @@ tr -d '\r' <"$work/serial.raw" >"$work/serial"
 
 # The lines the guest printed for the platform checks (lscpu's in full only on failure).
 checked_lines() {
-  grep -E '^(dmesg|current-clocksource|timer-error|kernel-error|interrupts|cpuinfo|lscpu-exit|lscpu: Hypervisor)' "$work/serial"
+  grep -E '^(dmesg|current-clocksource|timer-error|kernel-error|interrupts|cpuinfo|lscpu-exit|lscpu: Hypervisor|pci-)' "$work/serial"
 }
 show() {
   echo "--- guest serial output (last 60 lines)"
@@ -81,4 +82,5 @@ if [ "${#problems[@]}" -gt 0 ]; then
 fi
 checked_lines
 echo "PASS: Linux booted under $accel, ran the command, passed the platform checks" \
-  "(kvm-clock, no timer/APIC errors, hypervisor flag, lscpu: KVM) and powered off in $elapsed s"
+  "(kvm-clock, no timer/APIC errors, hypervisor flag, lscpu: KVM, PCI host bridge via ECAM)" \
+  "and powered off in $elapsed s"

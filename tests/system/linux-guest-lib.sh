@@ -12,7 +12,8 @@
 #                                    failed check of the guest's serial output:
 #                                    kvm-clock, no timer/APIC/interrupt errors in
 #                                    dmesg or /proc/interrupts, local APIC timer
-#                                    interrupts counted, hypervisor flag, lscpu
+#                                    interrupts counted, hypervisor flag, lscpu,
+#                                    PCI: the host bridge enumerated through ECAM
 
 fail() {
   echo "FAIL: $*"
@@ -76,6 +77,9 @@ grep -E '$kernel_error_re' /tmp/dmesg | sed 's/^/kernel-error: /'
 grep -E '^ *(LOC|SPU|ERR|MIS):' /proc/interrupts | sed 's/^ */interrupts: /'
 grep -m1 '^flags' /proc/cpuinfo | sed 's/^/cpuinfo: /'
 lscpu >/tmp/lscpu 2>&1; echo "lscpu-exit: \$?"; sed 's/^/lscpu: /' /tmp/lscpu
+grep -E 'PCI|pci |MMCONFIG|ECAM|PNP0A0|PCI0' /tmp/dmesg | sed 's/^/pci-dmesg: /'
+sed 's/^/pci-devices: /' /proc/bus/pci/devices
+echo "pci-config-bytes: \$(wc -c </sys/bus/pci/devices/0000:00:00.0/config)"
 echo checks-done
 EOF
 }
@@ -122,4 +126,18 @@ check_platform_output() {
     problems+=("lscpu failed in the guest ($(grep -m1 '^lscpu-exit: ' "$out" || echo 'no exit status'))")
   grep -q '^lscpu: Hypervisor vendor: *KVM$' "$out" ||
     problems+=("lscpu does not say 'Hypervisor vendor: KVM' ($(grep -m1 '^lscpu: Hypervisor vendor:' "$out" || echo 'no such line'))")
+  # PCI: the host bridge (1b36:0008 at 00:00.0) found through the ACPI root
+  # bridge, ECAM (from MCFG) in use: Linux reads 4 KiB of the host bridge's
+  # config space only when extended config space works.
+  grep -q '^pci-dmesg: .*PCI host bridge to bus 0000:00' "$out" ||
+    problems+=("dmesg does not show 'PCI host bridge to bus 0000:00'")
+  grep -q '^pci-dmesg: .*MMCONFIG for domain 0000 \[bus 00-00\] at \[mem 0xe0000000-0xe00fffff\]' "$out" ||
+    problems+=("dmesg does not show the MMCONFIG (ECAM) window from MCFG")
+  while IFS= read -r line; do
+    problems+=("PCI error in dmesg: ${line#pci-dmesg: }")
+  done < <(grep -E '^pci-dmesg: .*(Fatal|not reserved|not using MMCONFIG|fail to add MMCONFIG|can.t claim|BAR [0-9]+: no space)' "$out")
+  grep -qE '^pci-devices: 0000[[:space:]]+1b360008' "$out" ||
+    problems+=("/proc/bus/pci/devices has no host bridge 1b36:0008 at 00:00.0")
+  grep -qx 'pci-config-bytes: 4096' "$out" ||
+    problems+=("the host bridge's config space is not 4096 bytes ($(grep -m1 '^pci-config-bytes:' "$out" || echo 'no such line')): ECAM not in use")
 }

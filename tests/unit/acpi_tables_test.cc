@@ -70,16 +70,61 @@ TEST_F(AcpiTables, RsdpHasBothChecksumsAndPointsAtRootTables) {
   EXPECT_EQ(sig(*mem, xsdt), "XSDT");
   EXPECT_EQ(sig(*mem, rsdt), "RSDT");
   Buf rt = table(*mem, rsdt);
-  ASSERT_EQ(rt.size(), 36u + 2 * 4);
+  ASSERT_EQ(rt.size(), 36u + 3 * 4);
   EXPECT_EQ(sig(*mem, test::peek<uint32_t>(rt, 36)), "FACP");
   EXPECT_EQ(sig(*mem, test::peek<uint32_t>(rt, 40)), "APIC");
+  EXPECT_EQ(sig(*mem, test::peek<uint32_t>(rt, 44)), "MCFG");
 }
 
-TEST_F(AcpiTables, XsdtListsFadtAndMadt) {
+TEST_F(AcpiTables, XsdtListsFadtMadtAndMcfg) {
   write(2);
-  EXPECT_EQ(tables.size(), 2u);
+  EXPECT_EQ(tables.size(), 3u);
   EXPECT_TRUE(tables.count("FACP"));
   EXPECT_TRUE(tables.count("APIC"));
+  EXPECT_TRUE(tables.count("MCFG"));
+}
+
+TEST_F(AcpiTables, McfgPointsAtEcamForBusZero) {
+  write(1);
+  Buf m = table(*mem, tables["MCFG"]);  // checks the checksum
+  ASSERT_EQ(m.size(), 36u + 8 + 16);
+  EXPECT_EQ(m[8], 1);                          // revision
+  EXPECT_EQ(test::peek<uint64_t>(m, 36), 0u);  // reserved
+  EXPECT_EQ(test::peek<uint64_t>(m, 44), layout::kPciEcamBase);
+  EXPECT_EQ(test::peek<uint16_t>(m, 52), 0u);  // segment group
+  EXPECT_EQ(m[54], 0);                         // start bus
+  EXPECT_EQ(m[55], 0);                         // end bus: 1 MiB is one bus
+  EXPECT_EQ(test::peek<uint32_t>(m, 56), 0u);
+  // The exact bytes of the allocation.
+  const Buf alloc = {0x00, 0x00, 0x00, 0xE0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(Buf(m.begin() + 44, m.end()), alloc);
+}
+
+TEST_F(AcpiTables, DsdtCarriesPciRootBridgeAndEcamReservation) {
+  write(1);
+  Buf f = table(*mem, tables["FACP"]);
+  Buf d = table(*mem, test::peek<uint32_t>(f, 40));
+  auto has = [&](const Buf& needle) {
+    return std::search(d.begin(), d.end(), needle.begin(), needle.end()) != d.end();
+  };
+  // Device (PCI0) and Name (_HID, EisaId ("PNP0A08")), _CID PNP0A03.
+  EXPECT_TRUE(has({'P', 'C', 'I', '0', 0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x08}));
+  EXPECT_TRUE(has({0x08, '_', 'C', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03}));
+  // WordBusNumber 0-0.
+  EXPECT_TRUE(has({0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00}));
+  // IO (Decode16, 0xCF8, 0xCF8, 1, 8).
+  EXPECT_TRUE(has({0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08}));
+  // WordIO 0x0D00-0xFFFF.
+  EXPECT_TRUE(
+      has({0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0x00, 0x0D, 0xFF, 0xFF, 0, 0, 0x00, 0xF3}));
+  // DWordMemory over the 32-bit window.
+  EXPECT_TRUE(has({0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0,    0x00, 0x00, 0x00,
+                   0xC0, 0xFF, 0xFF, 0xFF, 0xCF, 0,    0, 0, 0, 0x00, 0x00, 0x00, 0x10}));
+  // _PRT: slot 1 INTA -> GSI 17.
+  EXPECT_TRUE(has({0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, 0x01, 0x00, 0x00, 0x00, 0x0A, 0x11}));
+  // PNP0C02 with Memory32Fixed (ReadWrite, ECAM, 1 MiB).
+  EXPECT_TRUE(has({0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0C, 0x02}));
+  EXPECT_TRUE(has({0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x10, 0x00}));
 }
 
 TEST_F(AcpiTables, FadtFieldsAtSpecOffsets) {

@@ -125,8 +125,8 @@ TEST(BzImage, ZeroPageAndEntry) {
   EXPECT_GE(rd, 0x1000000u + o.init_size);
   EXPECT_EQ(guest_bytes(*mem, rd, initrd.size()), initrd);
 
-  // e820 map: 3 entries for 256 MiB.
-  ASSERT_EQ(zp[0x1e8], 3);
+  // e820 map: 3 entries for 256 MiB, then the reserved PCI ECAM window.
+  ASSERT_EQ(zp[0x1e8], 4);
   EXPECT_EQ(peek<uint64_t>(zp, 0x2d0), 0u);
   EXPECT_EQ(peek<uint64_t>(zp, 0x2d8), 0x9FC00u);
   EXPECT_EQ(peek<uint32_t>(zp, 0x2e0), 1u);
@@ -134,6 +134,8 @@ TEST(BzImage, ZeroPageAndEntry) {
   EXPECT_EQ(peek<uint32_t>(zp, 0x2d0 + 20 + 16), 2u);
   EXPECT_EQ(peek<uint64_t>(zp, 0x2d0 + 40), kMiB);
   EXPECT_EQ(peek<uint64_t>(zp, 0x2d0 + 48), 255 * kMiB);
+  EXPECT_EQ(peek<uint64_t>(zp, 0x2d0 + 60), layout::kPciEcamBase);
+  EXPECT_EQ(peek<uint32_t>(zp, 0x2d0 + 60 + 16), 2u);
 
   // RSDP address, and the RSDP is there.
   uint64_t rsdp = peek<uint64_t>(zp, 0x070);

@@ -124,7 +124,7 @@ TEST(Multiboot, AoutKludgeLoadsImageAndBuildsInfo) {
   // mmap: e820 entries with a size field of 20.
   uint32_t mmap_len = guest<uint32_t>(*mem, info + 44);
   uint32_t mmap = guest<uint32_t>(*mem, info + 48);
-  ASSERT_EQ(mmap_len, 3u * 24);
+  ASSERT_EQ(mmap_len, 4u * 24);  // the fourth: the reserved PCI ECAM window
   EXPECT_EQ(guest<uint32_t>(*mem, mmap), 20u);
   EXPECT_EQ(guest<uint64_t>(*mem, mmap + 4), 0u);
   EXPECT_EQ(guest<uint64_t>(*mem, mmap + 12), 0x9FC00u);

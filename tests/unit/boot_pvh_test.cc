@@ -91,7 +91,7 @@ TEST(Pvh, LoadsSegmentsAndBuildsStartInfo) {
   EXPECT_EQ(guest_bytes(*mem, rd, initrd.size()), initrd);
 
   uint64_t memmap = guest<uint64_t>(*mem, si + 40);
-  ASSERT_EQ(guest<uint32_t>(*mem, si + 48), 3u);
+  ASSERT_EQ(guest<uint32_t>(*mem, si + 48), 4u);  // the fourth: reserved PCI ECAM
   EXPECT_EQ(guest<uint64_t>(*mem, memmap + 8), 0x9FC00u);
   EXPECT_EQ(guest<uint32_t>(*mem, memmap + 16), 1u);
   EXPECT_EQ(guest<uint32_t>(*mem, memmap + 24 + 16), 2u);

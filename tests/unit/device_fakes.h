@@ -23,7 +23,16 @@ class FakeIrqChip : public IrqChip {
     std::lock_guard lock(mu);
     calls.push_back({gsi, level});
   }
-  void send_msi(uint64_t, uint32_t) override { msi_count++; }
+  struct Msi {
+    uint64_t address;
+    uint32_t data;
+    bool operator==(const Msi&) const = default;
+  };
+  void send_msi(uint64_t address, uint32_t data) override {
+    std::lock_guard lock(mu);
+    msi_count++;
+    msis.push_back({address, data});
+  }
   // The level of `gsi` after the last call (false if never driven).
   bool level(uint32_t gsi) const {
     std::lock_guard lock(mu);
@@ -36,6 +45,7 @@ class FakeIrqChip : public IrqChip {
   mutable std::mutex mu;
   std::vector<Call> calls;
   int msi_count = 0;
+  std::vector<Msi> msis;
 };
 
 class FakePowerControl : public PowerControl {

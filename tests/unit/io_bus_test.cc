@@ -27,6 +27,28 @@ class RecordingDevice : public Device {
   std::string name_;
 };
 
+TEST(IoBus, RemoveTakesOnlyTheOwnersRange) {
+  IoBus bus;
+  auto a = std::make_shared<RecordingDevice>("a");
+  auto b = std::make_shared<RecordingDevice>("b");
+  ASSERT_TRUE(bus.add_mmio(0x1000, 0x100, a).ok());
+  ASSERT_TRUE(bus.add_pio(0xc000, 0x20, a).ok());
+  EXPECT_FALSE(bus.remove_mmio(0x1000, b.get()));  // not b's
+  EXPECT_FALSE(bus.remove_mmio(0x1010, a.get()));  // not a range's base
+  EXPECT_FALSE(bus.remove_pio(0x1000, a.get()));   // other address space
+  uint8_t v = 0;
+  bus.mmio_read(0x1004, std::span(&v, 1));
+  EXPECT_EQ(v, 4);
+  EXPECT_TRUE(bus.remove_mmio(0x1000, a.get()));
+  bus.mmio_read(0x1004, std::span(&v, 1));
+  EXPECT_EQ(v, 0xFF);
+  EXPECT_FALSE(bus.remove_mmio(0x1000, a.get()));    // already gone
+  EXPECT_TRUE(bus.add_mmio(0x1080, 0x100, b).ok());  // the space is free again
+  EXPECT_TRUE(bus.remove_pio(0xc000, a.get()));
+  bus.pio_read(0xc001, std::span(&v, 1));
+  EXPECT_EQ(v, 0xFF);
+}
+
 TEST(IoBus, RejectsOverlaps) {
   IoBus bus;
   auto a = std::make_shared<RecordingDevice>("a");
