@@ -109,7 +109,7 @@ Flow Cpu::undefined(const Insn& insn) {
 }
 
 void Cpu::note_code_write(uint64_t gpa, unsigned size) {
-  if (blocks_.invalidate(gpa, size)) code_invalidated_ = true;
+  if (blocks_.invalidate(gpa, size)) code_invalidated_ = chain_stop_ = true;
 }
 
 void Cpu::take_code_writes() {
@@ -175,6 +175,10 @@ Block* Cpu::fetch_block() {
   return b;
 }
 
+Flow block_end(Cpu&, const Insn&) {
+  return Flow::kChain;
+}
+
 template <bool kProfile>
 CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
   // The block that ran last and the chaining epoch it ran in: its successor
@@ -230,22 +234,33 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     }
     ++stats_.blocks;
     bool tf = flag_tf();
-    size_t count = (shadow || tf || debug) ? 1 : block->count;
+    bool single = shadow || tf || debug;
     const Insn* insns = block->insns();
-    uint64_t ip_mask = size_mask(code_size());
+    const Insn* end = insns + (single ? 1 : block->count);
+    ip_mask_ = size_mask(code_size());
     code_invalidated_ = false;
+    chain_stop_ = single || kProfile;
     uint64_t epoch = chain_epoch();
-    Flow flow = Flow::kNext;
-    size_t done = 0;
-    while (done < count) {
-      const Insn& insn = insns[done];
-      next_rip = (rip + insn.len) & ip_mask;
-      if constexpr (kProfile) ++profile_[insn.mnemonic % kProfileSlots];
-      flow = insn.fn(*this, insn);
-      if (flow == Flow::kFault) break;
-      ++done;
+    Flow flow;
+    cur_insn_ = insns;
+    for (;;) {
+      const Insn* p = cur_insn_;
+      next_rip = (rip + p->len) & ip_mask_;
+      if constexpr (kProfile) ++profile_[p->mnemonic % kProfileSlots];
+      flow = p->fn(*this, *p);
+      // cur_insn_ names the record that returned: p, or one a chain reached.
+      if (flow == Flow::kNext) {
+        rip = next_rip;
+        ++cur_insn_;
+      } else if (flow != Flow::kChain) {
+        break;
+      }
+      if (cur_insn_ == end || code_invalidated_) break;
+    }
+    size_t done = static_cast<size_t>(cur_insn_ - insns);
+    if (flow == Flow::kEnd || flow == Flow::kHalt) {
       rip = next_rip;
-      if (flow != Flow::kNext || code_invalidated_) break;
+      ++done;
     }
     stats_.instructions += done;
     prev = block;

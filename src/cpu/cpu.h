@@ -398,6 +398,32 @@ class Cpu {
   // it between blocks when the bus's hint is set.
   void take_code_writes();
   const CpuStats& stats() const { return stats_; }
+
+  // ---- Handler chaining (exec/chain.h) -------------------------------------
+  // After a record completed normally: advances RIP and runs the block's next
+  // record from here (a tail call, so the records of a block run as a chain of
+  // jumps between handlers), unless the chain must stop (single-stepping,
+  // profiling, a store into cached code): then kChain with cur_insn() naming
+  // the record to run next.
+  [[gnu::always_inline]] Flow chain_next(const Insn& insn) {
+    rip = next_rip;
+    const Insn* n = &insn + 1;
+    cur_insn_ = n;
+    if (chain_stop_) return Flow::kChain;
+    next_rip = (rip + n->len) & ip_mask_;
+    return n->fn(*this, *n);
+  }
+  // The record running now (or, after kChain, the one to run next).
+  const Insn* cur_insn() const { return cur_insn_; }
+  // Runs one record outside a block (tests, tools): next_rip must be set; RIP
+  // is advanced only by a chained handler (kChain comes back as kNext).
+  Flow execute_one(const Insn& insn) {
+    bool stop = chain_stop_;
+    chain_stop_ = true;
+    Flow f = insn.fn(*this, insn);
+    chain_stop_ = stop;
+    return f == Flow::kChain ? Flow::kNext : f;
+  }
   // Logs the bytes of an instruction the CPU does not implement (once per
   // distinct opcode) and returns #UD.
   Flow undefined(const Insn& insn);
@@ -461,13 +487,16 @@ class Cpu {
   uint64_t mode_epoch_ = 0;  // bumped by update_mode when mode_key_ changes
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
-  int delivering_ = -1;            // vector being delivered (for #DF escalation)
-  bool code_invalidated_ = false;  // a store dropped cached code during this block
-  bool debug_armed_ = false;       // exec_bp_ or data_bp_ non-zero
-  uint8_t exec_bp_ = 0;            // armed instruction breakpoints (bit n: DRn)
-  uint8_t data_bp_ = 0;            // armed data breakpoints (write or read/write)
-  uint8_t io_bp_ = 0;              // armed I/O breakpoints (CR4.DE)
-  uint8_t data_hits_ = 0;          // data/I/O breakpoints the current instruction hit
+  int delivering_ = -1;             // vector being delivered (for #DF escalation)
+  bool code_invalidated_ = false;   // a store dropped cached code during this block
+  bool chain_stop_ = false;         // chain_next returns instead of running on
+  const Insn* cur_insn_ = nullptr;  // chain_next's position in the running block
+  uint64_t ip_mask_ = ~0ull;        // RIP wrap of the running block's code size
+  bool debug_armed_ = false;        // exec_bp_ or data_bp_ non-zero
+  uint8_t exec_bp_ = 0;             // armed instruction breakpoints (bit n: DRn)
+  uint8_t data_bp_ = 0;             // armed data breakpoints (write or read/write)
+  uint8_t io_bp_ = 0;               // armed I/O breakpoints (CR4.DE)
+  uint8_t data_hits_ = 0;           // data/I/O breakpoints the current instruction hit
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -159,7 +159,7 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
       return make_error("soft executor: incomplete instruction at {:#x}", c.rip);
     }
     c.next_rip = c.rip + insn.len;
-    cpu::Flow flow = insn.fn(c, insn);
+    cpu::Flow flow = c.execute_one(insn);
     if (flow == cpu::Flow::kFault) {
       out.vector = c.pending_vector();
       break;

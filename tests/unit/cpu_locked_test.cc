@@ -118,7 +118,7 @@ Outcome run_form(const std::vector<uint8_t>& bytes, uint64_t addr, unsigned seed
   Insn insn;
   EXPECT_TRUE(decode_insn(code.data(), static_cast<unsigned>(code.size()), DecodeMode::k64, &insn));
   s.cpu.next_rip = s.cpu.rip + insn.len;
-  o.vector = insn.fn(s.cpu, insn) == Flow::kFault ? s.cpu.pending_vector() : -1;
+  o.vector = s.cpu.execute_one(insn) == Flow::kFault ? s.cpu.pending_vector() : -1;
   o.gpr = s.cpu.gpr;
   o.rflags = s.cpu.get_rflags();
   o.data.assign(s.bus.mem.begin() + StepCpu::kData - 0x100,

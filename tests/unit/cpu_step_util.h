@@ -29,7 +29,7 @@ class StepCpu {
                        DecodeMode::k64, &insn))
         return -2;
       cpu.next_rip = cpu.rip + insn.len;
-      if (insn.fn(cpu, insn) == Flow::kFault) {
+      if (cpu.execute_one(insn) == Flow::kFault) {
         int v = cpu.pending_vector();
         cpu.set_pending(-1, kNoErrorCode);
         return v;

@@ -13,10 +13,13 @@ constexpr uint64_t kPageMask = ~0xFFFull;
 
 BlockPtr Block::create(std::span<const Insn> records) {
   auto count = static_cast<uint32_t>(records.size());
-  void* raw = ::operator new(sizeof(Block) + count * sizeof(Insn));
+  // One more record past the last: block_end, where a chain of handlers stops.
+  void* raw = ::operator new(sizeof(Block) + (count + 1) * sizeof(Insn));
   Block* b = new (raw) Block();
   b->count = count;
-  std::uninitialized_copy(records.begin(), records.end(), b->insns());
+  Insn* end = std::uninitialized_copy(records.begin(), records.end(), b->insns());
+  new (end) Insn{};
+  end->fn = block_end;
   return BlockPtr(b);
 }
 

@@ -32,8 +32,9 @@ struct Successor {
   struct Block* block = nullptr;
 };
 
-// A block and its records in one allocation (the records follow the header),
-// so entering a block touches one run of memory. Made by Block::create.
+// A block and its records in one allocation (the records follow the header,
+// then one block_end record), so entering a block touches one run of memory.
+// Made by Block::create.
 struct Block;
 struct BlockDeleter {
   void operator()(Block* b) const;
@@ -54,7 +55,7 @@ struct Block {
   Insn* insns() { return reinterpret_cast<Insn*>(this + 1); }
   const Insn* insns() const { return reinterpret_cast<const Insn*>(this + 1); }
   // Bytes of the allocation.
-  size_t bytes() const { return sizeof(Block) + count * sizeof(Insn); }
+  size_t bytes() const { return sizeof(Block) + (count + 1) * sizeof(Insn); }
 
  private:
   Block() = default;

@@ -17,9 +17,15 @@ enum class Flow : uint8_t {
   kEnd,    // done (RIP = next_rip, possibly a branch target); leave the block
   kFault,  // an exception is pending; RIP still names the instruction
   kHalt,   // HLT: done, the vCPU waits for an interrupt
+  // Done, and RIP already advanced: a chained handler (exec/chain.h) ran the
+  // records after it and stopped at Cpu::cur_insn(), which has not run.
+  kChain,
 };
 
 using Handler = Flow (*)(Cpu& cpu, const Insn& insn);
+
+// The record after a block's last one: stops a chain of handlers (kChain).
+Flow block_end(Cpu& cpu, const Insn& insn);
 
 // Register number for "no register" in base/index.
 inline constexpr uint8_t kNoReg = 0xFF;

@@ -5,6 +5,7 @@
 #include <bit>
 
 #include "cpu/exec/alu_ops.h"
+#include "cpu/exec/chain.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -38,7 +39,8 @@ Flow alu2(Cpu& c, const Insn& i) {
 
 template <AluOp Op, K D, K S>
 Handler alu2_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return alu2<Op, D, S, decltype(n)::value>; });
+  return by_size(size,
+                 [](auto n) -> Handler { return chained<alu2<Op, D, S, decltype(n)::value>>; });
 }
 
 template <AluOp Op>
@@ -163,8 +165,9 @@ Flow shift(Cpu& c, const Insn& i) {
 
 template <ShiftOp Op, K D, bool kCountInCl>
 Handler shift_sized(unsigned size) {
-  return by_size(size,
-                 [](auto n) -> Handler { return shift<Op, D, kCountInCl, decltype(n)::value>; });
+  return by_size(size, [](auto n) -> Handler {
+    return chained<shift<Op, D, kCountInCl, decltype(n)::value>>;
+  });
 }
 
 template <ShiftOp Op>
@@ -505,9 +508,11 @@ namespace {
 template <UnaryOp Op>
 Handler alu1_form(Form f, unsigned size) {
   if (f == Form::kR)
-    return by_size(size, [](auto n) -> Handler { return alu1<Op, K::R, decltype(n)::value>; });
+    return by_size(size,
+                   [](auto n) -> Handler { return chained<alu1<Op, K::R, decltype(n)::value>>; });
   if (f == Form::kM)
-    return by_size(size, [](auto n) -> Handler { return alu1<Op, K::M, decltype(n)::value>; });
+    return by_size(size,
+                   [](auto n) -> Handler { return chained<alu1<Op, K::M, decltype(n)::value>>; });
   return nullptr;
 }
 
@@ -573,7 +578,8 @@ Handler alu_imul1(Form f) {
 namespace {
 template <K S, bool kImm>
 Handler imul_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return imul<S, kImm, decltype(n)::value>; });
+  return by_size(size,
+                 [](auto n) -> Handler { return chained<imul<S, kImm, decltype(n)::value>>; });
 }
 }  // namespace
 
@@ -621,10 +627,10 @@ Handler alu_cmpxchg(Form f) {
   return f == Form::kRR ? cmpxchg<K::R> : f == Form::kMR ? cmpxchg<K::M> : nullptr;
 }
 Handler alu_setcc(Form f) {
-  return f == Form::kR ? setcc<K::R> : f == Form::kM ? setcc<K::M> : nullptr;
+  return f == Form::kR ? chained<setcc<K::R>> : f == Form::kM ? chained<setcc<K::M>> : nullptr;
 }
 Handler alu_cmovcc(Form f) {
-  return f == Form::kRR ? cmovcc<K::R> : f == Form::kRM ? cmovcc<K::M> : nullptr;
+  return f == Form::kRR ? chained<cmovcc<K::R>> : f == Form::kRM ? chained<cmovcc<K::M>> : nullptr;
 }
 
 }  // namespace vessel::cpu

@@ -1,6 +1,7 @@
 // Control flow: near and far JMP/CALL/RET, Jcc, LOOP/JCXZ, INT n/INT3/INTO/
 // INT1, IRET and HLT. Branch handlers set next_rip and end the block; a
 // conditional branch that is not taken lets the block go on (a side exit).
+#include "cpu/exec/chain.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -159,9 +160,11 @@ const Handler kJmpRel = jmp_rel, kCallRel = call_rel, kRet = ret, kRetImm = ret_
               kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
 
 Handler ctl_jcc(unsigned cc) {
-  static constexpr Handler kTable[16] = {jcc<0>,  jcc<1>,  jcc<2>,  jcc<3>, jcc<4>,  jcc<5>,
-                                         jcc<6>,  jcc<7>,  jcc<8>,  jcc<9>, jcc<10>, jcc<11>,
-                                         jcc<12>, jcc<13>, jcc<14>, jcc<15>};
+  static constexpr Handler kTable[16] = {
+      chained<jcc<0>>,  chained<jcc<1>>,  chained<jcc<2>>,  chained<jcc<3>>,
+      chained<jcc<4>>,  chained<jcc<5>>,  chained<jcc<6>>,  chained<jcc<7>>,
+      chained<jcc<8>>,  chained<jcc<9>>,  chained<jcc<10>>, chained<jcc<11>>,
+      chained<jcc<12>>, chained<jcc<13>>, chained<jcc<14>>, chained<jcc<15>>};
   return kTable[cc & 15];
 }
 

@@ -1,6 +1,7 @@
 // Data movement: MOV (registers, memory, immediates, segment registers),
 // MOVZX/MOVSX/MOVSXD, LEA, XCHG, the stack (PUSH/POP of registers, memory,
 // immediates, segment registers and flags, PUSHA/POPA, ENTER/LEAVE), XLAT.
+#include "cpu/exec/chain.h"
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -226,7 +227,7 @@ namespace {
 
 template <K D, K S>
 Handler mov_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return mov<D, S, decltype(n)::value>; });
+  return by_size(size, [](auto n) -> Handler { return chained<mov<D, S, decltype(n)::value>>; });
 }
 
 template <bool kSign, K S>
@@ -234,20 +235,22 @@ Handler movx_sized(unsigned size, unsigned src_size) {
   // The common pairs get their own handler; the rest read sizes from the record.
   if (size == 8 && src_size == 4) return movx<kSign, S, 8, 4>;
   if (src_size == 1)
-    return by_size(size, [](auto n) -> Handler { return movx<kSign, S, decltype(n)::value, 1>; });
+    return by_size(
+        size, [](auto n) -> Handler { return chained<movx<kSign, S, decltype(n)::value, 1>>; });
   if (src_size == 2)
-    return by_size(size, [](auto n) -> Handler { return movx<kSign, S, decltype(n)::value, 2>; });
+    return by_size(
+        size, [](auto n) -> Handler { return chained<movx<kSign, S, decltype(n)::value, 2>>; });
   return movx<kSign, S, 0, 0>;
 }
 
 template <K S>
 Handler push_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return push<S, decltype(n)::value>; });
+  return by_size(size, [](auto n) -> Handler { return chained<push<S, decltype(n)::value>>; });
 }
 
 template <K D>
 Handler pop_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return pop<D, decltype(n)::value>; });
+  return by_size(size, [](auto n) -> Handler { return chained<pop<D, decltype(n)::value>>; });
 }
 
 }  // namespace
@@ -276,7 +279,7 @@ Handler data_movx(bool s, Form f, unsigned size, unsigned src_size) {
   return nullptr;
 }
 Handler data_lea(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return lea<decltype(n)::value>; });
+  return by_size(size, [](auto n) -> Handler { return chained<lea<decltype(n)::value>>; });
 }
 Handler data_xchg(Form f) {
   switch (f) {
