@@ -175,8 +175,44 @@ Block* Cpu::fetch_block() {
   return b;
 }
 
-Flow block_end(Cpu&, const Insn&) {
-  return Flow::kChain;
+Flow block_end(Cpu& cpu, const Insn&) {
+  return cpu.chain_block(false);
+}
+
+Flow Cpu::chain_block(bool branch) {
+  Flow declined = branch ? Flow::kEnd : Flow::kChain;
+  // What the executor checks between blocks: a stop request, code written
+  // by a device, an interrupt that may be taken (or the STI/MOV SS shadow),
+  // single-stepping or breakpoints. The budget bounds the depth of calls
+  // where the compiler makes no tail calls (unoptimised builds).
+  if (chain_stop_ || chain_budget_ == 0 || stop_->load(std::memory_order_relaxed) ||
+      (code_write_hint_ && code_write_hint_->load(std::memory_order_relaxed)) || interrupt_shadow ||
+      (rflags_ & (rflags::kTf | rflags::kRf)) || debug_armed_ ||
+      (flag_if() && intr_ && (!intr_hint_ || intr_hint_->load(std::memory_order_acquire))))
+    return declined;
+  uint64_t target = branch ? next_rip : rip;
+  uint64_t linear = seg[kCs].base + target;
+  if (!long_mode()) linear &= 0xFFFFFFFF;
+  uint64_t epoch = chain_epoch();
+  Block* b = cur_block_;
+  Block* next;
+  if (b->next[0].linear == linear && b->next[0].epoch == epoch)
+    next = b->next[0].block;
+  else if (b->next[1].linear == linear && b->next[1].epoch == epoch)
+    next = b->next[1].block;
+  else
+    return declined;
+  --chain_budget_;
+  stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
+  ++stats_.blocks;
+  ++stats_.chain_hits;
+  rip = target;
+  cur_block_ = next;
+  block_epoch_ = epoch;
+  const Insn* n = next->insns();
+  cur_insn_ = n;
+  next_rip = (rip + n->len) & ip_mask_;
+  return n->fn(*this, *n);
 }
 
 template <bool kProfile>
@@ -186,6 +222,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
   // lasts, because a new epoch may have dropped blocks.
   Block* prev = nullptr;
   uint64_t prev_epoch = 0;
+  stop_ = &stop;
   for (;;) {
     if (code_write_hint_ && code_write_hint_->load(std::memory_order_acquire)) take_code_writes();
     if (prev && prev_epoch != chain_epoch()) prev = nullptr;
@@ -235,36 +272,39 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     ++stats_.blocks;
     bool tf = flag_tf();
     bool single = shadow || tf || debug;
-    const Insn* insns = block->insns();
-    const Insn* end = insns + (single ? 1 : block->count);
+    bool stepping = single || kProfile;  // one record at a time through this loop
     ip_mask_ = size_mask(code_size());
     code_invalidated_ = false;
-    chain_stop_ = single || kProfile;
-    uint64_t epoch = chain_epoch();
+    chain_stop_ = stepping;
+    chain_budget_ = kChainBudget;
+    cur_block_ = block;
+    block_epoch_ = chain_epoch();
+    cur_insn_ = block->insns();
     Flow flow;
-    cur_insn_ = insns;
     for (;;) {
       const Insn* p = cur_insn_;
       next_rip = (rip + p->len) & ip_mask_;
       if constexpr (kProfile) ++profile_[p->mnemonic % kProfileSlots];
       flow = p->fn(*this, *p);
-      // cur_insn_ names the record that returned: p, or one a chain reached.
+      // cur_insn_ names the record that returned: p, or one a chain reached
+      // (in cur_block_, which chaining may have moved on).
       if (flow == Flow::kNext) {
         rip = next_rip;
         ++cur_insn_;
-      } else if (flow != Flow::kChain) {
-        break;
+      } else if (flow != Flow::kChain || !stepping) {
+        break;  // an exit, a fault, or a chain that stopped at a block's end
       }
-      if (cur_insn_ == end || code_invalidated_) break;
+      if (single || code_invalidated_ || cur_insn_ == cur_block_->insns() + cur_block_->count)
+        break;
     }
-    size_t done = static_cast<size_t>(cur_insn_ - insns);
+    size_t done = static_cast<size_t>(cur_insn_ - cur_block_->insns());
     if (flow == Flow::kEnd || flow == Flow::kHalt) {
       rip = next_rip;
       ++done;
     }
     stats_.instructions += done;
-    prev = block;
-    prev_epoch = epoch;
+    prev = cur_block_;
+    prev_epoch = block_epoch_;
     if (tf || debug) debug_after_insn(tf, flow == Flow::kFault);
     if (flow == Flow::kHalt && !fault_pending()) return CpuExit::kHalted;
   }

@@ -115,6 +115,8 @@ class Cpu {
   void enable_profile() { profile_.assign(kProfileSlots, 0); }
   const std::vector<uint64_t>& profile() const { return profile_; }
   static constexpr unsigned kProfileSlots = 4096;
+  // Blocks one pass of the executor may run by chaining (Cpu::chain_block).
+  static constexpr unsigned kChainBudget = 64;
 
   // ---- Registers ----------------------------------------------------------
   std::array<uint64_t, 16> gpr{};
@@ -413,6 +415,11 @@ class Cpu {
     next_rip = (rip + n->len) & ip_mask_;
     return n->fn(*this, *n);
   }
+  // The record cur_insn() ended its block (`branch`: a near branch with its
+  // target in next_rip; else block_end, RIP already past the block): runs the
+  // linked successor block when no event needs the executor. Else returns to
+  // it: kEnd for a branch, kChain for block_end.
+  Flow chain_block(bool branch);
   // The record running now (or, after kChain, the one to run next).
   const Insn* cur_insn() const { return cur_insn_; }
   // Runs one record outside a block (tests, tools): next_rip must be set; RIP
@@ -487,16 +494,20 @@ class Cpu {
   uint64_t mode_epoch_ = 0;  // bumped by update_mode when mode_key_ changes
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
-  int delivering_ = -1;             // vector being delivered (for #DF escalation)
-  bool code_invalidated_ = false;   // a store dropped cached code during this block
-  bool chain_stop_ = false;         // chain_next returns instead of running on
-  const Insn* cur_insn_ = nullptr;  // chain_next's position in the running block
-  uint64_t ip_mask_ = ~0ull;        // RIP wrap of the running block's code size
-  bool debug_armed_ = false;        // exec_bp_ or data_bp_ non-zero
-  uint8_t exec_bp_ = 0;             // armed instruction breakpoints (bit n: DRn)
-  uint8_t data_bp_ = 0;             // armed data breakpoints (write or read/write)
-  uint8_t io_bp_ = 0;               // armed I/O breakpoints (CR4.DE)
-  uint8_t data_hits_ = 0;           // data/I/O breakpoints the current instruction hit
+  int delivering_ = -1;                      // vector being delivered (for #DF escalation)
+  bool code_invalidated_ = false;            // a store dropped cached code during this block
+  bool chain_stop_ = false;                  // chain_next returns instead of running on
+  const Insn* cur_insn_ = nullptr;           // chain_next's position in the running block
+  Block* cur_block_ = nullptr;               // the running block
+  uint64_t block_epoch_ = 0;                 // chain_epoch() when it was entered
+  unsigned chain_budget_ = 0;                // blocks chain_block may still enter
+  const std::atomic<bool>* stop_ = nullptr;  // run()'s stop flag
+  uint64_t ip_mask_ = ~0ull;                 // RIP wrap of the running block's code size
+  bool debug_armed_ = false;                 // exec_bp_ or data_bp_ non-zero
+  uint8_t exec_bp_ = 0;                      // armed instruction breakpoints (bit n: DRn)
+  uint8_t data_bp_ = 0;                      // armed data breakpoints (write or read/write)
+  uint8_t io_bp_ = 0;                        // armed I/O breakpoints (CR4.DE)
+  uint8_t data_hits_ = 0;                    // data/I/O breakpoints the current instruction hit
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -154,10 +154,11 @@ Flow far_indirect(Cpu& c, const Insn& i) {
 
 }  // namespace
 
-const Handler kJmpRel = jmp_rel, kCallRel = call_rel, kRet = ret, kRetImm = ret_imm, kRetf = retf,
-              kRetfImm = retf_imm, kLoop = loop<0>, kLoope = loop<1>, kLoopne = loop<2>,
-              kJcxz = jcxz, kInt = int_n, kInt3 = int3, kInto = into, kInt1 = int1, kIret = iret,
-              kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
+const Handler kJmpRel = chained<jmp_rel>, kCallRel = chained<call_rel>, kRet = chained<ret>,
+              kRetImm = chained<ret_imm>, kRetf = retf, kRetfImm = retf_imm,
+              kLoop = chained<loop<0>>, kLoope = chained<loop<1>>, kLoopne = chained<loop<2>>,
+              kJcxz = chained<jcxz>, kInt = int_n, kInt3 = int3, kInto = into, kInt1 = int1,
+              kIret = iret, kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
 
 Handler ctl_jcc(unsigned cc) {
   static constexpr Handler kTable[16] = {
@@ -169,10 +170,14 @@ Handler ctl_jcc(unsigned cc) {
 }
 
 Handler ctl_jmp_indirect(Form f) {
-  return f == Form::kR ? jmp_indirect<K::R> : f == Form::kM ? jmp_indirect<K::M> : nullptr;
+  return f == Form::kR   ? chained<jmp_indirect<K::R>>
+         : f == Form::kM ? chained<jmp_indirect<K::M>>
+                         : nullptr;
 }
 Handler ctl_call_indirect(Form f) {
-  return f == Form::kR ? call_indirect<K::R> : f == Form::kM ? call_indirect<K::M> : nullptr;
+  return f == Form::kR   ? chained<call_indirect<K::R>>
+         : f == Form::kM ? chained<call_indirect<K::M>>
+                         : nullptr;
 }
 Handler ctl_jmp_far_indirect() {
   return far_indirect<false>;
