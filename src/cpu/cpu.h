@@ -199,22 +199,30 @@ class Cpu {
   // ---- Memory -------------------------------------------------------------
   // Virtual (segment:offset) accesses with segmentation checks; false with an
   // exception pending on a fault.
+  //
+  // kFast (the fast variant of a handler, exec/chain.h): only the inline fast
+  // path (flat or 64-bit segment, one page, a TLB hit); where it does not
+  // apply the access fails with no exception pending and nothing changed.
+  template <bool kFast = false>
   [[gnu::always_inline]] bool read(unsigned sreg, uint64_t offset, unsigned size, uint64_t* value) {
     uint64_t linear;
-    return linearize(sreg, offset, size, false, &linear) &&
-           read_linear(linear, size, value, Access::kRead);
+    return linearize<kFast>(sreg, offset, size, false, &linear) &&
+           read_linear<kFast>(linear, size, value, Access::kRead);
   }
+  template <bool kFast = false>
   [[gnu::always_inline]] bool write(unsigned sreg, uint64_t offset, unsigned size, uint64_t value) {
     uint64_t linear;
-    return linearize(sreg, offset, size, true, &linear) && write_linear(linear, size, value);
+    return linearize<kFast>(sreg, offset, size, true, &linear) &&
+           write_linear<kFast>(linear, size, value);
   }
   // A read that will be followed by a write of the same location (RMW): the
   // checks and the page walk are those of a write.
+  template <bool kFast = false>
   [[gnu::always_inline]] bool read_for_write(unsigned sreg, uint64_t offset, unsigned size,
                                              uint64_t* value) {
     uint64_t linear;
-    return linearize(sreg, offset, size, true, &linear) &&
-           read_linear(linear, size, value, Access::kWrite);
+    return linearize<kFast>(sreg, offset, size, true, &linear) &&
+           read_linear<kFast>(linear, size, value, Access::kWrite);
   }
   // LOCK'ed read-modify-writes (mmu/locked_access.cc, exec/locked.h). Resolves
   // the `size`-byte operand at sreg:offset with every check and side effect of
@@ -228,6 +236,7 @@ class Cpu {
   Locked lock_operand(unsigned sreg, uint64_t offset, unsigned size, uint8_t** host);
   // Linear accesses (no segmentation). `system` accesses (descriptor tables,
   // TSS) are supervisor accesses whatever the CPL.
+  template <bool kFast = false>
   [[gnu::always_inline]] bool read_linear(uint64_t linear, unsigned size, uint64_t* value,
                                           Access kind, bool system = false) {
     bool user = !system && cpl_ == 3;
@@ -238,8 +247,10 @@ class Cpu {
         return true;
       }
     }
+    if constexpr (kFast) return false;
     return read_linear_slow(linear, size, value, kind, user);
   }
+  template <bool kFast = false>
   [[gnu::always_inline]] bool write_linear(uint64_t linear, unsigned size, uint64_t value,
                                            bool system = false) {
     bool user = !system && cpl_ == 3;
@@ -250,6 +261,7 @@ class Cpu {
         return true;
       }
     }
+    if constexpr (kFast) return false;
     return write_linear_slow(linear, size, value, user);
   }
   // Linear -> guest-physical for one access (page walk; sets A/D bits);
@@ -257,6 +269,7 @@ class Cpu {
   bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa);
   // Linear address of segment:offset after the segment's checks. Inline
   // fast path: an expand-up data segment outside 64-bit mode.
+  template <bool kFast = false>
   [[gnu::always_inline]] bool linearize(unsigned sreg, uint64_t offset, unsigned size, bool write,
                                         uint64_t* linear) {
     if (mode64()) {
@@ -274,6 +287,7 @@ class Cpu {
         return true;
       }
     }
+    if constexpr (kFast) return false;
     return linearize_slow(sreg, offset, size, write, linear);
   }
   bool linearize_slow(unsigned sreg, uint64_t offset, unsigned size, bool write, uint64_t* linear);
@@ -308,17 +322,19 @@ class Cpu {
   bool io_permitted(uint16_t port, unsigned size);
 
   // Stack (inline: a constant size folds the masks and the access away).
+  template <bool kFast = false>
   [[gnu::always_inline]] bool push(uint64_t value, unsigned size) {
     uint64_t mask = sp_mask();
     uint64_t sp = (gpr[kRsp] - size) & mask;
-    if (!write(kSs, sp, size, value)) return false;
+    if (!write<kFast>(kSs, sp, size, value)) return false;
     gpr[kRsp] = (gpr[kRsp] & ~mask) | sp;
     return true;
   }
+  template <bool kFast = false>
   [[gnu::always_inline]] bool pop(unsigned size, uint64_t* value) {
     uint64_t mask = sp_mask();
     uint64_t sp = gpr[kRsp] & mask;
-    if (!read(kSs, sp, size, value)) return false;
+    if (!read<kFast>(kSs, sp, size, value)) return false;
     gpr[kRsp] = (gpr[kRsp] & ~mask) | ((sp + size) & mask);
     return true;
   }

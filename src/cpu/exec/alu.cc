@@ -19,15 +19,15 @@ constexpr uint64_t msb(unsigned size) {
   return 1ull << (size * 8 - 1);
 }
 
-template <AluOp Op, K D, K S, unsigned kSz>
+template <AluOp Op, K D, K S, unsigned kSz, bool kFast = false>
 Flow alu2(Cpu& c, const Insn& i) {
   constexpr bool kWrites = Op != AluOp::kCmp && Op != AluOp::kTest;
   const unsigned sz = opsize_of<kSz>(i);
   uint64_t m = size_mask(sz);
-  Dst<D> d;
+  Dst<D, kFast> d;
   uint64_t a, b;
   if (!d.load(c, i, sz, &a, kWrites)) return Flow::kFault;
-  if (!read_src<S>(c, i, sz, &b)) return Flow::kFault;
+  if (!read_src<S, kFast>(c, i, sz, &b)) return Flow::kFault;
   bool cf = (Op == AluOp::kAdc || Op == AluOp::kSbb) && c.lflags.cf();
   uint64_t r = alu_result<Op>(a, b, cf, m);
   alu_flags<Op>(c.lflags, a, b, r, sz);
@@ -39,8 +39,13 @@ Flow alu2(Cpu& c, const Insn& i) {
 
 template <AluOp Op, K D, K S>
 Handler alu2_sized(unsigned size) {
-  return by_size(size,
-                 [](auto n) -> Handler { return chained<alu2<Op, D, S, decltype(n)::value>>; });
+  return by_size(size, [](auto n) -> Handler {
+    constexpr unsigned kSz = decltype(n)::value;
+    if constexpr (D == K::M || S == K::M)
+      return chained_fast<alu2<Op, D, S, kSz, true>, alu2<Op, D, S, kSz>>;
+    else
+      return chained<alu2<Op, D, S, kSz>>;
+  });
 }
 
 template <AluOp Op>

@@ -22,4 +22,24 @@ Flow chained(Cpu& c, const Insn& i) {
   return f;
 }
 
+// Fast, then Full when needed: Fast is a handler instantiated with kFast
+// memory accesses (Cpu::read), which fail with no exception pending and
+// nothing changed where the inline fast path does not apply; Full (the same
+// handler with every check and the slow paths) then runs the instruction.
+// Fast needs no stack frame for slow-path calls it never makes (Full is kept
+// out of line so that it stays that way).
+template <Handler Full>
+[[gnu::noinline]] Flow chained_slow(Cpu& c, const Insn& i) {
+  return chained<Full>(c, i);
+}
+
+template <Handler Fast, Handler Full>
+Flow chained_fast(Cpu& c, const Insn& i) {
+  Flow f = Fast(c, i);
+  if (f == Flow::kNext) return c.chain_next(i);
+  if (f == Flow::kEnd) return c.chain_block(true);
+  if (f == Flow::kFault && !c.fault_pending()) return chained_slow<Full>(c, i);
+  return f;
+}
+
 }  // namespace vessel::cpu

@@ -31,10 +31,11 @@ Flow jcc(Cpu& c, const Insn& i) {
   return jump(c, i, c.next_rip + i.imm);
 }
 
+template <bool kFast>
 Flow call_rel(Cpu& c, const Insn& i) {
   uint64_t target = near_target(c, i, c.next_rip + i.imm);
   if (!c.mode64() && target > c.seg[kCs].limit) return c.raise(kGp, 0);
-  if (!c.push(c.next_rip, i.opsize)) return Flow::kFault;
+  if (!c.push<kFast>(c.next_rip, i.opsize)) return Flow::kFault;
   c.next_rip = target;
   return Flow::kEnd;
 }
@@ -57,10 +58,11 @@ Flow call_indirect(Cpu& c, const Insn& i) {
   return Flow::kEnd;
 }
 
-Flow ret_n(Cpu& c, const Insn& i, uint64_t extra) {
+template <bool kFast>
+[[gnu::always_inline]] inline Flow ret_n(Cpu& c, const Insn& i, uint64_t extra) {
   uint64_t saved = c.gpr[kRsp];
   uint64_t t;
-  if (!c.pop(i.opsize, &t)) return Flow::kFault;
+  if (!c.pop<kFast>(i.opsize, &t)) return Flow::kFault;
   t = near_target(c, i, t);
   if (!c.mode64() && t > c.seg[kCs].limit) {
     c.gpr[kRsp] = saved;
@@ -72,11 +74,13 @@ Flow ret_n(Cpu& c, const Insn& i, uint64_t extra) {
   return Flow::kEnd;
 }
 
+template <bool kFast>
 Flow ret(Cpu& c, const Insn& i) {
-  return ret_n(c, i, 0);
+  return ret_n<kFast>(c, i, 0);
 }
+template <bool kFast>
 Flow ret_imm(Cpu& c, const Insn& i) {
-  return ret_n(c, i, i.imm & 0xFFFF);
+  return ret_n<kFast>(c, i, i.imm & 0xFFFF);
 }
 
 Flow retf(Cpu& c, const Insn& i) {
@@ -154,11 +158,13 @@ Flow far_indirect(Cpu& c, const Insn& i) {
 
 }  // namespace
 
-const Handler kJmpRel = chained<jmp_rel>, kCallRel = chained<call_rel>, kRet = chained<ret>,
-              kRetImm = chained<ret_imm>, kRetf = retf, kRetfImm = retf_imm,
-              kLoop = chained<loop<0>>, kLoope = chained<loop<1>>, kLoopne = chained<loop<2>>,
-              kJcxz = chained<jcxz>, kInt = int_n, kInt3 = int3, kInto = into, kInt1 = int1,
-              kIret = iret, kHlt = hlt, kJmpFar = jmp_far, kCallFar = call_far;
+const Handler kJmpRel = chained<jmp_rel>, kCallRel = chained_fast<call_rel<true>, call_rel<false>>,
+              kRet = chained_fast<ret<true>, ret<false>>,
+              kRetImm = chained_fast<ret_imm<true>, ret_imm<false>>, kRetf = retf,
+              kRetfImm = retf_imm, kLoop = chained<loop<0>>, kLoope = chained<loop<1>>,
+              kLoopne = chained<loop<2>>, kJcxz = chained<jcxz>, kInt = int_n, kInt3 = int3,
+              kInto = into, kInt1 = int1, kIret = iret, kHlt = hlt, kJmpFar = jmp_far,
+              kCallFar = call_far;
 
 Handler ctl_jcc(unsigned cc) {
   static constexpr Handler kTable[16] = {

@@ -8,23 +8,23 @@
 namespace vessel::cpu {
 namespace {
 
-template <K D, K S, unsigned kSz>
+template <K D, K S, unsigned kSz, bool kFast = false>
 Flow mov(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
   uint64_t v;
-  if (!read_src<S>(c, i, sz, &v)) return Flow::kFault;
-  return write_dst<D>(c, i, sz, v) ? Flow::kNext : Flow::kFault;
+  if (!read_src<S, kFast>(c, i, sz, &v)) return Flow::kFault;
+  return write_dst<D, kFast>(c, i, sz, v) ? Flow::kNext : Flow::kFault;
 }
 
 // kSz: the destination's size, kSrc the source's (0: from the record).
-template <bool kSign, K S, unsigned kSz, unsigned kSrc>
+template <bool kSign, K S, unsigned kSz, unsigned kSrc, bool kFast = false>
 Flow movx(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
   const unsigned src = kSrc ? kSrc : i.size2;
   uint64_t v;
   if constexpr (S == K::R) {
     v = c.reg(i.r1, src);
-  } else if (!c.read(i.seg, c.effective_address(i), src, &v)) {
+  } else if (!c.read<kFast>(i.seg, c.effective_address(i), src, &v)) {
     return Flow::kFault;
   }
   if (kSign) v = static_cast<uint64_t>(sign_extend(v, src));
@@ -46,27 +46,27 @@ Flow xchg_rr(Cpu& c, const Insn& i) {
   return Flow::kNext;
 }
 
-template <K S, unsigned kSz>
+template <K S, unsigned kSz, bool kFast = false>
 Flow push(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
   uint64_t v;
   if constexpr (S == K::R) {
     v = c.reg(i.r0, sz);
   } else if constexpr (S == K::M) {
-    if (!c.read(i.seg, c.effective_address(i), sz, &v)) return Flow::kFault;
+    if (!c.read<kFast>(i.seg, c.effective_address(i), sz, &v)) return Flow::kFault;
   } else {
     v = i.imm & size_mask(sz);
   }
-  return c.push(v, sz) ? Flow::kNext : Flow::kFault;
+  return c.push<kFast>(v, sz) ? Flow::kNext : Flow::kFault;
 }
 
-template <K D, unsigned kSz>
+template <K D, unsigned kSz, bool kFast = false>
 Flow pop(Cpu& c, const Insn& i) {
   const unsigned sz = opsize_of<kSz>(i);
   uint64_t saved = c.gpr[kRsp];
   uint64_t v;
-  if (!c.pop(sz, &v)) return Flow::kFault;
-  if (!write_dst<D>(c, i, sz, v)) {  // the address uses the incremented RSP
+  if (!c.pop<kFast>(sz, &v)) return Flow::kFault;
+  if (!write_dst<D, kFast>(c, i, sz, v)) {  // the address uses the incremented RSP
     c.gpr[kRsp] = saved;
     return Flow::kFault;
   }
@@ -227,30 +227,48 @@ namespace {
 
 template <K D, K S>
 Handler mov_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return chained<mov<D, S, decltype(n)::value>>; });
+  return by_size(size, [](auto n) -> Handler {
+    constexpr unsigned kSz = decltype(n)::value;
+    if constexpr (D == K::M || S == K::M)
+      return chained_fast<mov<D, S, kSz, true>, mov<D, S, kSz>>;
+    else
+      return chained<mov<D, S, kSz>>;
+  });
+}
+
+template <bool kSign, K S, unsigned kSz, unsigned kSrc>
+Handler chained_movx() {
+  if constexpr (S == K::M)
+    return chained_fast<movx<kSign, S, kSz, kSrc, true>, movx<kSign, S, kSz, kSrc>>;
+  else
+    return chained<movx<kSign, S, kSz, kSrc>>;
 }
 
 template <bool kSign, K S>
 Handler movx_sized(unsigned size, unsigned src_size) {
   // The common pairs get their own handler; the rest read sizes from the record.
-  if (size == 8 && src_size == 4) return movx<kSign, S, 8, 4>;
+  if (size == 8 && src_size == 4) return chained_movx<kSign, S, 8, 4>();
   if (src_size == 1)
-    return by_size(
-        size, [](auto n) -> Handler { return chained<movx<kSign, S, decltype(n)::value, 1>>; });
+    return by_size(size, [](auto n) { return chained_movx<kSign, S, decltype(n)::value, 1>(); });
   if (src_size == 2)
-    return by_size(
-        size, [](auto n) -> Handler { return chained<movx<kSign, S, decltype(n)::value, 2>>; });
+    return by_size(size, [](auto n) { return chained_movx<kSign, S, decltype(n)::value, 2>(); });
   return movx<kSign, S, 0, 0>;
 }
 
 template <K S>
 Handler push_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return chained<push<S, decltype(n)::value>>; });
+  return by_size(size, [](auto n) -> Handler {
+    constexpr unsigned kSz = decltype(n)::value;
+    return chained_fast<push<S, kSz, true>, push<S, kSz>>;
+  });
 }
 
 template <K D>
 Handler pop_sized(unsigned size) {
-  return by_size(size, [](auto n) -> Handler { return chained<pop<D, decltype(n)::value>>; });
+  return by_size(size, [](auto n) -> Handler {
+    constexpr unsigned kSz = decltype(n)::value;
+    return chained_fast<pop<D, kSz, true>, pop<D, kSz>>;
+  });
 }
 
 }  // namespace

@@ -40,13 +40,14 @@ Handler by_size(unsigned size, Pick pick) {
 }
 
 // Reads source operand (register r1, memory or immediate).
-template <K S>
+// kFast: the fast variant of a handler (Cpu::read and exec/chain.h).
+template <K S, bool kFast = false>
 [[gnu::always_inline]] inline bool read_src(Cpu& c, const Insn& i, unsigned size, uint64_t* v) {
   if constexpr (S == K::R) {
     *v = c.reg(i.r1, size);
     return true;
   } else if constexpr (S == K::M) {
-    return c.read(i.seg, c.effective_address(i), size, v);
+    return c.read<kFast>(i.seg, c.effective_address(i), size, v);
   } else {
     *v = i.imm & size_mask(size);
     return true;
@@ -54,7 +55,7 @@ template <K S>
 }
 
 // The destination operand (register r0 or memory) of a read-modify-write.
-template <K D>
+template <K D, bool kFast = false>
 struct Dst {
   uint64_t ea = 0;
   [[gnu::always_inline]] bool load(Cpu& c, const Insn& i, unsigned size, uint64_t* v,
@@ -64,7 +65,8 @@ struct Dst {
       return true;
     } else {
       ea = c.effective_address(i);
-      return will_write ? c.read_for_write(i.seg, ea, size, v) : c.read(i.seg, ea, size, v);
+      return will_write ? c.read_for_write<kFast>(i.seg, ea, size, v)
+                        : c.read<kFast>(i.seg, ea, size, v);
     }
   }
   [[gnu::always_inline]] bool store(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
@@ -72,19 +74,19 @@ struct Dst {
       c.set_reg(i.r0, size, v);
       return true;
     } else {
-      return c.write(i.seg, ea, size, v);
+      return c.write<kFast>(i.seg, ea, size, v);
     }
   }
 };
 
 // Writes a destination without reading it first (MOV, SETcc, ...).
-template <K D>
+template <K D, bool kFast = false>
 [[gnu::always_inline]] inline bool write_dst(Cpu& c, const Insn& i, unsigned size, uint64_t v) {
   if constexpr (D == K::R) {
     c.set_reg(i.r0, size, v);
     return true;
   } else {
-    return c.write(i.seg, c.effective_address(i), size, v);
+    return c.write<kFast>(i.seg, c.effective_address(i), size, v);
   }
 }
 
