@@ -1,5 +1,6 @@
 #include "virtio/virtqueue.h"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <utility>
