@@ -345,7 +345,7 @@ TEST_F(VirtioPciTest, NotifiedBeforeDriverOkIsProcessedAtDriverOk) {
 TEST_F(VirtioPciTest, BrokenRingNeedsResetAndSendsConfigInterrupt) {
   TestRing ring(*mem, 8);
   running_echo(ring);
-  ring.set_desc(1, 0x21000, 8, virtio::kDescFlagWrite | virtio::kDescFlagNext, 0);  // a loop
+  ring.set_desc(1, 0x21000, 8, virtio::kDescFlagNext, 0);  // 0 -> 1 -> 0: a loop
   irq.msis.clear();
   kick(0);
   vdev->process_notifications();
