@@ -18,7 +18,8 @@ struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
   std::string load_addr = "0x7c00";
   int cpus = 1;
-  bool debug_exit = false, reboot = false, probe_accel = false, verbose = false, quiet = false;
+  bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
+       quiet = false;
 };
 
 Expected<VmConfig> make_config(const Options& o) {
@@ -38,6 +39,7 @@ Expected<VmConfig> make_config(const Options& o) {
   c.boot.flat_load_addr = *addr;
   c.cpus = o.cpus;
   c.debug_exit = o.debug_exit;
+  c.rng = o.rng;
   return c;
 }
 
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--load-addr", o.load_addr, "where a flat binary is loaded (below 1 MiB)")
       ->capture_default_str();
+  app.add_flag("--rng", o.rng,
+               "add a virtio-rng device (PCI) that feeds the guest's /dev/hwrng from the host");
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

@@ -9,6 +9,9 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "pci/pci_bus.h"
+#include "virtio/virtio_pci.h"
+#include "virtio/virtio_rng.h"
 #include "vm/platform.h"
 #include "vm/register_dump.h"
 
@@ -33,6 +36,7 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
   PlatformConfig pc;
   pc.debug_exit = config.debug_exit;
   VESSEL_ASSIGN(vm->platform_, Platform::create(pc, vm->bus_, vm->accel_->irq_chip(), *vm));
+  VESSEL_TRY(vm->add_virtio_devices());
   VESSEL_ASSIGN(vm->boot_image_, load_kernel(*vm->memory_, vm->config_.boot));
   log_info("loaded {} kernel, entry {:#x}", vm->boot_image_.format, vm->boot_image_.entry);
 
@@ -50,11 +54,28 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
   return vm;
 }
 
+Status Vm::add_virtio_devices() {
+  std::vector<std::unique_ptr<VirtioDevice>> devices;
+  if (config_.rng) devices.push_back(std::make_unique<VirtioRng>());
+  for (auto& device : devices) {
+    std::string name(device->name());
+    VESSEL_ASSIGN(auto pci,
+                  VirtioPciDevice::create(std::move(device), *memory_, accel_->irq_chip()));
+    auto slot = platform_->pci().add(pci);
+    if (!slot.ok()) return with_context(slot.error(), "virtio " + name);
+    VESSEL_TRY(pci->attach_event_loop(*loop_));
+    log_info("virtio-{} at PCI 00:{:02x}.0", name, *slot);
+    virtio_.push_back(std::move(pci));
+  }
+  return ok_status();
+}
+
 Vm::~Vm() {
   stop_threads();
   // The accelerator's interrupt controllers go while the clock and event
   // loop their timers were armed on still exist (the bus, destroyed before
   // those, holds the last of their devices).
+  virtio_.clear();
   platform_.reset();
   accel_.reset();
   if (signal_fd_ >= 0) ::close(signal_fd_);

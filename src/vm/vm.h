@@ -28,6 +28,7 @@ struct VmConfig {
   int cpus = 1;
   bool debug_exit = false;    // the isa-debug-exit-style port at 0xF4
   bool console_input = true;  // read stdin into the guest's console
+  bool rng = false;           // a virtio-rng device on PCI
 };
 
 struct VmOutcome {
@@ -38,6 +39,7 @@ struct VmOutcome {
 };
 
 class Platform;  // the PC devices (vm/platform.h)
+class VirtioPciDevice;
 
 class Vm : public PowerControl {
  public:
@@ -64,6 +66,7 @@ class Vm : public PowerControl {
   Vm() = default;
   bool on_vcpu_exit(Vcpu& vcpu, const Expected<VcpuExit>& exit);
   Status start_threads();
+  Status add_virtio_devices();
   void stop_threads();
 
   VmConfig config_;
@@ -73,6 +76,7 @@ class Vm : public PowerControl {
   std::unique_ptr<EventLoopTimeSource> time_;  // the emulated timers' clock
   IoBus bus_;  // after time_: the devices on it (the soft PIT) cancel timers on it
   std::unique_ptr<Platform> platform_;
+  std::vector<std::shared_ptr<VirtioPciDevice>> virtio_;  // also on the PCI bus
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
