@@ -15,23 +15,10 @@
 # VESSEL_IDLE_SETTLE the wait at the prompt before measuring (default 3 s).
 set -uo pipefail
 
-if [ "$#" -ne 3 ]; then
-  echo "usage: $0 VESSEL ASSET_DIR kvm|soft" >&2
-  exit 2
-fi
-vessel=$1
-assets=$2
-accel=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/system/linux-guest-lib.sh
 . "$here/linux-guest-lib.sh"
-
-require_accel "$vessel" "$accel"
-case "$accel" in
-kvm) limit=${VESSEL_BOOT_TIMEOUT:-60} ;;
-soft) limit=${VESSEL_BOOT_TIMEOUT:-300} ;;
-esac
-require_assets "$assets"
+guest_test_args "$@"
 settle=${VESSEL_IDLE_SETTLE:-3}
 window=5
 max_percent=2

@@ -14,23 +14,10 @@
 # VESSEL_BOOT_TIMEOUT overrides the boot time limit in seconds.
 set -uo pipefail
 
-if [ "$#" -ne 3 ]; then
-  echo "usage: $0 VESSEL ASSET_DIR kvm|soft" >&2
-  exit 2
-fi
-vessel=$1
-assets=$2
-accel=$3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/system/linux-guest-lib.sh
 . "$here/linux-guest-lib.sh"
-
-require_accel "$vessel" "$accel"
-case "$accel" in
-kvm) limit=${VESSEL_BOOT_TIMEOUT:-60} ;;
-soft) limit=${VESSEL_BOOT_TIMEOUT:-300} ;;
-esac
-require_assets "$assets"
+guest_test_args "$@"
 kernel=$assets/vmlinuz
 initrd=$assets/initramfs.cpio.gz
 

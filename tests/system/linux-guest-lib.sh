@@ -1,7 +1,12 @@
 # shellcheck shell=bash
 # Shared by the system tests that boot the Debian guest (linux-boot.sh,
-# idle-cpu.sh); sourced, not run. Needs bash.
+# idle-cpu.sh, virtio-rng.sh); sourced, not run. Needs bash.
 #
+#   guest_test_args "$@"             the scripts' arguments VESSEL ASSET_DIR
+#                                    kvm|soft: sets vessel, assets, accel and
+#                                    limit (boot time limit, VESSEL_BOOT_TIMEOUT),
+#                                    skips or fails as require_accel and
+#                                    require_assets do
 #   fail MESSAGE...                  print "FAIL: MESSAGE" and exit 1
 #   require_accel VESSEL ACCEL       exit 77 (skip) when ACCEL cannot run here:
 #                                    KVM must be "fast", soft must be built
@@ -18,6 +23,23 @@
 fail() {
   echo "FAIL: $*"
   exit 1
+}
+
+guest_test_args() {
+  if [ "$#" -ne 3 ]; then
+    echo "usage: $0 VESSEL ASSET_DIR kvm|soft" >&2
+    exit 2
+  fi
+  vessel=$1
+  assets=$2
+  accel=$3
+  require_accel "$vessel" "$accel"
+  case "$accel" in
+  kvm) limit=${VESSEL_BOOT_TIMEOUT:-60} ;;
+  soft) limit=${VESSEL_BOOT_TIMEOUT:-300} ;;
+  *) fail "unknown accelerator '$accel'" ;;
+  esac
+  require_assets "$assets"
 }
 
 require_accel() {
