@@ -393,6 +393,10 @@ class Cpu {
   bool write_dr(unsigned n, uint64_t value);
   bool read_dr(unsigned n, uint64_t* value);
   bool dr_access_allowed(unsigned n);
+  // Whether a data or I/O breakpoint is armed, and whether the current
+  // instruction hit one so far (REP string instructions stop there).
+  bool watching_data() const { return (data_bp_ | io_bp_) != 0; }
+  bool data_breakpoint_hit() const { return data_hits_ != 0; }
   // Whether the executor must take the per-instruction debug path: an armed
   // breakpoint or RF set (cost when neither: one test per block).
   bool debug_active() const { return debug_armed_ || (rflags_ & rflags::kRf); }

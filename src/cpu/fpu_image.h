@@ -10,9 +10,10 @@
 
 namespace vessel::cpu {
 
-// MXCSR bits this CPU implements (everything but DAZ, bit 6); the value
-// FXSAVE stores as MXCSR_MASK. Setting any other bit is #GP.
-inline constexpr uint32_t kMxcsrMask = 0xFFBF;
+// MXCSR bits this CPU implements (all 16, DAZ included: the SSE paths run
+// under the guest's DAZ); the value FXSAVE stores as MXCSR_MASK. Setting
+// any other bit is #GP.
+inline constexpr uint32_t kMxcsrMask = 0xFFFF;
 inline constexpr unsigned kFxsaveSize = 512;
 
 // The 2-bit tag (0 valid, 1 zero, 2 special) a non-empty register holding

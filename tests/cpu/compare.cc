@@ -30,8 +30,12 @@ std::string vector_name(int vector) {
       return "#GP";
     case kVectorPF:
       return "#PF";
+    case kVectorMF:
+      return "#MF";
     case kVectorAC:
       return "#AC";
+    case kVectorXM:
+      return "#XM";
     default:
       return fmt::format("vector {}", vector);
   }
@@ -86,6 +90,12 @@ std::string compare_results(const ExecResult& n, const ExecResult& e, const Mask
                       a.xmm[i].lo, b.xmm[i].hi, b.xmm[i].lo));
     }
   }
+  for (int i = 0; i < 8; ++i) {
+    if (a.mm[i] != b.mm[i])
+      add(fmt::format("mm{} native={:016x} emulated={:016x}", i, a.mm[i], b.mm[i]));
+  }
+  if (a.mxcsr != b.mxcsr)
+    add(fmt::format("mxcsr native={:#06x} emulated={:#06x}", a.mxcsr, b.mxcsr));
   size_t first = kDataSize, count = 0;
   for (size_t i = 0; i < kDataSize; ++i) {
     if (a.data[i] != b.data[i]) {
@@ -121,7 +131,7 @@ std::string disassemble(std::span<const uint8_t> bytes) {
 std::string describe_registers(const UserState& s) {
   std::string out;
   for (int i = 0; i < 16; ++i) out += fmt::format("{}={:#x} ", gpr_name(i), s.gpr[i]);
-  out += fmt::format("flags=[{}]", flag_names(s.rflags & kUserFlags));
+  out += fmt::format("flags=[{}] mxcsr={:#06x}", flag_names(s.rflags & kUserFlags), s.mxcsr);
   return out;
 }
 

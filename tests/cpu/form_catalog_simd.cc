@@ -1,8 +1,9 @@
-// The SSE, SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 forms of the catalogue
-// (legacy encodings): register, memory and store forms, imm8 forms, and the
-// GPR forms (conversions, MOVD/MOVQ, extracts/inserts, CRC32). MMX forms and
-// the MXCSR instructions are left out: the harness compares neither the MMX
-// registers nor MXCSR. Every form gets Hint::kSimd (state_gen_simd.cc).
+// The MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1 and SSE4.2 forms of the catalogue
+// (legacy encodings): register, memory and store forms, imm8 forms, the GPR
+// forms (conversions, MOVD/MOVQ, extracts/inserts, CRC32), the MMX forms of
+// the integer instructions (MMX, SSE, SSE2 and SSSE3 on MM registers, the
+// MM<->XMM moves and conversions, EMMS) and LDMXCSR/STMXCSR. The harness
+// compares MM0-7 and MXCSR. Every form gets Hint::kSimd (state_gen_simd.cc).
 #include <fmt/format.h>
 
 #include <string_view>
@@ -14,8 +15,9 @@ namespace {
 
 enum class Set : uint8_t { kSse, kSse2, kSse3, kSsse3, kSse41, kSse42 };
 
-// Shapes, one word per form: x = an XMM register (A, B in turn), m = memory
-// of `mem` bytes, b = imm8, 1/2/4/8 = a GPR of that many bytes (A, B in turn).
+// Shapes, one word per form: x = an XMM register (A, B in turn), q = an MMX
+// register (A, B in turn), m = memory of `mem` bytes, b = imm8, 1/2/4/8 = a
+// GPR of that many bytes (A, B in turn).
 struct SimdSpec {
   ZydisMnemonic mnemonic;
   const char* shapes;
@@ -28,6 +30,7 @@ struct SimdSpec {
 constexpr const char* kOp = "xx xm";
 constexpr const char* kOpImm = "xxb xmb";
 constexpr const char* kMove = "xx xm mx";
+constexpr const char* kMmx = "qq qm";
 
 const SimdSpec kSimdSpecs[] = {
     // SSE
@@ -282,6 +285,97 @@ const SimdSpec kSimdSpecs[] = {
     S(CRC32, "4m", 4, Sse42),
     S(CRC32, "81 88 8m", 1, Sse42),
     S(CRC32, "8m", 8, Sse42),
+    // MXCSR
+    S(LDMXCSR, "m", 4, Sse),
+    S(STMXCSR, "m", 4, Sse),
+    // MMX forms (MMX, and the SSE/SSE2/SSSE3 integer instructions on MM registers)
+    S(PADDB, kMmx, 8, Sse),
+    S(PADDW, kMmx, 8, Sse),
+    S(PADDD, kMmx, 8, Sse),
+    S(PADDQ, kMmx, 8, Sse2),
+    S(PSUBB, kMmx, 8, Sse),
+    S(PSUBW, kMmx, 8, Sse),
+    S(PSUBD, kMmx, 8, Sse),
+    S(PSUBQ, kMmx, 8, Sse2),
+    S(PADDSB, kMmx, 8, Sse),
+    S(PADDSW, kMmx, 8, Sse),
+    S(PADDUSB, kMmx, 8, Sse),
+    S(PADDUSW, kMmx, 8, Sse),
+    S(PSUBSB, kMmx, 8, Sse),
+    S(PSUBSW, kMmx, 8, Sse),
+    S(PSUBUSB, kMmx, 8, Sse),
+    S(PSUBUSW, kMmx, 8, Sse),
+    S(PMULLW, kMmx, 8, Sse),
+    S(PMULHW, kMmx, 8, Sse),
+    S(PMULHUW, kMmx, 8, Sse),
+    S(PMULUDQ, kMmx, 8, Sse2),
+    S(PMADDWD, kMmx, 8, Sse),
+    S(PAVGB, kMmx, 8, Sse),
+    S(PAVGW, kMmx, 8, Sse),
+    S(PSADBW, kMmx, 8, Sse),
+    S(PMINUB, kMmx, 8, Sse),
+    S(PMAXUB, kMmx, 8, Sse),
+    S(PMINSW, kMmx, 8, Sse),
+    S(PMAXSW, kMmx, 8, Sse),
+    S(PCMPEQB, kMmx, 8, Sse),
+    S(PCMPEQW, kMmx, 8, Sse),
+    S(PCMPEQD, kMmx, 8, Sse),
+    S(PCMPGTB, kMmx, 8, Sse),
+    S(PCMPGTW, kMmx, 8, Sse),
+    S(PCMPGTD, kMmx, 8, Sse),
+    S(PACKSSWB, kMmx, 8, Sse),
+    S(PACKSSDW, kMmx, 8, Sse),
+    S(PACKUSWB, kMmx, 8, Sse),
+    S(PAND, kMmx, 8, Sse),
+    S(PANDN, kMmx, 8, Sse),
+    S(POR, kMmx, 8, Sse),
+    S(PXOR, kMmx, 8, Sse),
+    S(PUNPCKLBW, kMmx, 4, Sse),
+    S(PUNPCKLWD, kMmx, 4, Sse),
+    S(PUNPCKLDQ, kMmx, 4, Sse),
+    S(PUNPCKHBW, kMmx, 8, Sse),
+    S(PUNPCKHWD, kMmx, 8, Sse),
+    S(PUNPCKHDQ, kMmx, 8, Sse),
+    S(PSLLW, "qq qm qb", 8, Sse),
+    S(PSLLD, "qq qm qb", 8, Sse),
+    S(PSLLQ, "qq qm qb", 8, Sse),
+    S(PSRLW, "qq qm qb", 8, Sse),
+    S(PSRLD, "qq qm qb", 8, Sse),
+    S(PSRLQ, "qq qm qb", 8, Sse),
+    S(PSRAW, "qq qm qb", 8, Sse),
+    S(PSRAD, "qq qm qb", 8, Sse),
+    S(PSHUFW, "qqb qmb", 8, Sse),
+    S(PEXTRW, "4qb", 0, Sse),
+    S(PINSRW, "q4b qmb", 2, Sse),
+    S(PMOVMSKB, "4q", 0, Sse),
+    S(MOVD, "q4 4q qm mq", 4, Sse),
+    S(MOVQ, "q8 8q qq qm mq", 8, Sse),
+    S(MOVNTQ, "mq", 8, Sse),
+    S(MASKMOVQ, "qq", 0, Sse),
+    S(MOVQ2DQ, "xq", 0, Sse2),
+    S(MOVDQ2Q, "qx", 0, Sse2),
+    S(CVTPI2PS, "xq xm", 8, Sse),
+    S(CVTPS2PI, "qx qm", 8, Sse),
+    S(CVTTPS2PI, "qx qm", 8, Sse),
+    S(CVTPI2PD, "xq xm", 8, Sse2),
+    S(CVTPD2PI, "qx qm", 16, Sse2),
+    S(CVTTPD2PI, "qx qm", 16, Sse2),
+    S(PSHUFB, kMmx, 8, Ssse3),
+    S(PHADDW, kMmx, 8, Ssse3),
+    S(PHADDD, kMmx, 8, Ssse3),
+    S(PHADDSW, kMmx, 8, Ssse3),
+    S(PHSUBW, kMmx, 8, Ssse3),
+    S(PHSUBD, kMmx, 8, Ssse3),
+    S(PHSUBSW, kMmx, 8, Ssse3),
+    S(PMADDUBSW, kMmx, 8, Ssse3),
+    S(PMULHRSW, kMmx, 8, Ssse3),
+    S(PSIGNB, kMmx, 8, Ssse3),
+    S(PSIGNW, kMmx, 8, Ssse3),
+    S(PSIGND, kMmx, 8, Ssse3),
+    S(PABSB, kMmx, 8, Ssse3),
+    S(PABSW, kMmx, 8, Ssse3),
+    S(PABSD, kMmx, 8, Ssse3),
+    S(PALIGNR, "qqb qmb", 8, Ssse3),
 };
 #undef S
 
@@ -316,16 +410,18 @@ bool uses_xmm0(ZydisMnemonic m) {
   }
 }
 
-// Register assignments: XMM A, B; GPR A, B; the memory base and displacement.
+// Register assignments: XMM A, B; GPR A, B; the memory base and
+// displacement; MM A, B.
 struct SimdVariant {
   int xa, xb, ga, gb, mem_base;
   int64_t mem_disp;
+  int ma, mb;
 };
 constexpr SimdVariant kSimdVariants[] = {
-    {1, 2, kRax, kRcx, kRbx, 0},     // legacy registers
-    {9, 14, kR9, kR10, kR13, 0x10},  // REX registers
-    {0, 0, kRdx, kRdx, kRbx, 0},     // the same register twice (two-register forms)
-    {0, 5, kRax, kRcx, kRbx, 0},     // XMM0 as the destination (implicit-XMM0 forms)
+    {1, 2, kRax, kRcx, kRbx, 0, 1, 2},     // legacy registers
+    {9, 14, kR9, kR10, kR13, 0x10, 6, 7},  // REX registers (REX.B/R ignored for MM)
+    {0, 0, kRdx, kRdx, kRbx, 0, 0, 0},     // the same register twice (two-register forms)
+    {0, 5, kRax, kRcx, kRbx, 0, 0, 5},     // XMM0 as the destination (implicit-XMM0 forms)
 };
 
 class SimdBuilder {
@@ -342,8 +438,8 @@ class SimdBuilder {
     ZydisEncoderRequest& req = f.request;
     req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
     req.mnemonic = s.mnemonic;
-    const int xmms[2] = {v.xa, v.xb}, gprs[2] = {v.ga, v.gb};
-    int next_xmm = 0, next_gpr = 0;
+    const int xmms[2] = {v.xa, v.xb}, gprs[2] = {v.ga, v.gb}, mms[2] = {v.ma, v.mb};
+    int next_xmm = 0, next_gpr = 0, next_mm = 0;
     std::string desc;
     for (size_t i = 0; i < shape.size(); ++i) {
       char c = shape[i];
@@ -354,6 +450,11 @@ class SimdBuilder {
           op.type = ZYDIS_OPERAND_TYPE_REGISTER;
           op.reg.value = static_cast<ZydisRegister>(ZYDIS_REGISTER_XMM0 + xmms[next_xmm++]);
           desc += "xmm";
+          break;
+        case 'q':
+          op.type = ZYDIS_OPERAND_TYPE_REGISTER;
+          op.reg.value = static_cast<ZydisRegister>(ZYDIS_REGISTER_MM0 + mms[next_mm++]);
+          desc += "mm";
           break;
         case 'm':
           op.type = ZYDIS_OPERAND_TYPE_MEMORY;
@@ -380,9 +481,11 @@ class SimdBuilder {
         }
       }
     }
-    if (variant_index == 2 && next_xmm < 2 && next_gpr < 2) return;  // nothing to share
+    if (variant_index == 2 && next_xmm < 2 && next_gpr < 2 && next_mm < 2)
+      return;  // nothing to share
     if (variant_index == 3 && (!uses_xmm0(s.mnemonic) || next_xmm == 0)) return;
-    if (s.mnemonic == ZYDIS_MNEMONIC_MASKMOVDQU) f.pointer_gprs |= 1u << kRdi;
+    if (s.mnemonic == ZYDIS_MNEMONIC_MASKMOVDQU || s.mnemonic == ZYDIS_MNEMONIC_MASKMOVQ)
+      f.pointer_gprs |= 1u << kRdi;
     f.name = fmt::format("{} {} v{}", ZydisMnemonicGetString(s.mnemonic), desc, variant_index);
     if (f.imm_index >= 0 && !encode_form(f, -1).ok()) f.imm_unsigned = true;
     auto bytes = encode_form(f, -1);
@@ -393,8 +496,9 @@ class SimdBuilder {
     cat_.forms.push_back(std::move(f));
   }
 
-  // PCMPESTRx with REX.W (lengths from RAX/RDX), which the encoder does not choose.
-  void add_rex_w(const char* name, ZydisMnemonic m, std::vector<uint8_t> bytes) {
+  // Fixed bytes: PCMPESTRx with REX.W (lengths from RAX/RDX), which the
+  // encoder does not choose, and EMMS.
+  void add_raw(const char* name, ZydisMnemonic m, std::vector<uint8_t> bytes) {
     Form f;
     f.name = name;
     f.mnemonic = m;
@@ -424,13 +528,14 @@ void add_simd_forms(const HostFeatures& host, Catalogue& cat) {
       for (int v = 0; v < 4; ++v) b.add(s, shape, v);
     }
   }
+  b.add_raw("emms", ZYDIS_MNEMONIC_EMMS, {0x0F, 0x77});
   if (host.sse42) {
     // pcmpestri/pcmpestrm xmm1, xmm2, imm8 with REX.W, a few imm8 values.
     for (uint8_t imm : {0x00, 0x0C, 0x18, 0x44, 0x3A, 0x7D}) {
-      b.add_rex_w(fmt::format("pcmpestri rexw xmm,xmm,{:#x}", imm).c_str(),
-                  ZYDIS_MNEMONIC_PCMPESTRI, {0x66, 0x48, 0x0F, 0x3A, 0x61, 0xCA, imm});
-      b.add_rex_w(fmt::format("pcmpestrm rexw xmm,xmm,{:#x}", imm).c_str(),
-                  ZYDIS_MNEMONIC_PCMPESTRM, {0x66, 0x48, 0x0F, 0x3A, 0x60, 0xCA, imm});
+      b.add_raw(fmt::format("pcmpestri rexw xmm,xmm,{:#x}", imm).c_str(), ZYDIS_MNEMONIC_PCMPESTRI,
+                {0x66, 0x48, 0x0F, 0x3A, 0x61, 0xCA, imm});
+      b.add_raw(fmt::format("pcmpestrm rexw xmm,xmm,{:#x}", imm).c_str(), ZYDIS_MNEMONIC_PCMPESTRM,
+                {0x66, 0x48, 0x0F, 0x3A, 0x60, 0xCA, imm});
     }
   }
 }

@@ -67,6 +67,13 @@ void on_fault(int signo, siginfo_t* info, void* ctx) {
       const uint32_t* e = uc->uc_mcontext.fpregs->_xmm[i].element;
       s.xmm[i] = Xmm{e[0] | (uint64_t{e[1]} << 32), e[2] | (uint64_t{e[3]} << 32)};
     }
+    // The frame holds ST(0)-ST(7); MMn is the physical register Rn = ST((n - TOP) & 7).
+    unsigned top = (uc->uc_mcontext.fpregs->swd >> 11) & 7;
+    for (unsigned n = 0; n < 8; ++n) {
+      const unsigned short* w = uc->uc_mcontext.fpregs->_st[(n - top) & 7].significand;
+      s.mm[n] = w[0] | (uint64_t{w[1]} << 16) | (uint64_t{w[2]} << 32) | (uint64_t{w[3]} << 48);
+    }
+    s.mxcsr = uc->uc_mcontext.fpregs->mxcsr & 0xFFFF;
   }
   g_out->vector = vector_from_signal(signo, info, uc);
   g_running = 0;
@@ -202,6 +209,8 @@ void NativeExecutor::worker_main(Shared* shared, int cmd_fd, int done_fd) {
     // Only the user flags: TF or AC from a random state would trap.
     block->rflags = (in.rflags & kUserFlags) | 0x2;
     for (int i = 0; i < 16; ++i) block->xmm[i] = in.xmm[i];
+    for (int i = 0; i < 8; ++i) block->mm[i] = in.mm[i];
+    block->mxcsr = in.mxcsr;
     memcpy(data, in.data.data(), kDataSize);
     shared->out.vector = kNoException;
     if (sigsetjmp(g_jump, 1) == 0) {
@@ -213,6 +222,8 @@ void NativeExecutor::worker_main(Shared* shared, int cmd_fd, int done_fd) {
       s.rflags = block->rflags;
       s.rip = kInstrAddr + len;
       for (int i = 0; i < 16; ++i) s.xmm[i] = block->xmm[i];
+      for (int i = 0; i < 8; ++i) s.mm[i] = block->mm[i];
+      s.mxcsr = block->mxcsr & 0xFFFF;
     }
     memcpy(shared->out.state.data.data(), data, kDataSize);
     if (write(done_fd, &c, 1) != 1) _exit(0);

@@ -33,6 +33,16 @@ class Emitter {
     bytes({0x0F, store ? uint8_t{0x7F} : uint8_t{0x6F}});
     abs_modrm(xmm, addr);
   }
+  // MOVQ mm, [addr] (0F 6F) or MOVQ [addr], mm (0F 7F).
+  void movq_mm_abs(int mm, uint32_t addr, bool store) {
+    bytes({0x0F, store ? uint8_t{0x7F} : uint8_t{0x6F}});
+    abs_modrm(mm, addr);
+  }
+  // LDMXCSR [addr] (0F AE /2) or STMXCSR [addr] (0F AE /3).
+  void mxcsr_abs(uint32_t addr, bool store) {
+    bytes({0x0F, 0xAE});
+    abs_modrm(store ? 3 : 2, addr);
+  }
   // MOV RSP, imm32 (sign-extended; the addresses are below 2 GiB).
   void mov_rsp_imm(uint32_t v) {
     bytes({0x48, 0xC7, 0xC4});
@@ -51,6 +61,11 @@ std::vector<uint8_t> native_prologue() {
   Emitter e;
   e.bytes({0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57});  // push rbx..r15
   e.mov_abs(kRsp, block_field(offsetof(StateBlock, host_rsp)), true);
+  e.mxcsr_abs(block_field(offsetof(StateBlock, host_mxcsr)), true);
+  for (int i = 0; i < 8; ++i)
+    e.movq_mm_abs(i, block_field(offsetof(StateBlock, mm) + 8 * i), false);
+  e.bytes({0x0F, 0x77});  // emms
+  e.mxcsr_abs(block_field(offsetof(StateBlock, mxcsr)), false);
   for (int i = 0; i < 16; ++i) {
     e.movdqu_abs(i, block_field(offsetof(StateBlock, xmm) + 16 * i), false);
   }
@@ -73,6 +88,10 @@ std::vector<uint8_t> native_epilogue() {
   for (int i = 0; i < 16; ++i) {
     e.movdqu_abs(i, block_field(offsetof(StateBlock, xmm) + 16 * i), true);
   }
+  e.mxcsr_abs(block_field(offsetof(StateBlock, mxcsr)), true);
+  for (int i = 0; i < 8; ++i) e.movq_mm_abs(i, block_field(offsetof(StateBlock, mm) + 8 * i), true);
+  e.bytes({0x0F, 0x77});  // emms
+  e.mxcsr_abs(block_field(offsetof(StateBlock, host_mxcsr)), false);
   e.mov_abs(kRsp, block_field(offsetof(StateBlock, host_rsp)), false);
   e.bytes({0xFC});                                                        // cld
   e.bytes({0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C, 0x5D, 0x5B});  // pop r15..rbx

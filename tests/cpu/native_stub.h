@@ -19,17 +19,22 @@ struct StateBlock {
   uint64_t rflags;
   uint64_t host_rsp;  // the caller's RSP while the instruction runs
   Xmm xmm[16];
+  uint64_t mm[8];
+  uint32_t mxcsr;
+  uint32_t host_mxcsr;  // the caller's MXCSR while the instruction runs
 };
-static_assert(sizeof(StateBlock) == 400);
+static_assert(sizeof(StateBlock) == 472);
 // The stub's own stack (for PUSHFQ/POPFQ) is the top of the block's page.
 inline constexpr uint64_t kStubStackTop = kStateBlockAddr + 0x1000;
 
-// Called as `void fn()` at kCodeAddr: saves the callee-saved registers and RSP,
-// loads XMM, RFLAGS and all GPRs from the block, then falls through to
-// kInstrAddr (the gap is filled with NOPs).
+// Called as `void fn()` at kCodeAddr: saves the callee-saved registers, RSP
+// and MXCSR, loads MM0-7 (then EMMS: x87 tags empty, TOP 0, the registers
+// keep the values), MXCSR, XMM, RFLAGS and all GPRs from the block, then
+// falls through to kInstrAddr (the gap is filled with NOPs).
 std::vector<uint8_t> native_prologue();
-// Placed right after the instruction: stores all GPRs, RFLAGS and XMM into the
-// block, restores the caller's RSP and callee-saved registers, CLD, RET.
+// Placed right after the instruction: stores all GPRs, RFLAGS, XMM, MXCSR and
+// MM0-7 into the block, EMMS, restores the caller's MXCSR, RSP and
+// callee-saved registers, CLD, RET.
 std::vector<uint8_t> native_epilogue();
 
 }  // namespace vessel::difftest

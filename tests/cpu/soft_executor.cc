@@ -142,6 +142,11 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
     c.fpu.xmm[i].q[0] = in.xmm[i].lo;
     c.fpu.xmm[i].q[1] = in.xmm[i].hi;
   }
+  // As the native prologue leaves them: MM0-7 loaded, then EMMS.
+  for (unsigned i = 0; i < 8; ++i) c.fpu.x87.regs[i] = cpu::Float80{in.mm[i], 0xFFFF};
+  c.fpu.x87.fsw = 0;
+  c.fpu.x87.ftw = 0xFFFF;
+  c.fpu.mxcsr = in.mxcsr;
 
   ExecResult out;
   uint64_t end = in.rip + code.size();
@@ -188,6 +193,8 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
     out.state.xmm[i].lo = c.fpu.xmm[i].q[0];
     out.state.xmm[i].hi = c.fpu.xmm[i].q[1];
   }
+  for (unsigned i = 0; i < 8; ++i) out.state.mm[i] = c.fpu.x87.regs[i].significand;
+  out.state.mxcsr = c.fpu.mxcsr & 0xFFFF;
   std::memcpy(out.state.data.data(), bus_->mem.data() + kDataPhys, kDataSize);
   return out;
 }

@@ -86,6 +86,33 @@ uint64_t interesting_value(Rng& rng) {
   }
 }
 
+uint32_t random_mxcsr(Rng& rng) {
+  uint32_t v = static_cast<uint32_t>(rng.next());
+  uint32_t m = 0x1F80;
+  m |= v & 0x6000;                                         // RC
+  m |= v & 0x8040;                                         // FTZ, DAZ
+  if (rng.below(2) == 0) m |= (v >> 16) & 0x3F;            // exception flags
+  if (rng.below(4) == 0) m &= ~(((v >> 24) & 0x27) << 7);  // IM DM ZM PM, not OM UM
+  return m;
+}
+
+// MM0-7: interesting values, random bits, or a copy of an XMM register's low half.
+static void random_mmx(Rng& rng, UserState& s) {
+  for (auto& mm : s.mm) {
+    switch (rng.below(3)) {
+      case 0:
+        mm = interesting_value(rng);
+        break;
+      case 1:
+        mm = s.xmm[rng.below(16)].lo;
+        break;
+      default:
+        mm = rng.next();
+        break;
+    }
+  }
+}
+
 TestCase make_case(const Form& form, Rng& rng) {
   TestCase tc;
   UserState& s = tc.state;
@@ -178,6 +205,12 @@ TestCase make_case(const Form& form, Rng& rng) {
     }
     if (form.hint == Hint::kString) s.gpr[kRcx] |= rng.next() << 32;
   }
+  // MXCSR and MM0-7 last, from a generator of their own: the other values
+  // stay what they were before these were compared. MM after the SIMD
+  // shaping: it copies XMM lanes.
+  Rng fp(rng.next());
+  s.mxcsr = random_mxcsr(fp);
+  random_mmx(fp, s);
   return tc;
 }
 

@@ -37,6 +37,14 @@ struct TestCase {
 
 TestCase make_case(const Form& form, Rng& rng);
 
+// MXCSR: a random rounding mode, DAZ and FTZ; random sticky flags in half the
+// states; all exceptions masked in 3 of 4 states, a random set of IM, DM,
+// ZM and PM unmasked in the others (an unmasked exception is #XM on both
+// sides). OM and UM stay set: the soft CPU does not model the unmasked
+// overflow/underflow responses (UE on exact tiny results, PE from the
+// unbounded-exponent rounding).
+uint32_t random_mxcsr(Rng& rng);
+
 // Hint::kSimd (state_gen_simd.cc): reshapes the XMM registers, the memory
 // operand and, for the string compares, RAX/RDX of `s`.
 void shape_simd_state(const Form& form, Rng& rng, UserState& s);

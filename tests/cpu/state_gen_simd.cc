@@ -124,6 +124,17 @@ void shape_simd_state(const Form& form, Rng& rng, UserState& s) {
   if (rng.below(8) != 0) base = ((base + disp) & ~15ull) - disp;
   uint64_t ea = base + disp;
   if (ea < kDataAddr || ea + 16 > kDataAddr + kDataSize) return;
+  if (form.mnemonic == ZYDIS_MNEMONIC_LDMXCSR) {
+    // A legal value in 3 of 4 states, else random bits (mostly #GP), never
+    // bit 17: AMD hosts with misaligned SSE accept it (MXCSR.MM), the soft
+    // CPU (no such mode) raises #GP.
+    uint32_t m;
+    std::memcpy(&m, &s.data[ea - kDataAddr], 4);
+    if (rng.below(4) != 0) m = random_mxcsr(rng);
+    m &= ~(1u << 17);
+    std::memcpy(&s.data[ea - kDataAddr], &m, 4);
+    return;
+  }
   if (rng.below(4) == 0) {  // the same as a register
     const Xmm& x = s.xmm[rng.below(16)];
     std::memcpy(&s.data[ea - kDataAddr], &x.lo, 8);

@@ -1,5 +1,6 @@
 // The user-mode machine state a differential test case starts from and ends
-// in: 16 GPRs, RFLAGS, RIP, XMM0-15 and the data area (two pages the
+// in: 16 GPRs, RFLAGS, RIP, XMM0-15, MM0-7 (the significands of the x87
+// registers R0-R7), MXCSR and the data area (two pages the
 // instruction may address through a pointer register). Both the native
 // executor and an emulated one run the instruction at kInstrAddr with the data
 // area mapped read-write at kDataAddr and nothing else mapped for data.
@@ -46,6 +47,8 @@ struct UserState {
   uint64_t rflags = 0x2;  // only kUserFlags (plus the fixed bit 1) are meaningful
   uint64_t rip = kInstrAddr;
   std::array<Xmm, 16> xmm{};
+  std::array<uint64_t, 8> mm{};           // x87 physical registers R0-R7, significand (MMn)
+  uint32_t mxcsr = 0x1F80;                // all 16 bits compared (flags, masks, RC, DAZ, FTZ)
   std::array<uint8_t, kDataSize> data{};  // contents of [kDataAddr, kDataAddr + kDataSize)
 };
 
@@ -58,7 +61,9 @@ inline constexpr int kVectorUD = 6;
 inline constexpr int kVectorSS = 12;
 inline constexpr int kVectorGP = 13;
 inline constexpr int kVectorPF = 14;
+inline constexpr int kVectorMF = 16;
 inline constexpr int kVectorAC = 17;
+inline constexpr int kVectorXM = 19;
 
 // What running the code did. On an exception, `state` is the state the
 // exception left (RIP of the faulting instruction for faults, of the next one

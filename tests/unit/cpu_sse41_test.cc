@@ -2,6 +2,9 @@
 // precision suppression of ROUNDxx, PTEST flags, the implicit XMM0 mask of
 // the variable blends, inserts/extracts and memory alignment rules. (Every
 // form is also compared with the host in cpu_sse_host_test.cc.)
+#include <cmath>
+#include <limits>
+
 #include "cpu/exec/cpuid.h"
 #include "cpu_sse_fixture.h"
 
@@ -107,6 +110,30 @@ TEST_F(Sse41, AlignmentOfMemoryOperands) {
 TEST_F(Sse41, CpuidAdvertisesSse41) {
   CpuidResult r = cpuid(1, 0, 0);
   EXPECT_TRUE(r.ecx & (1u << 19));  // SSE4.1
+}
+
+TEST_F(Sse41, DotProductExceptionsArePerStage) {
+  // dppd xmm1, xmm2, 0x31: the products overflow (OE, PE) and the add stage
+  // would be inf + -inf (IE). Precision unmasked: the multiply stage faults
+  // with OE|PE, the add stage never runs (no IE), xmm1 is unchanged.
+  set_pd(1, 1e300, std::numeric_limits<double>::infinity());
+  set_pd(2, 1e300, -1.0);
+  cpu.fpu.mxcsr = 0x1F80 & ~0x1000u;
+  EXPECT_EQ(run({/* dppd xmm1, xmm2, 0x31 */ 0x66, 0x0F, 0x3A, 0x41, 0xCA, 0x31}), kXm);
+  EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x28u);  // OE and PE, no IE
+  EXPECT_EQ(x(1).f64[0], 1e300);
+  // All masked: every stage runs, the flags of both stages.
+  cpu.fpu.mxcsr = 0x1F80;
+  EXPECT_EQ(run({/* dppd xmm1, xmm2, 0x31 */ 0x66, 0x0F, 0x3A, 0x41, 0xCA, 0x31}), kNone);
+  EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x29u);  // IE, OE, PE
+  EXPECT_TRUE(std::isnan(x(1).f64[0]));
+  // Invalid unmasked, raised only by the add stage: OE|PE from the
+  // multiplies stay (no precedence across stages), then IE faults.
+  set_pd(1, 1e300, std::numeric_limits<double>::infinity());
+  cpu.fpu.mxcsr = 0x1F80 & ~0x80u;
+  EXPECT_EQ(run({/* dppd xmm1, xmm2, 0x31 */ 0x66, 0x0F, 0x3A, 0x41, 0xCA, 0x31}), kXm);
+  EXPECT_EQ(cpu.fpu.mxcsr & 0x3F, 0x29u);
+  EXPECT_EQ(x(1).f64[0], 1e300);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ TEST_F(CpuX87, FxsaveLayout) {
   EXPECT_EQ(bus.get<uint32_t>(0x6008), code_start + 19);
   EXPECT_EQ(bus.get<uint16_t>(0x600C), 0x18);
   EXPECT_EQ(bus.get<uint32_t>(0x6018), 0x3F80u);
-  EXPECT_EQ(bus.get<uint32_t>(0x601C), 0xFFBFu);
+  EXPECT_EQ(bus.get<uint32_t>(0x601C), 0xFFFFu);
   EXPECT_EQ(bus.get<uint64_t>(0x6020), 0xC90FDAA22168C235ull);
   EXPECT_EQ(bus.get<uint16_t>(0x6028), 0x4000);
   EXPECT_EQ(bus.get<uint64_t>(0x6030), 0x8000000000000000ull);
@@ -78,7 +78,7 @@ TEST_F(CpuX87, FxrstorRestoresWhatFxsaveSaved) {
 
 TEST_F(CpuX87, FxrstorRejectsReservedMxcsrBits) {
   ASSERT_EQ(run(/* fxsave [0x6000] */ {0x0f, 0xae, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00}), -1);
-  bus.put_obj<uint32_t>(0x6018, 0x1F80 | 0x40);  // DAZ: not implemented
+  bus.put_obj<uint32_t>(0x6018, 0x1F80 | 0x10000);  // bit 16: reserved
   uint16_t fcw = x().fcw;
   x().fcw = 0x0300;
   EXPECT_EQ(run(/* fxrstor [0x6000] */ {0x0f, 0xae, 0x0c, 0x25, 0x00, 0x60, 0x00, 0x00}), kGp);

@@ -62,10 +62,11 @@ bool Cpu::deliver_protected(uint8_t vector, uint32_t error_code, bool soft, uint
   if (soft && dpl < cpl_) return fault(kGp, vector * 8u + 2);
   if (!present) return fault(kNp, idt_err);
   if (type == 0x5) {
-    // Task gate: switch tasks; the error code goes on the new task's stack.
+    // Task gate: switch tasks; the error code goes on the new task's stack,
+    // a dword for a 32-bit TSS, a word for a 16-bit one.
     if (!task_switch(static_cast<uint16_t>(gate >> 16), TaskSwitch::kInterrupt, return_rip))
       return false;
-    return error_code == kNoErrorCode || push(error_code, 4);
+    return error_code == kNoErrorCode || push(error_code, (tr.type & 0x8) ? 4 : 2);
   }
   bool gate32 = type & 0x8;
   bool trap = type & 0x1;

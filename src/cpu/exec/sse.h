@@ -47,11 +47,16 @@ bool sse_read(Cpu& c, const Insn& i, unsigned size, bool aligned, Xmm* x);
 // 16-byte store checks both halves before writing either.
 bool sse_write(Cpu& c, const Insn& i, unsigned size, bool aligned, const Xmm& x);
 
+// Set by an operation made of stages (DPPS/DPPD) that stopped at a stage
+// with an unmasked exception: the flags it left raised are final.
+inline thread_local bool sse_staged_fault = false;
+
 // Runs `body` under the guest's rounding control, DAZ and FTZ with every
 // exception masked, then merges the raised flags into the guest's MXCSR.
 // False with #XM (or #UD) pending when a raised exception is unmasked; an
 // unmasked invalid, denormal or divide-by-zero exception comes before the
-// result, so the overflow, underflow and precision flags are not recorded.
+// result, so the overflow, underflow and precision flags are not recorded
+// (unless a staged operation settled its flags itself).
 template <typename F>
 bool sse_run_fp(Cpu& c, F&& body) {
   uint32_t host = _mm_getcsr();
@@ -61,7 +66,9 @@ bool sse_run_fp(Cpu& c, F&& body) {
   _mm_setcsr(host);
   if (!raised) return true;
   uint32_t unmasked = raised & ~(c.fpu.mxcsr >> 7) & 0x3F;
-  if (unmasked & 0x7) raised &= 0x7;
+  bool staged = sse_staged_fault;
+  if (staged) sse_staged_fault = false;
+  if ((unmasked & 0x7) && !staged) raised &= 0x7;
   c.fpu.mxcsr |= raised;
   if (unmasked) return c.fault((c.cr4 & cr4::kOsxmmexcpt) ? kXm : kUd);
   return true;

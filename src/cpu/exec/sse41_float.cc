@@ -87,28 +87,71 @@ VESSEL_XMM_FN(roundsd) {
   suppress_precision(imm);
 }
 
+// The dot products raise exceptions per stage (SDM DPPS/DPPD: "determined
+// separately for each add and multiply"): the multiplies, then each level
+// of adds. Within a stage an unmasked invalid, denormal or divide-by-zero
+// exception keeps the overflow, underflow and precision flags out, as for
+// one instruction; a stage that raises an unmasked exception ends the
+// instruction with the flags of the stages so far and the destination
+// unchanged (later stages neither run nor raise).
+class DotStages {
+ public:
+  explicit DotStages(const Cpu& c) : masks_((c.fpu.mxcsr >> 7) & 0x3F) {}
+  // Ends a stage: false when the instruction stops here (host flags = all
+  // the stages' flags, sse_staged_fault set).
+  bool next() {
+    uint32_t csr = _mm_getcsr();
+    uint32_t raised = csr & 0x3F;
+    uint32_t unmasked = raised & ~masks_;
+    if (unmasked & 0x7) raised &= 0x7;
+    acc_ |= raised;
+    if (unmasked) {
+      _mm_setcsr((csr & ~0x3Fu) | acc_);
+      sse_staged_fault = true;
+      return false;
+    }
+    _mm_setcsr(csr & ~0x3Fu);
+    return true;
+  }
+  // After the last stage: the host flags are those of all the stages.
+  void finish() { _mm_setcsr(_mm_getcsr() | acc_); }
+
+ private:
+  uint32_t masks_;
+  uint32_t acc_ = 0;
+};
+
 // Products of the lanes selected by imm[7:4] (+0.0 for the others), summed
 // as (p0 + p1) + (p2 + p3), stored in the lanes selected by imm[3:0].
 VESSEL_XMM_FN(dpps) {
+  DotStages stages(c);
   __m128i sel = _mm_set_epi32((imm & 0x80) ? -1 : 0, (imm & 0x40) ? -1 : 0, (imm & 0x20) ? -1 : 0,
                               (imm & 0x10) ? -1 : 0);
   __m128 a = _mm_and_ps(opaque(ps(d)), _mm_castsi128_ps(sel));
   __m128 b = _mm_and_ps(opaque(ps(s)), _mm_castsi128_ps(sel));
   __m128 p = opaque(ordered_mul_ps(opaque(a), opaque(b)));
+  if (!stages.next()) return;
   __m128 lo = opaque(ordered_add_ss(p, _mm_shuffle_ps(p, p, 0x55)));
   __m128 hi = opaque(ordered_add_ss(_mm_shuffle_ps(p, p, 0xAA), _mm_shuffle_ps(p, p, 0xFF)));
+  if (!stages.next()) return;
   float sum = _mm_cvtss_f32(opaque(ordered_add_ss(lo, hi)));
+  if (!stages.next()) return;
+  stages.finish();
   Xmm r;
   for (unsigned k = 0; k < 4; ++k) r.f[k] = ((imm >> k) & 1) ? sum : 0.0f;
   d = r;
 }
 
 VESSEL_XMM_FN(dppd) {
+  DotStages stages(c);
   __m128i sel = _mm_set_epi64x((imm & 0x20) ? -1 : 0, (imm & 0x10) ? -1 : 0);
   __m128d a = _mm_and_pd(opaque(pd(d)), _mm_castsi128_pd(sel));
   __m128d b = _mm_and_pd(opaque(pd(s)), _mm_castsi128_pd(sel));
   __m128d p = opaque(ordered_mul_pd(opaque(a), opaque(b)));
+  if (!stages.next()) return;
   double sum = _mm_cvtsd_f64(opaque(ordered_add_sd(p, _mm_unpackhi_pd(p, p))));
+  if (!stages.next()) return;
+  stages.finish();
   Xmm r;
   for (unsigned k = 0; k < 2; ++k) r.f64[k] = ((imm >> k) & 1) ? sum : 0.0;
   d = r;

@@ -3,6 +3,10 @@
 // registers always describe the iterations done, a fault leaves RIP on the
 // instruction, and after kBatch iterations the handler ends the block with
 // RIP still on the instruction so that the executor can take interrupts.
+// While a data or I/O breakpoint is armed (SDM Vol. 3 18.3.1.2), an
+// iteration that hits one ends the instruction the same way, so the #DB
+// trap reports it with RCX/RSI/RDI as they are after that iteration and RIP
+// on the instruction (on the next one after the last iteration).
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -26,6 +30,9 @@ Flow string(Cpu& c, const Insn& i) {
   constexpr bool kUsesSi = Op == StringOp::kMovs || Op == StringOp::kLods ||
                            Op == StringOp::kCmps || Op == StringOp::kOuts;
   constexpr bool kUsesDi = Op != StringOp::kLods && Op != StringOp::kOuts;
+  // With a data or I/O breakpoint armed, an iteration that hits one ends the
+  // instruction early (the #DB trap comes after that iteration).
+  bool watch = rep && c.watching_data();
   for (unsigned n = 0;; ++n) {
     if (rep && (c.gpr[kRcx] & am) == 0) return Flow::kNext;
     if (rep && n == kBatch) {
@@ -71,6 +78,11 @@ Flow string(Cpu& c, const Insn& i) {
     c.set_reg(kRcx, as, (c.gpr[kRcx] - 1) & am);
     if constexpr (Op == StringOp::kCmps || Op == StringOp::kScas) {
       if (repne ? c.lflags.zf() : !c.lflags.zf()) return Flow::kNext;
+    }
+    if (watch && c.data_breakpoint_hit()) {
+      if ((c.gpr[kRcx] & am) == 0) return Flow::kNext;  // the last iteration
+      c.next_rip = c.rip;  // resume with the next iteration after the #DB
+      return Flow::kEnd;
     }
   }
 }
