@@ -128,5 +128,25 @@ TEST_F(CpuDebugRep, NoBreakpointHitRunsToTheEnd) {
   EXPECT_EQ(cpu.gpr[kRdi], 0x6040u);
 }
 
+TEST_F(CpuDebugRep, SingleStepTrapsAfterEachIteration) {
+  // rep stosb; pushfd; and dword [esp], ~TF; popfd; hlt
+  bus.put(0x2000, {0xF3, 0xAA, 0x9C, 0x81, 0x24, 0x24, 0xFF, 0xFE, 0xFF, 0xFF, 0x9D, 0xF4});
+  cpu.gpr[kRax] = 0x5A;
+  cpu.gpr[kRcx] = 3;
+  cpu.gpr[kRdi] = 0x6000;
+  cpu.set_rflags(rflags::kFixed | rflags::kTf);
+  ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
+  EXPECT_EQ(cpu.rip, 0x200Cu);
+  // One trap per iteration, then one after each of PUSHFD, AND and POPFD.
+  EXPECT_EQ(cpu.gpr[kRbx], 6u);
+  for (unsigned t = 0; t < 3; ++t) {
+    EXPECT_EQ(logged(t, kEcx), 2u - t) << t;
+    EXPECT_EQ(logged(t, kEdi), 0x6001u + t) << t;
+    EXPECT_TRUE(logged(t, kDr6) & (1u << 14)) << t;  // BS
+    EXPECT_EQ(logged(t, kEip), t < 2 ? 0x2000u : 0x2002u) << t;
+  }
+  EXPECT_EQ(bus.get<uint32_t>(0x6000), 0x005A5A5Au);
+}
+
 }  // namespace
 }  // namespace vessel::cpu

@@ -6,7 +6,8 @@
 // While a data or I/O breakpoint is armed (SDM Vol. 3 18.3.1.2), an
 // iteration that hits one ends the instruction the same way, so the #DB
 // trap reports it with RCX/RSI/RDI as they are after that iteration and RIP
-// on the instruction (on the next one after the last iteration).
+// on the instruction (on the next one after the last iteration). With TF
+// set each iteration is one step the same way.
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -33,9 +34,11 @@ Flow string(Cpu& c, const Insn& i) {
   // With a data or I/O breakpoint armed, an iteration that hits one ends the
   // instruction early (the #DB trap comes after that iteration).
   bool watch = rep && c.watching_data();
+  // Single-stepping (TF) traps after each iteration (SDM Vol. 3 18.3.1.4).
+  unsigned batch = c.flag_tf() ? 1 : kBatch;
   for (unsigned n = 0;; ++n) {
     if (rep && (c.gpr[kRcx] & am) == 0) return Flow::kNext;
-    if (rep && n == kBatch) {
+    if (rep && n == batch) {
       c.next_rip = c.rip;  // come back to finish
       return Flow::kEnd;
     }
