@@ -15,10 +15,6 @@ using testing::TestBus;
 constexpr uint64_t kDr6Fixed = 0xFFFF0FF0;
 constexpr uint64_t kLog = 0x7F00;  // the #DB handler's record, per trap 0x20 bytes
 
-uint64_t arm(unsigned n, unsigned rw, unsigned len) {
-  return (1ull << (2 * n)) | (uint64_t{rw} << (16 + 4 * n)) | (uint64_t{len} << (18 + 4 * n));
-}
-
 class CpuDebugRep : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -39,9 +35,7 @@ class CpuDebugRep : public ::testing::Test {
     cpu.rip = 0x2000;
   }
   void set_breakpoint(unsigned n, uint64_t addr, uint64_t dr7) {
-    cpu.dr[n] = addr;
-    cpu.dr7 = dr7 | 0x400;
-    cpu.update_debug();
+    testing::set_breakpoint(cpu, n, addr, dr7);
   }
   uint32_t logged(unsigned trap, unsigned field) {
     return bus.get<uint32_t>(kLog + trap * 0x20 + field * 4);
@@ -57,7 +51,7 @@ TEST_F(CpuDebugRep, RepMovsbTrapsAfterTheIterationThatWroteTheWatchedByte) {
   cpu.gpr[kRcx] = 16;
   cpu.gpr[kRsi] = 0x5000;
   cpu.gpr[kRdi] = 0x6000;
-  set_breakpoint(0, 0x6005, arm(0, 1, 0));  // write, 1 byte
+  set_breakpoint(0, 0x6005, testing::dr7_arm(0, 1, 0));  // write, 1 byte
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 1u);     // exactly one trap
   EXPECT_EQ(logged(0, kEcx), 10u);  // six iterations done (0..5)
@@ -80,7 +74,7 @@ TEST_F(CpuDebugRep, RepStosdTrapsOncePerHitAndFinishes) {
   cpu.gpr[kRdi] = 0x6000;
   // DR1: 4-byte write breakpoint on the fifth dword; DR2: read/write on byte
   // 0x601E (inside the eighth dword, the last iteration).
-  set_breakpoint(1, 0x6010, arm(1, 1, 3) | arm(2, 3, 0));
+  set_breakpoint(1, 0x6010, testing::dr7_arm(1, 1, 3) | testing::dr7_arm(2, 3, 0));
   cpu.dr[2] = 0x601E;
   cpu.update_debug();
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
@@ -105,7 +99,8 @@ TEST_F(CpuDebugRep, ReadBreakpointOnTheSourceWithDirectionDown) {
   cpu.gpr[kRcx] = 8;
   cpu.gpr[kRsi] = 0x5007;
   cpu.gpr[kRdi] = 0x6007;
-  set_breakpoint(3, 0x5002, arm(3, 3, 0));  // read/write, 1 byte: the sixth source byte
+  set_breakpoint(3, 0x5002,
+                 testing::dr7_arm(3, 3, 0));  // read/write, 1 byte: the sixth source byte
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 1u);
   EXPECT_EQ(logged(0, kEcx), 2u);
@@ -121,7 +116,7 @@ TEST_F(CpuDebugRep, NoBreakpointHitRunsToTheEnd) {
   cpu.gpr[kRcx] = 64;
   cpu.gpr[kRsi] = 0x5000;
   cpu.gpr[kRdi] = 0x6000;
-  set_breakpoint(0, 0x6100, arm(0, 1, 0));  // same page, never written
+  set_breakpoint(0, 0x6100, testing::dr7_arm(0, 1, 0));  // same page, never written
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 0u);
   EXPECT_EQ(cpu.gpr[kRcx], 0u);

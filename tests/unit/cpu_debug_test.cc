@@ -22,11 +22,6 @@ void set_gate32(TestBus& bus, unsigned vector, uint32_t handler) {
   bus.put_obj(testing::kIdt + vector * 8, gate);
 }
 
-// DR7 value arming breakpoint n (local enable) with R/W and LEN fields.
-uint64_t arm(unsigned n, unsigned rw, unsigned len) {
-  return (1ull << (2 * n)) | (uint64_t{rw} << (16 + 4 * n)) | (uint64_t{len} << (18 + 4 * n));
-}
-
 class CpuDebug : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,9 +31,7 @@ class CpuDebug : public ::testing::Test {
     cpu.rip = 0x2000;
   }
   void set_breakpoint(unsigned n, uint64_t addr, uint64_t dr7) {
-    cpu.dr[n] = addr;
-    cpu.dr7 = dr7 | 0x400;
-    cpu.update_debug();
+    testing::set_breakpoint(cpu, n, addr, dr7);
   }
   TestBus bus;
   Cpu cpu{bus};
@@ -51,7 +44,7 @@ TEST_F(CpuDebug, InstructionBreakpointFaultsAndRfResumesOnce) {
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x8B, 0x74, 0x24, 0x08,
                    0x81, 0x4C, 0x24, 0x08, 0x00, 0x00, 0x01, 0x00, 0x43, 0xCF});
-  set_breakpoint(0, 0x2001, arm(0, 0, 0));
+  set_breakpoint(0, 0x2001, testing::dr7_arm(0, 0, 0));
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRax], 4u);
   // Hit on both passes: RF skipped the breakpoint once, then was cleared.
@@ -68,7 +61,7 @@ TEST_F(CpuDebug, DisabledBreakpointDoesNotTrigger) {
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x43, 0xF4});
   // DR0 holds the address, but only the R/W field is set: not enabled.
-  set_breakpoint(0, 0x2001, arm(0, 0, 0) & ~3ull);
+  set_breakpoint(0, 0x2001, testing::dr7_arm(0, 0, 0) & ~3ull);
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRax], 2u);
   EXPECT_EQ(cpu.gpr[kRbx], 0u);
@@ -86,7 +79,7 @@ TEST_F(CpuDebug, DataWriteBreakpointTrapsAfterTheStore) {
   // #DB: mov ecx, dr6; mov edx, [esp]; inc ebx; iret
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
-  set_breakpoint(1, 0x6004, arm(1, 1, 3));
+  set_breakpoint(1, 0x6004, testing::dr7_arm(1, 1, 3));
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 1u);
   EXPECT_EQ(cpu.gpr[kRdx], 0x2016u);  // trap: saved EIP is after the store
@@ -105,7 +98,7 @@ TEST_F(CpuDebug, LockedWritesHitDataBreakpoints) {
   // #DB: mov ecx, dr6; mov edx, [esp]; inc ebx; iret
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
-  set_breakpoint(1, 0x6004, arm(1, 1, 3));
+  set_breakpoint(1, 0x6004, testing::dr7_arm(1, 1, 3));
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 2u);
   EXPECT_EQ(cpu.gpr[kRdx], 0x200Fu);  // the second trap: after the LOCK INC
@@ -121,7 +114,7 @@ TEST_F(CpuDebug, ReadWriteBreakpointOfEightBytesSeesReads) {
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
   // DR3 = 0x600C, LEN 8 (10b): the range is the aligned 0x6008-0x600F.
-  set_breakpoint(3, 0x600C, arm(3, 3, 2));
+  set_breakpoint(3, 0x600C, testing::dr7_arm(3, 3, 2));
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 1u);
   EXPECT_EQ(cpu.gpr[kRdx], 0x200Au);
@@ -176,7 +169,7 @@ TEST_F(CpuDebug, SingleStepAndDataBreakpointTogether) {
   bus.put(0x2000, {0xA3, 0x00, 0x60, 0x00, 0x00, 0xF4});
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0xF4});  // mov ecx, dr6; hlt
-  set_breakpoint(2, 0x6000, arm(2, 1, 0));
+  set_breakpoint(2, 0x6000, testing::dr7_arm(2, 1, 0));
   cpu.set_rflags(cpu.get_rflags() | rflags::kTf);
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRcx], kDr6Fixed | (1u << 14) | 4);
@@ -190,7 +183,7 @@ TEST_F(CpuDebug, IoBreakpointNeedsCr4De) {
   set_gate32(bus, kDb, 0x3000);
   bus.put(0x3000, {0x0F, 0x21, 0xF1, 0x8B, 0x14, 0x24, 0x43, 0xCF});
   // DR0 = port 0x72, R/W 10 (I/O), LEN 01 (2 ports: 0x72-0x73). Without CR4.DE: nothing.
-  set_breakpoint(0, 0x72, arm(0, 2, 1));
+  set_breakpoint(0, 0x72, testing::dr7_arm(0, 2, 1));
   ASSERT_EQ(testing::run(cpu), CpuExit::kHalted);
   EXPECT_EQ(cpu.gpr[kRbx], 0u);
   // With CR4.DE: a trap after the OUT.

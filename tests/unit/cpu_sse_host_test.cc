@@ -638,7 +638,7 @@ class SseHost : public SseTest {
 
         set_q(1, in.xmm1[0], in.xmm1[1]);
         set_q(2, in.xmm2[0], in.xmm2[1]);
-      set_q(0, in.xmm0[0], in.xmm0[1]);
+        set_q(0, in.xmm0[0], in.xmm0[1]);
         cpu.gpr[kRax] = in.rax;
         cpu.fpu.x87.regs[1].significand = in.mm1;
         cpu.fpu.x87.regs[2].significand = in.mm2;

@@ -11,20 +11,13 @@
 namespace vessel::cpu {
 namespace {
 
+using testing::gdt_type;
 using testing::TestBus;
+using testing::tss_descriptor;
 
 constexpr uint64_t kTssA = 0x4000, kTssB = 0x4100, kTssC = 0x4200;
 constexpr uint16_t kSelA = 0x38, kSelB = 0x40, kSelC = 0x50, kSelGateB = 0x58;
 constexpr uint16_t kData16 = 0x68;  // flat data, B = 0 (a 16-bit stack)
-
-uint64_t tss_descriptor(uint64_t base, unsigned type, uint32_t limit) {
-  return limit | ((base & 0xFFFFFF) << 16) | (uint64_t{type} << 40) | (1ull << 47) |
-         ((base >> 24) << 56);
-}
-
-unsigned gdt_type(const TestBus& bus, uint16_t selector) {
-  return bus.get<uint8_t>(testing::kGdt + selector + 5) & 0xF;
-}
 
 class CpuTasks16 : public ::testing::Test {
  protected:

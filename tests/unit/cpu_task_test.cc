@@ -10,19 +10,12 @@
 namespace vessel::cpu {
 namespace {
 
+using testing::gdt_type;
 using testing::TestBus;
+using testing::tss_descriptor;
 
 constexpr uint64_t kTssA = 0x4000, kTssB = 0x4100;
 constexpr uint16_t kSelA = 0x38, kSelB = 0x40, kSelGate = 0x48;
-
-uint64_t tss_descriptor(uint64_t base, unsigned type) {
-  return 0x67 | ((base & 0xFFFFFF) << 16) | (uint64_t{type} << 40) | (1ull << 47) |
-         ((base >> 24) << 56);
-}
-
-unsigned gdt_type(const TestBus& bus, uint16_t selector) {
-  return bus.get<uint8_t>(testing::kGdt + selector + 5) & 0xF;
-}
 
 class CpuTasks : public ::testing::Test {
  protected:

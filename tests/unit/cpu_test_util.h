@@ -94,6 +94,28 @@ inline void enter_long64(Cpu& cpu, TestBus& bus) {
   cpu.flush_tlb();
 }
 
+// A system-segment descriptor for a TSS at `base` (type 1/3: 16-bit, 9/11:
+// 32-bit; present, DPL 0).
+inline uint64_t tss_descriptor(uint64_t base, unsigned type, uint32_t limit = 0x67) {
+  return limit | ((base & 0xFFFFFF) << 16) | (uint64_t{type} << 40) | (1ull << 47) |
+         ((base >> 24) << 56);
+}
+// The type field of the GDT descriptor `selector` names (busy bits).
+inline unsigned gdt_type(const TestBus& bus, uint16_t selector) {
+  return bus.get<uint8_t>(kGdt + selector + 5) & 0xF;
+}
+
+// DR7 bits arming breakpoint n (local enable) with its R/W and LEN fields.
+inline uint64_t dr7_arm(unsigned n, unsigned rw, unsigned len) {
+  return (1ull << (2 * n)) | (uint64_t{rw} << (16 + 4 * n)) | (uint64_t{len} << (18 + 4 * n));
+}
+// Points DRn at `addr` and loads DR7 (bit 10 forced).
+inline void set_breakpoint(Cpu& cpu, unsigned n, uint64_t addr, uint64_t dr7) {
+  cpu.dr[n] = addr;
+  cpu.dr7 = dr7 | 0x400;
+  cpu.update_debug();
+}
+
 // Runs until HLT (or a bounded number of stop checks); returns why it stopped.
 inline CpuExit run(Cpu& cpu) {
   std::atomic<bool> stop{false};
