@@ -11,12 +11,17 @@ packages=(
   libzydis-dev
   # host-side decompression of bzImage payloads (direct kernel loading)
   zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev
+  # virtio-blk's io_uring engine, virtio-net's user-mode networking (slirp's
+  # pkg-config file needs glib's)
+  liburing-dev libslirp-dev libglib2.0-dev
   # guest assets: kernel and initramfs from Debian packages (apt downloads
   # util-linux's lscpu and its libraries; binutils' readelf finds what it needs)
   busybox-static cpio zstd xz-utils kmod apt binutils
   # QEMU: the test guests' independent check and the benchmark's baseline;
   # python3 and GNU time run the benchmark
   qemu-system-x86 python3 time
+  # disk tests: qemu-img makes and checks qcow2 images, e2fsprogs ext4 ones
+  qemu-utils e2fsprogs
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

@@ -7,30 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/owned_fd.h"
+
 namespace vessel {
-
-namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 Expected<std::vector<uint8_t>> read_boot_file(const std::string& path, std::string_view what,
                                               uint64_t max_size) {
   if (path.empty()) return make_error("no {} file given", what);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return make_error("{} file '{}' does not exist", what, path);
     return make_error("cannot open {} file '{}': {}", what, path, std::strerror(errno));

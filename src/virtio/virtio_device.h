@@ -6,7 +6,10 @@
 //
 // Threading: the transport calls every method under its own lock, the queue
 // processing on the event-loop thread (never a vCPU thread), the rest from
-// whichever thread touched the registers.
+// whichever thread touched the registers. Work that completes later (host
+// I/O on another thread, input from a backend) is handed back through
+// VirtioHost::kick(): the device returns the finished chains from its next
+// process_queue(), so a Virtqueue is only ever touched under the lock.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,22 @@
 #include "virtio/virtqueue.h"
 
 namespace vessel {
+
+class EventLoop;
+
+// What the transport offers its device, for work that does not start with a
+// driver notification: a backend with new input (a received packet, console
+// input) or a finished host I/O. Both calls are safe from any thread, the
+// transport's lock held or not, and only schedule work on the event loop.
+class VirtioHost {
+ public:
+  virtual ~VirtioHost() = default;
+  // Has process_queue(q) run soon, as if the driver had notified queue q.
+  virtual void kick(uint16_t q) = 0;
+  // The device configuration changed: the transport bumps config_generation
+  // and sends a configuration-change interrupt.
+  virtual void config_changed() = 0;
+};
 
 class VirtioDevice {
  public:
@@ -51,6 +70,16 @@ class VirtioDevice {
   // broke the rules; the transport then marks the device as needing reset.
   // Interrupts for the pushed chains are the transport's business.
   virtual Status process_queue(uint16_t q, Virtqueue& vq) = 0;
+
+  // Called once by the transport when it takes the device, before anything
+  // else: the device keeps `host` for kick() and config_changed().
+  virtual void attach_host(VirtioHost& host) { host_ = &host; }
+  // Called once before the guest runs when the transport is put on an event
+  // loop: backends that wait on file descriptors or timers register them.
+  virtual Status attach_event_loop(EventLoop& /*loop*/) { return ok_status(); }
+
+ protected:
+  VirtioHost* host_ = nullptr;
 };
 
 }  // namespace vessel

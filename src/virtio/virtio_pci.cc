@@ -106,6 +106,7 @@ VirtioPciDevice::VirtioPciDevice(std::unique_ptr<VirtioDevice> device, GuestMemo
     queues_.push_back(std::move(queue));
     pending_[q].store(false);
   }
+  device_->attach_host(*this);
 }
 
 VirtioPciDevice::~VirtioPciDevice() {
@@ -114,6 +115,7 @@ VirtioPciDevice::~VirtioPciDevice() {
 }
 
 Status VirtioPciDevice::attach_event_loop(EventLoop& loop) {
+  VESSEL_TRY(device_->attach_event_loop(loop));
   VESSEL_TRY(loop.add_fd(event_fd_, EPOLLIN, [this](uint32_t) { process_notifications(); }));
   loop_ = &loop;
   return ok_status();
@@ -362,6 +364,17 @@ void VirtioPciDevice::process_notifications() {
   for (uint16_t q = 0; q < queues_.size(); q++) {
     if (pending_[q].exchange(false, std::memory_order_acquire)) process_queue_locked(q);
   }
+  if (config_pending_.exchange(false, std::memory_order_acquire) &&
+      (status_ & virtio::kStatusDriverOk)) {
+    config_generation_++;
+    signal_config_locked();
+  }
+}
+
+void VirtioPciDevice::config_changed() {
+  config_pending_.store(true, std::memory_order_release);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof(one));
 }
 
 void VirtioPciDevice::process_queue_locked(uint16_t q) {

@@ -20,7 +20,8 @@
 //
 // A queue notification (an MMIO write on a vCPU thread) only sets the queue's
 // pending bit and signals an eventfd; the event loop (attach_event_loop) then
-// runs process_notifications(), where the device processes the queue. Tests
+// runs process_notifications(), where the device processes the queue. A
+// device's VirtioHost::kick() and config_changed() go the same way. Tests
 // without a loop call process_notifications() themselves.
 //
 // A driver that breaks a queue (virtqueue.h) or enables an impossible ring
@@ -48,7 +49,7 @@
 
 namespace vessel {
 
-class VirtioPciDevice : public PciDevice {
+class VirtioPciDevice : public PciDevice, private VirtioHost {
  public:
   // BAR 0 layout.
   static constexpr int kBar = 0;
@@ -105,6 +106,9 @@ class VirtioPciDevice : public PciDevice {
   void signal_config_locked();
   void raise_isr_locked(uint8_t bits);
   void notify(uint16_t q);
+  // VirtioHost
+  void kick(uint16_t q) override { notify(q); }
+  void config_changed() override;
 
   std::unique_ptr<VirtioDevice> device_;
   GuestMemory& mem_;
@@ -121,6 +125,7 @@ class VirtioPciDevice : public PciDevice {
   std::vector<std::unique_ptr<Queue>> queues_;
 
   std::unique_ptr<std::atomic<bool>[]> pending_;  // one per queue
+  std::atomic<bool> config_pending_{false};       // config_changed() not yet signalled
   int event_fd_ = -1;
   EventLoop* loop_ = nullptr;
 };

@@ -61,6 +61,8 @@ class EchoDevice : public VirtioDevice {
     }
   }
 
+  VirtioHost* host() const { return host_; }
+
   DescChain chain;
   std::map<uint16_t, int> processed;
   uint64_t activated_with = 0;
@@ -310,6 +312,27 @@ TEST_F(VirtioPciTest, NotifyProcessesAndSendsTheQueueMsi) {
   vdev->process_notifications();
   EXPECT_EQ(echo->processed[0], 1);
   EXPECT_EQ(irq.msis.size(), 1u);
+}
+
+TEST_F(VirtioPciTest, HostKickAndConfigChangeFromAnotherThread) {
+  TestRing ring(*mem, 8);
+  running_echo(ring);
+  vdev->process_notifications();
+  ASSERT_NE(echo->host(), nullptr);
+  irq.msis.clear();
+  uint8_t generation = static_cast<uint8_t>(rd(c::kConfigGeneration, 1));
+  // A backend thread hands work back; nothing runs until the loop's turn.
+  std::thread([&] {
+    echo->host()->kick(0);
+    echo->host()->config_changed();
+  }).join();
+  EXPECT_EQ(echo->processed[0], 1);
+  EXPECT_EQ(rd(c::kConfigGeneration, 1), generation);
+  vdev->process_notifications();
+  EXPECT_EQ(echo->processed[0], 2);
+  EXPECT_EQ(rd(c::kConfigGeneration, 1), static_cast<uint8_t>(generation + 1));
+  ASSERT_EQ(irq.msis.size(), 1u);
+  EXPECT_EQ(irq.msis[0], (Msi{0xFEE0'0000, 0x40}));  // the configuration vector
 }
 
 TEST_F(VirtioPciTest, IntxAndIsrWithoutMsix) {

@@ -1,49 +1,11 @@
-// Small helpers shared by the KVM backend: an owned file descriptor and
-// errno-to-Error conversion for failed ioctls.
+// The KVM backend's file descriptors and ioctl errors (base/owned_fd.h).
 #pragma once
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <string>
-#include <system_error>
-#include <utility>
-
-#include "base/error.h"
+#include "base/owned_fd.h"
 
 namespace vessel::kvm {
 
-// Owns a file descriptor; closes it on destruction.
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// "WHAT failed: <strerror(err)>".
-inline Error errno_error(std::string_view what, int err = errno) {
-  return make_error("{} failed: {}", what, std::generic_category().message(err));
-}
+using vessel::errno_error;
+using vessel::OwnedFd;
 
 }  // namespace vessel::kvm
