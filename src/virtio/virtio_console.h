@@ -23,6 +23,7 @@
 // the transport marks the device as needing a reset.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -71,8 +72,8 @@ class VirtioConsole : public VirtioDevice {
 
   // For tests and statistics.
   size_t backlog() const;
-  uint64_t bytes_received() const { return bytes_received_; }
-  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_.load(); }
+  uint64_t bytes_sent() const { return bytes_sent_.load(); }
 
  private:
   Status receive(Virtqueue& vq);
@@ -81,8 +82,9 @@ class VirtioConsole : public VirtioDevice {
   OutputSink sink_;
   std::optional<WindowSize> size_;
   DescChain chain_;
-  uint64_t bytes_received_ = 0;  // host input delivered to the guest
-  uint64_t bytes_sent_ = 0;      // guest output given to the sink
+  // Statistics, read from any thread.
+  std::atomic<uint64_t> bytes_received_{0};  // host input delivered to the guest
+  std::atomic<uint64_t> bytes_sent_{0};      // guest output given to the sink
 
   mutable std::mutex mu_;  // guards backlog_ (offer_input runs on any thread)
   std::string backlog_;
