@@ -16,7 +16,7 @@ namespace {
 
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
-  std::string load_addr = "0x7c00";
+  std::string load_addr = "0x7c00", console = "serial";
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -40,6 +40,13 @@ Expected<VmConfig> make_config(const Options& o) {
   c.cpus = o.cpus;
   c.debug_exit = o.debug_exit;
   c.rng = o.rng;
+  if (o.console == "serial") {
+    c.console = ConsoleDevice::kSerial;
+  } else if (o.console == "virtio") {
+    c.console = ConsoleDevice::kVirtio;
+  } else {
+    return make_error("--console '{}' is not one of: serial, virtio", o.console);
+  }
   return c;
 }
 
@@ -112,6 +119,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--rng", o.rng,
                "add a virtio-rng device (PCI) that feeds the guest's /dev/hwrng from the host");
+  app.add_option("--console", o.console,
+                 "the device that reads vessel's stdin: serial (the UART, ttyS0) or virtio (a "
+                 "virtio console on PCI, hvc0); the output of both goes to stdout")
+      ->capture_default_str();
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "base/log.h"
 #include "pci/pci_bus.h"
+#include "virtio/virtio_console.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vm/platform.h"
@@ -46,7 +48,10 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
   if (config.console_input) {
     vm->console_ = std::make_unique<StdioConsole>(
         *vm->loop_,
-        [raw](std::span<const uint8_t> bytes) { return raw->platform_->console_input(bytes); },
+        [raw](std::span<const uint8_t> bytes) {
+          if (raw->virtio_console_) return raw->virtio_console_->offer_input(bytes);
+          return raw->platform_->console_input(bytes);
+        },
         [raw] {
           raw->stop_with({VmOutcome::Kind::kQuit, 0, "quit from the console (Ctrl-A x)"});
         });
@@ -57,6 +62,19 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
 Status Vm::add_virtio_devices() {
   std::vector<std::unique_ptr<VirtioDevice>> devices;
   if (config_.rng) devices.push_back(std::make_unique<VirtioRng>());
+  if (config_.console == ConsoleDevice::kVirtio) {
+    // F_SIZE with the terminal's size when vessel runs on one.
+    std::optional<VirtioConsole::WindowSize> size;
+    winsize ws{};
+    if (::isatty(STDIN_FILENO) == 1 && ::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 &&
+        ws.ws_col > 0 && ws.ws_row > 0) {
+      size = VirtioConsole::WindowSize{ws.ws_col, ws.ws_row};
+    }
+    auto console = std::make_unique<VirtioConsole>(
+        [](std::span<const uint8_t> bytes) { StdioConsole::write_output(bytes); }, size);
+    virtio_console_ = console.get();
+    devices.push_back(std::move(console));
+  }
   for (auto& device : devices) {
     std::string name(device->name());
     VESSEL_ASSIGN(auto pci,

@@ -22,6 +22,10 @@
 
 namespace vessel {
 
+// The device that gets the console input (stdin): the 16550 UART (ttyS0) or a
+// virtio console (hvc0). Output of both goes to stdout either way.
+enum class ConsoleDevice { kSerial, kVirtio };
+
 struct VmConfig {
   BootSpec boot;
   uint64_t memory_bytes = 256ull << 20;
@@ -29,6 +33,8 @@ struct VmConfig {
   bool debug_exit = false;    // the isa-debug-exit-style port at 0xF4
   bool console_input = true;  // read stdin into the guest's console
   bool rng = false;           // a virtio-rng device on PCI
+  // kVirtio: stdin goes to a virtio console on PCI (hvc0) instead of the UART.
+  ConsoleDevice console = ConsoleDevice::kSerial;
 };
 
 struct VmOutcome {
@@ -40,6 +46,7 @@ struct VmOutcome {
 
 class Platform;  // the PC devices (vm/platform.h)
 class VirtioPciDevice;
+class VirtioConsole;
 
 class Vm : public PowerControl {
  public:
@@ -77,6 +84,7 @@ class Vm : public PowerControl {
   IoBus bus_;  // after time_: the devices on it (the soft PIT) cancel timers on it
   std::unique_ptr<Platform> platform_;
   std::vector<std::shared_ptr<VirtioPciDevice>> virtio_;  // also on the PCI bus
+  VirtioConsole* virtio_console_ = nullptr;               // owned by its entry in virtio_
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;

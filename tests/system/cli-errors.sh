@@ -108,6 +108,7 @@ check "--memory 0" "memory" -- --kernel "$good" --memory 0
 check "--memory 12Q" "memory|12Q" -- --kernel "$good" --memory 12Q
 check "--memory 100T" "memory|100T" -- --kernel "$good" --memory 100T
 check "unknown flag" "no-such-flag" -- --kernel "$good" --no-such-flag
+check "--console with a bad device" "console|tty7" -- --kernel "$good" --memory 16M --console tty7
 check "missing initrd file" "no-such-initrd" -- --kernel "$good" --initrd "$work/no-such-initrd" --memory 16M
 check "multiboot load address beyond memory" "memory|load|multiboot|kernel" -- \
   --kernel "$work/load-beyond-memory.mb" --memory 16M
