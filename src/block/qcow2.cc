@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -16,12 +17,15 @@
 namespace vessel {
 
 Expected<bool> is_qcow2_file(int fd) {
-  VESSEL_ASSIGN(uint64_t size, image_file_size(fd));
-  if (size < BlockImage::kDirectAlign) return false;
-  // One aligned block, so that an O_DIRECT file can be read.
+  // One aligned block (so that an O_DIRECT file can be read); small images
+  // (512-byte clusters) may be shorter than that.
   VESSEL_ASSIGN(qcow2::AlignedBuf block, qcow2::AlignedBuf::make(BlockImage::kDirectAlign));
-  VESSEL_TRY(read_file_exact(fd, 0, std::span<uint8_t>(block.data(), BlockImage::kDirectAlign)));
-  return qcow2::load_be(block.data(), 4) == qcow2::kMagic;
+  ssize_t n;
+  do {
+    n = ::pread(fd, block.data(), BlockImage::kDirectAlign, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return make_error("cannot read the disk image: {}", std::strerror(errno));
+  return n >= 4 && qcow2::load_be(block.data(), 4) == qcow2::kMagic;
 }
 
 Expected<std::unique_ptr<BlockImage>> open_qcow2_image(OwnedFd fd,
