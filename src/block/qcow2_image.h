@@ -201,6 +201,7 @@ class Qcow2Image : public BlockImage {
     bool punch;
   };
   std::vector<PendingFree> pending_free_;
+  bool dirty_ = false;  // something in the cache or L1 waits to be written
 
   std::mutex mu_;
 };

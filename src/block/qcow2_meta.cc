@@ -87,6 +87,7 @@ Expected<MetaCluster*> Qcow2Image::new_cluster(uint64_t offset, bool is_l2) {
 }
 
 void Qcow2Image::mark_dirty(MetaCluster* m, size_t lo, size_t hi) {
+  dirty_ = true;
   if (m->dirty_hi <= m->dirty_lo) {
     m->dirty_lo = lo;
     m->dirty_hi = hi;
@@ -97,6 +98,7 @@ void Qcow2Image::mark_dirty(MetaCluster* m, size_t lo, size_t hi) {
 }
 
 void Qcow2Image::mark_l1_dirty(size_t index) {
+  dirty_ = true;
   size_t lo = index * 8, hi = lo + 8;
   if (l1_dirty_hi_ <= l1_dirty_lo_) {
     l1_dirty_lo_ = lo;
@@ -110,6 +112,7 @@ void Qcow2Image::mark_l1_dirty(size_t index) {
 Status Qcow2Image::flush_dirty() {
   // Refcounts first, then the L2 tables that point at counted clusters,
   // then the L1 entries that point at written L2 tables.
+  if (!dirty_) return ok_status();
   for (int pass = 0; pass < 2; ++pass) {
     for (auto& [offset, m] : cache_map_) {
       if (m->is_l2 != (pass == 1) || m->dirty_hi <= m->dirty_lo) continue;
@@ -121,6 +124,7 @@ Status Qcow2Image::flush_dirty() {
     VESSEL_TRY(write_meta(l1_offset_, l1_.data(), l1_dirty_lo_, l1_dirty_hi_));
     l1_dirty_lo_ = l1_dirty_hi_ = 0;
   }
+  dirty_ = false;
   return ok_status();
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "block/block_image.h"
@@ -389,6 +390,33 @@ TEST_F(Qcow2Test, ReadOnlyRefusesWrites) {
   EXPECT_TRUE((*img)->map(0, 4096, false, runs).ok());
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].host_offset, BlockRun::kZero);
+}
+
+TEST_F(Qcow2Test, ConcurrentWritersFromSeveralThreads) {
+  std::string p = create("c.qcow2", "compat=1.1,cluster_size=4096", "8M");
+  std::vector<uint8_t> model(8 << 20, 0);
+  auto img = open(p);
+  ASSERT_TRUE(img.ok()) << img.error().message;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint8_t> data(6144, static_cast<uint8_t>(0x10 + t));
+      // Interleaved 8 KiB slots: threads allocate in the same L2 tables.
+      for (uint64_t slot = static_cast<uint64_t>(t); slot < 1024; slot += 4) {
+        if (!write_at(**img, slot * 8192 + 1024, data.data(), data.size()).ok()) ++failures[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_EQ(failures[static_cast<size_t>(t)], 0);
+    for (uint64_t slot = static_cast<uint64_t>(t); slot < 1024; slot += 4) {
+      std::memset(model.data() + slot * 8192 + 1024, 0x10 + t, 6144);
+    }
+  }
+  img->reset();
+  verify(p, model);
 }
 
 // Opening `p` fails with an error containing `want`.
