@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "pci/pci_bus.h"
+#include "virtio/virtio_blk.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vm/platform.h"
@@ -57,6 +58,17 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
 Status Vm::add_virtio_devices() {
   std::vector<std::unique_ptr<VirtioDevice>> devices;
   if (config_.rng) devices.push_back(std::make_unique<VirtioRng>());
+  for (size_t i = 0; i < config_.disks.size(); i++) {
+    const DiskOptions& disk = config_.disks[i];
+    auto image = open_block_image(disk.image);
+    if (!image.ok()) return with_context(image.error(), "--disk");
+    IoEngineOptions engine;
+    engine.mode = disk.aio;
+    std::string id = disk.serial.empty() ? fmt::format("vessel-disk{}", i) : disk.serial;
+    auto blk = VirtioBlk::create(std::move(*image), engine, id);
+    if (!blk.ok()) return with_context(blk.error(), "--disk '" + disk.image.path + "'");
+    devices.push_back(std::move(*blk));
+  }
   for (auto& device : devices) {
     std::string name(device->name());
     VESSEL_ASSIGN(auto pci,

@@ -14,6 +14,7 @@
 #include "accel/accelerator.h"
 #include "backends/stdio_console.h"
 #include "base/event_loop.h"
+#include "block/disk_options.h"
 #include "boot/loader.h"
 #include "bus/io_bus.h"
 #include "devices/power_control.h"
@@ -29,6 +30,9 @@ struct VmConfig {
   bool debug_exit = false;    // the isa-debug-exit-style port at 0xF4
   bool console_input = true;  // read stdin into the guest's console
   bool rng = false;           // a virtio-rng device on PCI
+
+  // virtio-blk disks, in order (the guest's vda, vdb, ...).
+  std::vector<DiskOptions> disks;
 };
 
 struct VmOutcome {
