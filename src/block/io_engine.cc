@@ -53,10 +53,15 @@ void IoEngine::complete(std::unique_ptr<IoRequest> req) {
   {
     std::lock_guard lock(done_mu_);
     done_.push_back(std::move(req));
+  }
+  // The notification goes out before the request stops counting as in
+  // flight: once drain() returns, no I/O thread touches the device's host.
+  if (notify_) notify_();
+  {
+    std::lock_guard lock(done_mu_);
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
   }
   idle_cv_.notify_all();
-  if (notify_) notify_();
 }
 
 void IoEngine::take_completed(std::vector<std::unique_ptr<IoRequest>>& out) {
