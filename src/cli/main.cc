@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "accel/select.h"
 #include "base/log.h"
 #include "base/size.h"
+#include "block/disk_options.h"
 #include "boot/loader.h"
 #include "vm/vm.h"
 
@@ -17,6 +19,7 @@ namespace {
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
   std::string load_addr = "0x7c00", console = "serial";
+  std::vector<std::string> disks;
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -46,6 +49,11 @@ Expected<VmConfig> make_config(const Options& o) {
     c.console = ConsoleDevice::kVirtio;
   } else {
     return make_error("--console '{}' is not one of: serial, virtio", o.console);
+  }
+  for (const std::string& d : o.disks) {
+    auto disk = parse_disk_options(d);
+    if (!disk.ok()) return disk.error();
+    c.disks.push_back(std::move(*disk));
   }
   return c;
 }
@@ -123,6 +131,11 @@ int main(int argc, char** argv) {
                  "the device that reads vessel's stdin: serial (the UART, ttyS0) or virtio (a "
                  "virtio console on PCI, hvc0); the output of both goes to stdout")
       ->capture_default_str();
+  app.add_option("--disk", o.disks,
+                 "add a virtio-blk disk (repeatable): PATH[,format=raw|qcow2][,readonly=on|off]"
+                 "[,cache=none|writeback|writethrough|unsafe][,aio=threads|io_uring][,serial=ID]")
+      ->take_all()
+      ->allow_extra_args(false);
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

@@ -110,6 +110,9 @@ VirtioPciDevice::VirtioPciDevice(std::unique_ptr<VirtioDevice> device, GuestMemo
 }
 
 VirtioPciDevice::~VirtioPciDevice() {
+  // The device goes first: its I/O threads may still kick (write event_fd_)
+  // until it has waited for them.
+  device_.reset();
   if (loop_ && event_fd_ >= 0) loop_->remove_fd(event_fd_);
   if (event_fd_ >= 0) ::close(event_fd_);
 }

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "pci/pci_bus.h"
 #include "virtio/virtio_console.h"
+#include "virtio/virtio_blk.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vm/platform.h"
@@ -74,6 +75,17 @@ Status Vm::add_virtio_devices() {
         [](std::span<const uint8_t> bytes) { StdioConsole::write_output(bytes); }, size);
     virtio_console_ = console.get();
     devices.push_back(std::move(console));
+  }
+  for (size_t i = 0; i < config_.disks.size(); i++) {
+    const DiskOptions& disk = config_.disks[i];
+    auto image = open_block_image(disk.image);
+    if (!image.ok()) return with_context(image.error(), "--disk");
+    IoEngineOptions engine;
+    engine.mode = disk.aio;
+    std::string id = disk.serial.empty() ? fmt::format("vessel-disk{}", i) : disk.serial;
+    auto blk = VirtioBlk::create(std::move(*image), engine, id);
+    if (!blk.ok()) return with_context(blk.error(), "--disk '" + disk.image.path + "'");
+    devices.push_back(std::move(*blk));
   }
   for (auto& device : devices) {
     std::string name(device->name());

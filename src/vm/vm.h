@@ -14,6 +14,7 @@
 #include "accel/accelerator.h"
 #include "backends/stdio_console.h"
 #include "base/event_loop.h"
+#include "block/disk_options.h"
 #include "boot/loader.h"
 #include "bus/io_bus.h"
 #include "devices/power_control.h"
@@ -35,6 +36,9 @@ struct VmConfig {
   bool rng = false;           // a virtio-rng device on PCI
   // kVirtio: stdin goes to a virtio console on PCI (hvc0) instead of the UART.
   ConsoleDevice console = ConsoleDevice::kSerial;
+
+  // virtio-blk disks, in order (the guest's vda, vdb, ...).
+  std::vector<DiskOptions> disks;
 };
 
 struct VmOutcome {

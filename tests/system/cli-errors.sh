@@ -115,6 +115,23 @@ check "multiboot load address beyond memory" "memory|load|multiboot|kernel" -- \
 check "multiboot bss beyond memory" "memory|bss|multiboot|kernel" -- \
   --kernel "$work/bss-beyond-memory.mb" --memory 16M
 
+# --disk: a missing image and bad options, each one clear line.
+head -c 1048576 /dev/zero >"$work/disk.img"
+head -c 1000 /dev/zero >"$work/odd.img"
+check "--disk missing image" "no-such-disk.*does not exist" -- \
+  --kernel "$good" --memory 16M --disk "$work/no-such-disk.img"
+check "--disk unknown key" "disk '.*': unknown key 'colour'" -- \
+  --kernel "$good" --memory 16M --disk "$work/disk.img,colour=red"
+check "--disk bad cache mode" "unknown cache mode 'fast'" -- \
+  --kernel "$good" --memory 16M --disk "$work/disk.img,cache=fast"
+check "--disk bad aio mode" "unknown aio mode 'native'" -- \
+  --kernel "$good" --memory 16M --disk "$work/disk.img,aio=native"
+check "--disk duplicate key" "'readonly' given twice" -- \
+  --kernel "$good" --memory 16M --disk "$work/disk.img,readonly=on,readonly=off"
+check "--disk empty path" "no image path" -- --kernel "$good" --memory 16M --disk ",cache=none"
+check "--disk raw image not whole sectors" "odd\.img.*multiple of 512" -- \
+  --kernel "$good" --memory 16M --disk "$work/odd.img,format=raw"
+
 if [ -n "$assets" ] && [ -f "$assets/vmlinuz" ]; then
   check "Linux kernel too big for 4M of memory" "memory|fit|large|big|kernel|vmlinuz" -- \
     --kernel "$assets/vmlinuz" --memory 4M

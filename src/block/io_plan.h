@@ -1,0 +1,70 @@
+// How a read or write request of the I/O engines (io_engine.h) becomes host
+// transfers: one IoSegment per non-zero file run, its iovecs sliced out of
+// the guest buffers. With O_DIRECT (cache=none) a segment whose file offset,
+// length or guest buffers are not aligned for direct I/O is bounced: it
+// transfers the enclosing aligned file range through an aligned buffer; a
+// bounced write that covers only part of its first or last block first reads
+// the range (read-modify-write, serialized by the caller so two partial
+// writes of one block cannot undo each other).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "base/error.h"
+
+namespace vessel {
+
+struct IoRequest;
+
+// What O_DIRECT needs: file offsets and lengths multiple of `offset`, buffer
+// addresses and lengths of `memory`. {0, 0}: no O_DIRECT, nothing to align.
+struct DirectAlign {
+  uint32_t offset = 0;
+  uint32_t memory = 0;
+  bool direct() const { return offset != 0; }
+};
+
+// Asks the file system (statx STATX_DIOALIGN) what O_DIRECT on `fd` needs;
+// BlockImage::kDirectAlign where it does not say.
+DirectAlign probe_direct_align(int fd);
+
+struct IoSegment {
+  uint64_t offset = 0;     // file offset of the transfer
+  uint64_t length = 0;     // bytes of the transfer
+  std::vector<iovec> iov;  // its buffers: guest RAM, or the bounce buffer
+  // Bounced segments only:
+  std::unique_ptr<uint8_t, decltype(&std::free)> bounce{nullptr, &std::free};
+  uint64_t skip = 0;         // where the guest's bytes start in the bounce buffer
+  std::vector<iovec> guest;  // the guest's buffers for those bytes
+  bool rmw = false;          // a write that must read the range first
+  // Engine progress.
+  uint64_t done = 0;
+};
+
+// Builds req.segments for a kRead or kWrite request: checks that the runs
+// and buffers have the same length, fills the guest buffers of zero runs
+// (reads) and copies the guest's data into write bounce buffers (non-rmw).
+Status plan_request(IoRequest& req, const DirectAlign& align);
+// After a read: copies bounced data out to the guest buffers.
+void finish_request(IoRequest& req);
+
+// Copies between a flat buffer and an iovec list.
+void copy_to_iov(const std::vector<iovec>& iov, const uint8_t* src);
+void copy_from_iov(const std::vector<iovec>& iov, uint8_t* dst);
+
+// Runs one segment with preadv/pwritev on this thread: short transfers and
+// EINTR continue, a read past the end of the file reads zeros, an rmw
+// segment reads, merges and writes under `rmw_mu`. Returns 0 or an errno.
+int run_segment_sync(int fd, bool write, IoSegment& seg, std::mutex& rmw_mu);
+// Merges the guest's bytes into an rmw segment's bounce buffer after the read.
+void merge_rmw(IoSegment& seg);
+// The iovecs still to transfer after `done` bytes (for a resubmission).
+void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out);
+
+}  // namespace vessel
