@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/size.h"
 #include "boot/loader.h"
+#include "net/net_options.h"
 #include "vm/vm.h"
 
 namespace vessel {
@@ -17,6 +18,7 @@ namespace {
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
   std::string load_addr = "0x7c00";
+  std::vector<std::string> nets;
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -40,6 +42,13 @@ Expected<VmConfig> make_config(const Options& o) {
   c.cpus = o.cpus;
   c.debug_exit = o.debug_exit;
   c.rng = o.rng;
+  for (size_t i = 0; i < o.nets.size(); i++) {
+    auto net = parse_net_options(o.nets[i]);
+    if (!net.ok()) return with_context(net.error(), "--net");
+    // Several devices with the default MAC get consecutive addresses.
+    if (i > 0 && net->mac == NetOptions{}.mac) net->mac[5] = static_cast<uint8_t>(net->mac[5] + i);
+    c.nets.push_back(std::move(*net));
+  }
   return c;
 }
 
@@ -112,6 +121,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--rng", o.rng,
                "add a virtio-rng device (PCI) that feeds the guest's /dev/hwrng from the host");
+  app.add_option("--net", o.nets,
+                 "add a virtio-net device (PCI): user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-"
+                 "[GUESTADDR]:GUESTPORT]...[,mac=MAC] for user-mode networking (10.0.2.0/24, "
+                 "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15), or tap=NAME[,mac=MAC] "
+                 "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
+      ->allow_extra_args(false);
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

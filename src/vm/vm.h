@@ -18,6 +18,7 @@
 #include "bus/io_bus.h"
 #include "devices/power_control.h"
 #include "memory/guest_memory.h"
+#include "net/net_options.h"
 #include "vm/vcpu_thread.h"
 
 namespace vessel {
@@ -26,9 +27,10 @@ struct VmConfig {
   BootSpec boot;
   uint64_t memory_bytes = 256ull << 20;
   int cpus = 1;
-  bool debug_exit = false;    // the isa-debug-exit-style port at 0xF4
-  bool console_input = true;  // read stdin into the guest's console
-  bool rng = false;           // a virtio-rng device on PCI
+  bool debug_exit = false;       // the isa-debug-exit-style port at 0xF4
+  bool console_input = true;     // read stdin into the guest's console
+  bool rng = false;              // a virtio-rng device on PCI
+  std::vector<NetOptions> nets;  // a virtio-net device on PCI for each
 };
 
 struct VmOutcome {

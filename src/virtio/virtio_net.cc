@@ -1,0 +1,196 @@
+#include "virtio/virtio_net.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+#include "virtio/virtio_spec.h"
+
+namespace vessel {
+
+using namespace virtio_net;
+
+VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, MacAddress mac, uint16_t mtu)
+    : backend_(std::move(backend)), mac_(mac), mtu_(mtu) {
+  rx_frame_.reserve(NetBackend::kMaxFrameBytes);
+  tx_frame_.reserve(NetBackend::kMaxFrameBytes);
+  held_.resize(4);
+}
+
+VirtioNet::~VirtioNet() = default;
+
+uint16_t VirtioNet::device_type() const {
+  return virtio::kDeviceNet;
+}
+
+uint64_t VirtioNet::device_features() const {
+  return kFeatureMac | kFeatureStatus | kFeatureMrgRxbuf | kFeatureMtu;
+}
+
+void VirtioNet::config_read(uint32_t offset, std::span<uint8_t> data) {
+  uint8_t image[kConfigSize] = {};
+  std::memcpy(image + kConfigMac, mac_.data(), mac_.size());
+  image[kConfigStatus] = kStatusLinkUp;
+  image[kConfigMaxPairs] = 1;
+  image[kConfigMtu] = static_cast<uint8_t>(mtu_);
+  image[kConfigMtu + 1] = static_cast<uint8_t>(mtu_ >> 8);
+  for (size_t i = 0; i < data.size(); i++) {
+    data[i] = offset + i < kConfigSize ? image[offset + i] : 0;
+  }
+}
+
+void VirtioNet::activate(uint64_t features) {
+  mergeable_ = (features & kFeatureMrgRxbuf) != 0;
+}
+
+void VirtioNet::reset() {
+  mergeable_ = false;
+  have_frame_ = false;
+  held_count_ = 0;
+  held_bytes_ = 0;
+  backend_->rx_backlog().clear();
+}
+
+void VirtioNet::attach_host(VirtioHost& host) {
+  VirtioDevice::attach_host(host);
+  VirtioHost* h = &host;
+  backend_->set_callbacks([h] { h->kick(kRxQueue); }, [h] { h->kick(kTxQueue); });
+}
+
+Status VirtioNet::attach_event_loop(EventLoop& loop) {
+  return backend_->start(loop);
+}
+
+Status VirtioNet::process_queue(uint16_t q, Virtqueue& vq) {
+  if (q == kRxQueue) return process_rx(vq);
+  if (q == kTxQueue) return process_tx(vq);
+  return ok_status();
+}
+
+void VirtioNet::warn_once(const std::string& what) {
+  if (warned_) return;
+  warned_ = true;
+  log_warn("virtio-net: {} (dropped; further malformed frames are dropped silently)", what);
+}
+
+// --- receive ----------------------------------------------------------------------
+
+Expected<bool> VirtioNet::hold_rx_chain(Virtqueue& vq) {
+  if (held_count_ == held_.size()) held_.resize(held_.size() * 2);
+  DescChain& chain = held_[held_count_];
+  auto got = vq.pop(chain);
+  if (!got.ok()) return got.error();
+  if (!*got) return false;
+  if (!chain.readable().empty()) {
+    return make_error("receive chain {} has a device-readable buffer", chain.head());
+  }
+  if (chain.writable_bytes() < kHeaderSize) {
+    return make_error("receive chain {} holds {} bytes, less than the {}-byte header", chain.head(),
+                      chain.writable_bytes(), kHeaderSize);
+  }
+  held_count_++;
+  held_bytes_ += chain.writable_bytes();
+  return true;
+}
+
+Status VirtioNet::write_rx_frame(Virtqueue& vq, uint32_t chains) {
+  GuestMemory& mem = vq.memory();
+  uint8_t header[kHeaderSize] = {};
+  header[kHeaderNumBuffers] = static_cast<uint8_t>(chains);
+  header[kHeaderNumBuffers + 1] = static_cast<uint8_t>(chains >> 8);
+  std::span<const uint8_t> rest(rx_frame_);
+  // chains <= the ring's size <= kQueueSize; one used-index update for all.
+  Virtqueue::UsedElem used[kQueueSize];
+  for (uint32_t i = 0; i < chains; i++) {
+    const DescChain& chain = held_[i];
+    uint64_t written = 0;
+    if (i == 0) {
+      VESSEL_ASSIGN(uint64_t n, chain.write_to(mem, 0, header));
+      written = n;
+    }
+    uint64_t take = std::min<uint64_t>(chain.writable_bytes() - written, rest.size());
+    VESSEL_ASSIGN(uint64_t n, chain.write_to(mem, written, rest.first(take)));
+    written += n;
+    rest = rest.subspan(take);
+    used[i] = {chain.head(), static_cast<uint32_t>(written)};
+  }
+  return vq.push_many(std::span<const Virtqueue::UsedElem>(used, chains));
+}
+
+Status VirtioNet::process_rx(Virtqueue& vq) {
+  const uint32_t ring_size = std::min<uint32_t>(vq.layout().size, kQueueSize);
+  for (;;) {
+    if (!have_frame_) {
+      if (!backend_->rx_backlog().pop_swap(rx_frame_)) return ok_status();
+      have_frame_ = true;
+    }
+    const uint64_t need = kHeaderSize + rx_frame_.size();
+    if (!mergeable_) {
+      if (held_count_ == 0) {
+        VESSEL_ASSIGN(bool got, hold_rx_chain(vq));
+        if (!got) return ok_status();  // wait for the guest to post buffers
+      }
+      if (held_bytes_ < need) {
+        // Does not fit one chain: drop the frame, keep the chain.
+        stats_.rx_dropped++;
+        have_frame_ = false;
+        continue;
+      }
+      VESSEL_TRY(write_rx_frame(vq, 1));
+    } else {
+      while (held_bytes_ < need && held_count_ < ring_size) {
+        VESSEL_ASSIGN(bool got, hold_rx_chain(vq));
+        if (!got) return ok_status();  // keep what we hold until more arrive
+      }
+      if (held_bytes_ < need) {
+        // Every chain of the ring together is too small: drop the frame and
+        // keep the chains for the next ones.
+        stats_.rx_dropped++;
+        have_frame_ = false;
+        continue;
+      }
+      VESSEL_TRY(write_rx_frame(vq, held_count_));
+    }
+    stats_.rx_frames++;
+    stats_.rx_bytes += rx_frame_.size();
+    have_frame_ = false;
+    held_count_ = 0;
+    held_bytes_ = 0;
+  }
+}
+
+// --- transmit ---------------------------------------------------------------------
+
+Status VirtioNet::process_tx(Virtqueue& vq) {
+  for (;;) {
+    if (!backend_->can_send()) return ok_status();  // the backend kicks us later
+    auto got = vq.pop(tx_chain_);
+    if (!got.ok()) return got.error();
+    if (!*got) return ok_status();
+    const uint64_t len = tx_chain_.readable_bytes();
+    bool sent = false;
+    if (!tx_chain_.writable().empty()) {
+      warn_once(fmt::format("transmit chain {} has a device-writable buffer", tx_chain_.head()));
+    } else if (len < kHeaderSize) {
+      warn_once(fmt::format("transmit chain {} holds {} bytes, less than the header",
+                            tx_chain_.head(), len));
+    } else if (len - kHeaderSize > NetBackend::kMaxFrameBytes) {
+      warn_once(fmt::format("transmit chain {} holds a {}-byte frame, over the {} limit",
+                            tx_chain_.head(), len - kHeaderSize, NetBackend::kMaxFrameBytes));
+    } else {
+      tx_frame_.resize(len - kHeaderSize);
+      VESSEL_ASSIGN(uint64_t n, tx_chain_.read_from(vq.memory(), kHeaderSize, tx_frame_));
+      tx_frame_.resize(n);
+      sent = backend_->send(tx_frame_);
+      if (sent) stats_.tx_bytes += n;
+    }
+    if (sent) {
+      stats_.tx_frames++;
+    } else {
+      stats_.tx_dropped++;
+    }
+    VESSEL_TRY(vq.push(tx_chain_.head(), 0));
+  }
+}
+
+}  // namespace vessel
