@@ -201,9 +201,11 @@ while IFS= read -r applet; do
   ln -s /bin/busybox "$root/$applet"
 done < <("$busybox" --list-full)
 install -m 0755 "$init_src" "$root/init"
-# udhcpc applies a DHCP lease through this script (address, route, DNS).
-mkdir -p "$root/usr/share/udhcpc"
+# udhcpc applies a DHCP lease through this script (address, route, DNS);
+# Debian's busybox looks for it in /etc/udhcpc, others in /usr/share/udhcpc.
+mkdir -p "$root/usr/share/udhcpc" "$root/etc/udhcpc"
 install -m 0755 "$udhcpc_src" "$root/usr/share/udhcpc/default.script"
+ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
 
 # resolve_in PATH: PATH (absolute, inside $progs) with its symbolic links
 # followed inside $progs, never into the host's file system.
