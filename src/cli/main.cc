@@ -121,11 +121,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--rng", o.rng,
                "add a virtio-rng device (PCI) that feeds the guest's /dev/hwrng from the host");
-  app.add_option("--net", o.nets,
-                 "add a virtio-net device (PCI): user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-"
-                 "[GUESTADDR]:GUESTPORT]...[,mac=MAC] for user-mode networking (10.0.2.0/24, "
-                 "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15), or tap=NAME[,mac=MAC] "
-                 "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
+  app.add_option(
+         "--net", o.nets,
+         "add a virtio-net device (PCI): user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-"
+         "[GUESTADDR]:GUESTPORT]...[,mac=MAC][,mtu=N] for user-mode networking (10.0.2.0/24, "
+         "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15; MTU 65520 by default), or "
+         "tap=NAME[,mac=MAC] "
+         "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
       ->allow_extra_args(false);
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");

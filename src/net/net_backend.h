@@ -41,6 +41,9 @@ class NetBackend {
   NetBackend& operator=(const NetBackend&) = delete;
 
   virtual std::string_view name() const = 0;
+  // The largest IP packet the backend carries (the device offers it to the
+  // driver as the MTU).
+  virtual uint16_t mtu() const { return 1500; }
 
   // Set once by the device before start(). Both may be called on any thread.
   void set_callbacks(std::function<void()> on_rx, std::function<void()> on_tx_ready) {

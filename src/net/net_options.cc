@@ -134,7 +134,8 @@ Expected<NetOptions> parse_net_options(std::string_view text) {
   auto [key0, value0] = split(kind, '=');
   if (key0 == "user") {
     if (kind.find('=') != std::string_view::npos) {
-      return make_error("'{}': user takes no value (use --net user[,hostfwd=...][,mac=...])", kind);
+      return make_error(
+          "'{}': user takes no value (use --net user[,hostfwd=...][,mac=...][,mtu=N])", kind);
     }
     o.kind = NetOptions::Kind::kUser;
   } else if (key0 == "tap") {
@@ -174,8 +175,19 @@ Expected<NetOptions> parse_net_options(std::string_view text) {
         }
       }
       o.forwards.push_back(f);
+    } else if (key == "mtu") {
+      if (o.kind != NetOptions::Kind::kUser) {
+        return make_error("mtu= is for user networking only (a TAP has its host interface's MTU)");
+      }
+      unsigned v = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || v < 576 ||
+          v > 65520) {
+        return make_error("mtu '{}' is not a number from 576 to 65520", value);
+      }
+      o.mtu = static_cast<uint16_t>(v);
     } else {
-      return make_error("unknown key '{}' (mac, hostfwd)", key);
+      return make_error("unknown key '{}' (mac, hostfwd, mtu)", key);
     }
   }
   return o;

@@ -1,14 +1,17 @@
 // The --net option: which backend a virtio-net device gets, its MAC address
 // and (user-mode networking) the host ports forwarded into the guest.
 //
-//   user[,hostfwd=RULE]...[,mac=MAC]
+//   user[,hostfwd=RULE]...[,mac=MAC][,mtu=N]
 //   tap=NAME[,mac=MAC]
 //
 // RULE is [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (QEMU's form):
 // the protocol defaults to tcp, HOSTADDR to every address (0.0.0.0),
 // GUESTADDR to the guest's DHCP address 10.0.2.15. MAC is six hex byte pairs
 // separated by ':', unicast and not all zero; the default is
-// 52:54:00:12:34:56.
+// 52:54:00:12:34:56. mtu= (user only, 576 to 65520) is the guest network's
+// MTU, default 65520: fewer, larger frames make user networking several
+// times faster (slirp terminates every connection, so the host network's MTU
+// does not matter).
 #pragma once
 
 #include <array>
@@ -35,6 +38,7 @@ struct NetOptions {
   std::string tap_name;  // kTap
   std::array<uint8_t, 6> mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
   std::vector<HostForward> forwards;  // kUser
+  uint16_t mtu = 0;                   // kUser; 0: the backend's default
 };
 
 // The user-mode network's well-known addresses (QEMU's defaults).

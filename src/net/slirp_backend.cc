@@ -96,6 +96,7 @@ Expected<std::unique_ptr<SlirpBackend>> SlirpBackend::create(
   if (fd < 0) return errno_error("user networking: eventfd");
   b->wake_fd_ = OwnedFd(fd);
   b->tx_frame_.reserve(kMaxFrameBytes);
+  b->mtu_ = mtu;
 
   SlirpConfig cfg{};
   cfg.version = 4;

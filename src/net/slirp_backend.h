@@ -31,14 +31,16 @@ class SlirpBackend : public NetBackend {
  public:
   static constexpr size_t kTxQueueFrames = 256;
   static constexpr size_t kTxQueueBytes = 4u << 20;
+  static constexpr uint16_t kDefaultMtu = 65520;
 
   // Creates the slirp instance and binds the forwarded host ports (an error
   // names a port that cannot be bound). `mtu` is slirp's interface MTU/MRU.
   static Expected<std::unique_ptr<SlirpBackend>> create(const std::vector<HostForward>& forwards,
-                                                        uint16_t mtu = 1500);
+                                                        uint16_t mtu = kDefaultMtu);
   ~SlirpBackend() override;
 
   std::string_view name() const override { return "user"; }
+  uint16_t mtu() const override { return mtu_; }
   Status start(EventLoop& loop) override;
   // Starts the slirp thread without an event loop (tests).
   Status start_thread();
@@ -62,6 +64,7 @@ class SlirpBackend : public NetBackend {
   uint32_t run_timers(uint32_t cap);
 
   Slirp* slirp_ = nullptr;
+  uint16_t mtu_ = kDefaultMtu;
   OwnedFd wake_fd_;
   FrameQueue tx_;
   std::atomic<bool> tx_blocked_{false};  // send() was refused: call tx_ready()

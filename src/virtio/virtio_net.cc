@@ -10,8 +10,8 @@ namespace vessel {
 
 using namespace virtio_net;
 
-VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, MacAddress mac, uint16_t mtu)
-    : backend_(std::move(backend)), mac_(mac), mtu_(mtu) {
+VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, MacAddress mac)
+    : backend_(std::move(backend)), mac_(mac), mtu_(backend_->mtu()) {
   rx_frame_.reserve(NetBackend::kMaxFrameBytes);
   tx_frame_.reserve(NetBackend::kMaxFrameBytes);
   held_.resize(4);

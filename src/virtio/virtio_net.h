@@ -70,7 +70,8 @@ class VirtioNet : public VirtioDevice {
     uint64_t tx_dropped = 0;  // malformed chains, or the backend refused
   };
 
-  VirtioNet(std::unique_ptr<NetBackend> backend, MacAddress mac, uint16_t mtu = 1500);
+  // The MTU offered to the driver is the backend's.
+  VirtioNet(std::unique_ptr<NetBackend> backend, MacAddress mac);
   ~VirtioNet() override;
 
   std::string_view name() const override { return "net"; }

@@ -65,7 +65,8 @@ Expected<std::unique_ptr<VirtioDevice>> make_net_device(const NetOptions& o) {
     VESSEL_ASSIGN(auto tap, TapBackend::open(o.tap_name));
     backend = std::move(tap);
   } else {
-    VESSEL_ASSIGN(auto user, SlirpBackend::create(o.forwards));
+    VESSEL_ASSIGN(auto user,
+                  SlirpBackend::create(o.forwards, o.mtu ? o.mtu : SlirpBackend::kDefaultMtu));
     backend = std::move(user);
   }
   return std::unique_ptr<VirtioDevice>(std::make_unique<VirtioNet>(std::move(backend), o.mac));

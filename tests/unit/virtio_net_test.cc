@@ -370,6 +370,11 @@ TEST(NetOptions, GoodForms) {
   EXPECT_EQ(f->forwards[1].guest_addr, 0x0A000214u);
   EXPECT_EQ(format_mac(f->mac), "52:54:00:ab:cd:01");
 
+  EXPECT_EQ(f->mtu, 0);  // the backend's default
+  auto m = parse_net_options("user,mtu=1500");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->mtu, 1500);
+
   auto noproto = parse_hostfwd(":127.0.0.1:2222-:22");
   ASSERT_TRUE(noproto.ok());
   EXPECT_FALSE(noproto->udp);
@@ -419,6 +424,11 @@ TEST(NetOptions, BadFormsSayWhatIsWrong) {
       {"tap=averyveryverylongname", "tap=NAME"},
       {"tap=a/b", "tap=NAME"},
       {"tap=tap0,hostfwd=tcp::80-:80", "user networking only"},
+      {"tap=tap0,mtu=9000", "user networking only"},
+      {"user,mtu=575", "576 to 65520"},
+      {"user,mtu=65521", "576 to 65520"},
+      {"user,mtu=big", "576 to 65520"},
+      {"user,mtu=", "576 to 65520"},
   };
   for (const Case& k : cases) {
     auto r = parse_net_options(k.text);
@@ -583,6 +593,19 @@ TEST(SlirpBackend, AnswersDhcpAndArpWithTheWellKnownAddresses) {
   EXPECT_EQ(std::memcmp(f.data(), kGuestMac, 6), 0);  // to the guest
   EXPECT_EQ(f[20] << 8 | f[21], 2);                   // reply
   EXPECT_EQ(f[28] << 24 | f[29] << 16 | f[30] << 8 | f[31], static_cast<int>(slirp_net::kHost));
+}
+
+TEST(SlirpBackend, OffersItsMtuToTheDevice) {
+  auto b = SlirpBackend::create({}, 1500);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ((*b)->mtu(), 1500);
+  auto d = SlirpBackend::create({});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ((*d)->mtu(), SlirpBackend::kDefaultMtu);
+  VirtioNet net(std::move(*d), MacAddress{0x52, 0x54, 0, 1, 2, 3});
+  uint8_t mtu[2];
+  net.config_read(vn::kConfigMtu, mtu);
+  EXPECT_EQ(mtu[0] | mtu[1] << 8, SlirpBackend::kDefaultMtu);
 }
 
 TEST(SlirpBackend, AHostPortInUseIsAClearError) {
