@@ -24,7 +24,8 @@ uint16_t VirtioNet::device_type() const {
 }
 
 uint64_t VirtioNet::device_features() const {
-  return kFeatureMac | kFeatureStatus | kFeatureMrgRxbuf | kFeatureMtu;
+  return kFeatureMac | kFeatureStatus | kFeatureMrgRxbuf | kFeatureMtu | kFeatureCsum |
+         kFeatureGuestCsum;
 }
 
 void VirtioNet::config_read(uint32_t offset, std::span<uint8_t> data) {
@@ -41,10 +42,12 @@ void VirtioNet::config_read(uint32_t offset, std::span<uint8_t> data) {
 
 void VirtioNet::activate(uint64_t features) {
   mergeable_ = (features & kFeatureMrgRxbuf) != 0;
+  csum_ = (features & kFeatureCsum) != 0;
+  guest_csum_ = (features & kFeatureGuestCsum) != 0;
 }
 
 void VirtioNet::reset() {
-  mergeable_ = false;
+  mergeable_ = csum_ = guest_csum_ = false;
   have_frame_ = false;
   held_count_ = 0;
   held_bytes_ = 0;
@@ -96,6 +99,10 @@ Expected<bool> VirtioNet::hold_rx_chain(Virtqueue& vq) {
 Status VirtioNet::write_rx_frame(Virtqueue& vq, uint32_t chains) {
   GuestMemory& mem = vq.memory();
   uint8_t header[kHeaderSize] = {};
+  // The backends' frames carry complete checksums (slirp makes them; the
+  // kernel completes a TAP's before userspace reads it): the guest need not
+  // verify them again.
+  if (guest_csum_) header[0] = kHdrFlagDataValid;
   header[kHeaderNumBuffers] = static_cast<uint8_t>(chains);
   header[kHeaderNumBuffers + 1] = static_cast<uint8_t>(chains >> 8);
   std::span<const uint8_t> rest(rx_frame_);
@@ -161,6 +168,42 @@ Status VirtioNet::process_rx(Virtqueue& vq) {
 
 // --- transmit ---------------------------------------------------------------------
 
+namespace {
+
+// The Internet checksum (RFC 1071) of `data`, folded and complemented, in
+// network byte order as a number.
+uint16_t internet_checksum(std::span<const uint8_t> data) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 1 < data.size(); i += 2) sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+  if (i < data.size()) sum += static_cast<uint32_t>(data[i] << 8);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+}  // namespace
+
+Expected<bool> VirtioNet::complete_checksum(Virtqueue& vq, uint64_t frame_len) {
+  uint8_t hdr[kHeaderSize];
+  VESSEL_ASSIGN(uint64_t got, tx_chain_.read_from(vq.memory(), 0, hdr));
+  if (got < kHeaderSize || !(hdr[0] & kHdrFlagNeedsCsum)) return true;
+  // The driver left the checksum to us: the sum from csum_start to the end
+  // (the field holds the pseudo-header's sum) goes at csum_start + csum_offset.
+  const uint64_t start = hdr[6] | hdr[7] << 8;
+  const uint64_t offset = hdr[8] | hdr[9] << 8;
+  if (!csum_ || start >= frame_len || start + offset + 2 > frame_len) {
+    warn_once(fmt::format("transmit chain {} asks for a checksum at {}+{} in a {}-byte frame{}",
+                          tx_chain_.head(), start, offset, frame_len,
+                          csum_ ? "" : " without VIRTIO_NET_F_CSUM"));
+    return false;
+  }
+  uint16_t sum = internet_checksum(std::span<const uint8_t>(tx_frame_).subspan(start));
+  if (sum == 0) sum = 0xFFFF;  // 0 means "no checksum" to UDP
+  tx_frame_[start + offset] = static_cast<uint8_t>(sum >> 8);
+  tx_frame_[start + offset + 1] = static_cast<uint8_t>(sum);
+  return true;
+}
+
 Status VirtioNet::process_tx(Virtqueue& vq) {
   for (;;) {
     if (!backend_->can_send()) return ok_status();  // the backend kicks us later
@@ -181,8 +224,11 @@ Status VirtioNet::process_tx(Virtqueue& vq) {
       tx_frame_.resize(len - kHeaderSize);
       VESSEL_ASSIGN(uint64_t n, tx_chain_.read_from(vq.memory(), kHeaderSize, tx_frame_));
       tx_frame_.resize(n);
-      sent = backend_->send(tx_frame_);
-      if (sent) stats_.tx_bytes += n;
+      VESSEL_ASSIGN(bool ok, complete_checksum(vq, n));
+      if (ok) {
+        sent = backend_->send(tx_frame_);
+        if (sent) stats_.tx_bytes += n;
+      }
     }
     if (sent) {
       stats_.tx_frames++;

@@ -4,9 +4,12 @@
 // (net/net_backend.h: user-mode networking through libslirp, or a TAP).
 //
 // Features: MAC (the address in the configuration space), STATUS (the link
-// is always up), MTU (the MTU the backend supports) and MRG_RXBUF (a
-// received frame may span several receive chains; the header's num_buffers
-// says how many). Without MRG_RXBUF each frame must fit one chain.
+// is always up), MTU (the MTU the backend supports), MRG_RXBUF (a received
+// frame may span several receive chains; the header's num_buffers says how
+// many; without it each frame must fit one chain), CSUM (the driver may send
+// frames whose TCP/UDP checksum the device completes) and GUEST_CSUM
+// (received frames are marked DATA_VALID: the backends' checksums are
+// complete, the guest need not verify them).
 //
 // Receive: frames wait in the backend's backlog until the guest posts
 // buffers; the backend kicks queue 0 when frames arrive, the driver when it
@@ -98,12 +101,17 @@ class VirtioNet : public VirtioDevice {
   // Takes the next receive chain into held_[held_count_]: false if none.
   Expected<bool> hold_rx_chain(Virtqueue& vq);
   Status write_rx_frame(Virtqueue& vq, uint32_t chains);
+  // Fills in the checksum of tx_frame_ if its header asks for it (CSUM);
+  // false (dropped) when the request is malformed.
+  Expected<bool> complete_checksum(Virtqueue& vq, uint64_t frame_len);
   void warn_once(const std::string& what);
 
   std::unique_ptr<NetBackend> backend_;
   MacAddress mac_;
   uint16_t mtu_;
   bool mergeable_ = false;
+  bool csum_ = false;        // the driver may leave tx checksums to us
+  bool guest_csum_ = false;  // rx frames may be marked DATA_VALID
 
   // Receive: the frame being delivered and the chains taken for it.
   std::vector<uint8_t> rx_frame_;

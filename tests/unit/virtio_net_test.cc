@@ -176,6 +176,69 @@ TEST_F(VirtioNetTest, TransmitsAFrameGatheredFromSeveralBuffers) {
   EXPECT_EQ(net().stats().tx_bytes, 1514u);
 }
 
+// The Internet checksum computed the plain way, for comparison.
+uint16_t reference_checksum(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum += (i % 2 == 0) ? p[i] << 8 : p[i];
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+TEST_F(VirtioNetTest, TransmitCompletesAPartialChecksum) {
+  start(kBase | vn::kFeatureCsum);
+  auto frame = pattern(201, 4);  // odd length on purpose
+  frame[14 + 16] = 0x12;         // the pseudo-header sum the driver left
+  frame[14 + 17] = 0x34;
+  post_tx(0, 0x40000, frame);
+  // NEEDS_CSUM, csum_start 14, csum_offset 16 (TCP's checksum field).
+  uint8_t hdr[vn::kHeaderSize] = {vn::kHdrFlagNeedsCsum, 0, 0, 0, 0, 0, 14, 0, 16, 0, 0, 0};
+  ASSERT_TRUE(mem->write(0x40000, hdr, sizeof(hdr)).ok());
+  kick(1);
+  ASSERT_EQ(backend->sent.size(), 1u);
+  uint16_t want = reference_checksum(frame.data() + 14, frame.size() - 14);
+  if (want == 0) want = 0xFFFF;
+  auto expect = frame;
+  expect[14 + 16] = static_cast<uint8_t>(want >> 8);
+  expect[14 + 17] = static_cast<uint8_t>(want);
+  EXPECT_EQ(backend->sent[0], expect);
+  // With the checksum in place, the range plus the pseudo-header's sum
+  // (which a receiver adds) checks out: what is missing is exactly 0x1234.
+  EXPECT_EQ(reference_checksum(expect.data() + 14, expect.size() - 14), 0x1234);
+}
+
+TEST_F(VirtioNetTest, ABadChecksumRequestIsDropped) {
+  start(kBase | vn::kFeatureCsum);
+  auto frame = pattern(100, 4);
+  post_tx(0, 0x40000, frame);
+  uint8_t hdr[vn::kHeaderSize] = {vn::kHdrFlagNeedsCsum, 0, 0, 0, 0, 0, 90, 0, 16, 0, 0, 0};
+  ASSERT_TRUE(mem->write(0x40000, hdr, sizeof(hdr)).ok());  // field past the end
+  kick(1);
+  EXPECT_EQ(tx->used_idx(), 1);
+  EXPECT_TRUE(backend->sent.empty());
+  EXPECT_EQ(net().stats().tx_dropped, 1u);
+  EXPECT_FALSE(status() & virtio::kStatusNeedsReset);
+}
+
+TEST_F(VirtioNetTest, AChecksumRequestWithoutTheFeatureIsDropped) {
+  start(kBase);
+  auto frame = pattern(100, 4);
+  post_tx(0, 0x40000, frame);
+  uint8_t hdr[vn::kHeaderSize] = {vn::kHdrFlagNeedsCsum, 0, 0, 0, 0, 0, 14, 0, 16, 0, 0, 0};
+  ASSERT_TRUE(mem->write(0x40000, hdr, sizeof(hdr)).ok());
+  kick(1);
+  EXPECT_TRUE(backend->sent.empty());
+  EXPECT_EQ(net().stats().tx_dropped, 1u);
+}
+
+TEST_F(VirtioNetTest, ReceivedFramesAreMarkedDataValidWithGuestCsum) {
+  start(kBase | vn::kFeatureMrgRxbuf | vn::kFeatureGuestCsum);
+  post_rx(0, 0x40000, 2048);
+  backend->inject(pattern(60, 1));
+  vdev->process_notifications();
+  ASSERT_EQ(rx->used_idx(), 1);
+  EXPECT_EQ(*mem->read_obj<uint8_t>(0x40000), vn::kHdrFlagDataValid);
+}
+
 TEST_F(VirtioNetTest, HostileTransmitChainsAreReturnedUnsent) {
   start(kBase);
   // A writable buffer in a transmit chain.
@@ -234,6 +297,7 @@ TEST_F(VirtioNetTest, MergeableReceiveSpansSeveralChains) {
   EXPECT_EQ(rx->used_id(2), 2u);
   EXPECT_EQ(rx->used_len(2), 2512u - 2000u);
   EXPECT_EQ(num_buffers(0x40000), 3u);
+  EXPECT_EQ(*mem->read_obj<uint8_t>(0x40000), 0);  // no DATA_VALID without GUEST_CSUM
   std::vector<uint8_t> got = read(0x40000 + vn::kHeaderSize, 1000 - vn::kHeaderSize);
   auto b = read(0x41000, 1000);
   got.insert(got.end(), b.begin(), b.end());
