@@ -23,10 +23,10 @@ if [ "${VESSEL_TAP_NETNS:-}" != 1 ]; then
     echo "SKIP: no 'ip' command (iproute2)"
     exit 77
   }
-  command -v unshare >/dev/null && unshare -n true 2>/dev/null || {
+  if ! command -v unshare >/dev/null || ! unshare -n true 2>/dev/null; then
     echo "SKIP: cannot make a network namespace (unshare -n: needs CAP_SYS_ADMIN)"
     exit 77
-  }
+  fi
   VESSEL_TAP_NETNS=1 exec unshare -n bash "${BASH_SOURCE[0]}" "$@"
 fi
 
