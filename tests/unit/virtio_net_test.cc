@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "device_fakes.h"
@@ -409,6 +410,50 @@ TEST_F(VirtioNetTest, ResetForgetsHeldChainsAndTheBacklog) {
   vdev->process_notifications();
   ASSERT_EQ(rx->used_idx(), 1);
   EXPECT_EQ(read(0x50000 + 12, 80), f);
+}
+
+// Random descriptors on both queues (addresses anywhere, lengths up to past
+// RAM, any flags, chained at random) with frames arriving: the device never
+// crashes or touches memory outside RAM; it returns chains or needs a reset.
+TEST_F(VirtioNetTest, RandomRingsNeverCrashTheDevice) {
+  std::mt19937 rng(1234);
+  int broken = 0;
+  for (int round = 0; round < 200; round++) {
+    wr(c::kDeviceStatus, 1, 0);  // reset
+    rx.emplace(*mem, 16, 0x10000);
+    tx.emplace(*mem, 16, 0x20000);
+    start(kBase | (round % 2 ? vn::kFeatureMrgRxbuf : 0) | vn::kFeatureCsum |
+          vn::kFeatureGuestCsum | virtio::kFeatureIndirectDesc);
+    for (TestRing* ring : {&*rx, &*tx}) {
+      // Mostly what a driver would post, with a wild value now and then.
+      const uint16_t usual = ring == &*rx ? virtio::kDescFlagWrite : 0;
+      for (uint16_t d = 0; d < 16; d++) {
+        uint64_t addr = rng() % 32 == 0 ? rng() : 0x40000 + rng() % 0x100000;
+        uint32_t len = rng() % 32 == 0 ? static_cast<uint32_t>(rng()) : rng() % 5000;
+        uint16_t flags = rng() % 32 == 0 ? static_cast<uint16_t>(rng() % 8)
+                                         : static_cast<uint16_t>(usual | (rng() % 4 == 0));
+        ring->set_desc(d, addr, len, flags, static_cast<uint16_t>(rng() % 16));
+      }
+      for (int i = 0; i < 8; i++) ring->publish(static_cast<uint16_t>(rng() % 16));
+    }
+    // Random headers in the buffers the transmit descriptors point at.
+    for (int i = 0; i < 32; i++) {
+      uint32_t v = static_cast<uint32_t>(rng());
+      ASSERT_TRUE(mem->write(0x40000 + (rng() % 0x100000), &v, sizeof(v)).ok());
+    }
+    for (int i = 0; i < 4; i++)
+      backend->inject(pattern(rng() % 9000 + 14, static_cast<uint8_t>(i)));
+    kick(0);
+    kick(1);
+    vdev->process_notifications();
+    EXPECT_LE(rx->used_idx(), 16);
+    EXPECT_LE(tx->used_idx(), 16);
+    if (status() & virtio::kStatusNeedsReset) broken++;
+  }
+  // The random rings reach both outcomes: frames moved, and rule violations.
+  EXPECT_GT(net().stats().rx_frames + net().stats().tx_frames + net().stats().tx_dropped, 0u);
+  EXPECT_GT(broken, 0);
+  EXPECT_LT(broken, 200);
 }
 
 // --- the --net option ----------------------------------------------------------------
