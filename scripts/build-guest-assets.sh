@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the demo/test guest from Debian packages only:
 #   OUTDIR/vmlinuz              the kernel of linux-image-cloud-amd64 (the real image it depends on)
-#   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init + the kernel's virtio modules
+#   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init (+ guest/udhcpc.script) + the kernel's virtio modules
 #                               + util-linux's lscpu with its shared libraries and
 #                               the dynamic loader (from the util-linux, libsmartcols1
 #                               and libc6 packages, not from the host)
@@ -20,6 +20,7 @@ fi
 outdir=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 init_src="$here/../guest/init"
+udhcpc_src="$here/../guest/udhcpc.script"
 cache="${VESSEL_CACHE:-$HOME/.cache/vessel}/debs"
 meta_pkg=linux-image-cloud-amd64
 start_s=$(date +%s.%N)
@@ -43,6 +44,7 @@ guest_programs=(usr/bin/lscpu)
 program_pkgs=(util-linux libsmartcols1 libc6)
 
 [ -f "$init_src" ] || die "missing $init_src"
+[ -f "$udhcpc_src" ] || die "missing $udhcpc_src"
 for tool in apt-get apt-cache dpkg-deb cpio gzip readelf; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
@@ -117,7 +119,7 @@ done
 if [ -f "$stamp" ] && [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/initramfs.cpio.gz" ] &&
   [ "$(cat "$stamp")" = "$stamp_text" ]; then
   fresh=1
-  for dep in "${BASH_SOURCE[0]}" "$init_src" "$kernel_deb" "$busybox_deb" "${program_debs[@]}"; do
+  for dep in "${BASH_SOURCE[0]}" "$init_src" "$udhcpc_src" "$kernel_deb" "$busybox_deb" "${program_debs[@]}"; do
     [ "$dep" -nt "$stamp" ] && fresh=0
   done
   if [ "$fresh" -eq 1 ]; then
@@ -199,6 +201,11 @@ while IFS= read -r applet; do
   ln -s /bin/busybox "$root/$applet"
 done < <("$busybox" --list-full)
 install -m 0755 "$init_src" "$root/init"
+# udhcpc applies a DHCP lease through this script (address, route, DNS);
+# Debian's busybox looks for it in /etc/udhcpc, others in /usr/share/udhcpc.
+mkdir -p "$root/usr/share/udhcpc" "$root/etc/udhcpc"
+install -m 0755 "$udhcpc_src" "$root/usr/share/udhcpc/default.script"
+ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
 
 # resolve_in PATH: PATH (absolute, inside $progs) with its symbolic links
 # followed inside $progs, never into the host's file system.

@@ -11,6 +11,7 @@
 #include "base/size.h"
 #include "block/disk_options.h"
 #include "boot/loader.h"
+#include "net/net_options.h"
 #include "vm/vm.h"
 
 namespace vessel {
@@ -20,6 +21,7 @@ struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
   std::string load_addr = "0x7c00", console = "serial";
   std::vector<std::string> disks;
+  std::vector<std::string> nets;
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -54,6 +56,13 @@ Expected<VmConfig> make_config(const Options& o) {
     auto disk = parse_disk_options(d);
     if (!disk.ok()) return disk.error();
     c.disks.push_back(std::move(*disk));
+  }
+  for (size_t i = 0; i < o.nets.size(); i++) {
+    auto net = parse_net_options(o.nets[i]);
+    if (!net.ok()) return with_context(net.error(), "--net");
+    // Several devices with the default MAC get consecutive addresses.
+    if (i > 0 && net->mac == NetOptions{}.mac) net->mac[5] = static_cast<uint8_t>(net->mac[5] + i);
+    c.nets.push_back(std::move(*net));
   }
   return c;
 }
@@ -135,6 +144,14 @@ int main(int argc, char** argv) {
                  "add a virtio-blk disk (repeatable): PATH[,format=raw|qcow2][,readonly=on|off]"
                  "[,cache=none|writeback|writethrough|unsafe][,aio=threads|io_uring][,serial=ID]")
       ->take_all()
+      ->allow_extra_args(false);
+  app.add_option(
+         "--net", o.nets,
+         "add a virtio-net device (PCI): user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-"
+         "[GUESTADDR]:GUESTPORT]...[,mac=MAC][,mtu=N] for user-mode networking (10.0.2.0/24, "
+         "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15; MTU 65520 by default), or "
+         "tap=NAME[,mac=MAC] "
+         "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
       ->allow_extra_args(false);
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");

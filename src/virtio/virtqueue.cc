@@ -254,6 +254,26 @@ Status Virtqueue::push(uint16_t head, uint32_t written) {
   return ok_status();
 }
 
+Status Virtqueue::push_many(std::span<const UsedElem> elems) {
+  if (!broken_.empty()) return Error{broken_};
+  if (!started_) return make_error("push on a queue that is not started");
+  uint16_t idx = used_idx_;
+  for (const UsedElem& e : elems) {
+    uint64_t elem = layout_.used + 4 +
+                    uint64_t{virtio::kUsedElemSize} * static_cast<uint16_t>(idx % layout_.size);
+    uint32_t entry[2] = {e.head, e.written};
+    auto st = mem_.write(elem, entry, sizeof(entry));
+    if (!st.ok()) return fail(st.error().message);
+    idx++;
+  }
+  // The entries are visible before the index that publishes them.
+  std::atomic_thread_fence(std::memory_order_release);
+  used_idx_ = idx;
+  auto st = mem_.write_obj<uint16_t>(layout_.used + 2, used_idx_);
+  if (!st.ok()) return fail(st.error().message);
+  return ok_status();
+}
+
 Expected<bool> Virtqueue::need_interrupt() {
   if (!broken_.empty()) return Error{broken_};
   if (!started_) return false;

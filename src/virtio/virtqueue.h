@@ -101,6 +101,14 @@ class Virtqueue {
   // Puts chain `head` on the used ring with `written` bytes written to its
   // writable buffers.
   Status push(uint16_t head, uint32_t written);
+  // Puts several chains on the used ring with one index update, so the
+  // driver sees all of them or none (a received frame merged over several
+  // chains).
+  struct UsedElem {
+    uint16_t head = 0;
+    uint32_t written = 0;
+  };
+  Status push_many(std::span<const UsedElem> elems);
   // After pushes: whether the driver asked for an interrupt for them
   // (used_event with event idx, else the avail ring's NO_INTERRUPT flag).
   // False when nothing was pushed since the last call.

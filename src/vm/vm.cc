@@ -10,9 +10,12 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "net/slirp_backend.h"
+#include "net/tap_backend.h"
 #include "pci/pci_bus.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vm/platform.h"
@@ -60,6 +63,23 @@ Expected<std::unique_ptr<Vm>> Vm::create(const VmConfig& config,
   return vm;
 }
 
+namespace {
+
+Expected<std::unique_ptr<VirtioDevice>> make_net_device(const NetOptions& o) {
+  std::unique_ptr<NetBackend> backend;
+  if (o.kind == NetOptions::Kind::kTap) {
+    VESSEL_ASSIGN(auto tap, TapBackend::open(o.tap_name));
+    backend = std::move(tap);
+  } else {
+    VESSEL_ASSIGN(auto user,
+                  SlirpBackend::create(o.forwards, o.mtu ? o.mtu : SlirpBackend::kDefaultMtu));
+    backend = std::move(user);
+  }
+  return std::unique_ptr<VirtioDevice>(std::make_unique<VirtioNet>(std::move(backend), o.mac));
+}
+
+}  // namespace
+
 Status Vm::add_virtio_devices() {
   std::vector<std::unique_ptr<VirtioDevice>> devices;
   if (config_.rng) devices.push_back(std::make_unique<VirtioRng>());
@@ -86,6 +106,11 @@ Status Vm::add_virtio_devices() {
     auto blk = VirtioBlk::create(std::move(*image), engine, id);
     if (!blk.ok()) return with_context(blk.error(), "--disk '" + disk.image.path + "'");
     devices.push_back(std::move(*blk));
+  }
+  for (const NetOptions& net : config_.nets) {
+    auto dev = make_net_device(net);
+    if (!dev.ok()) return with_context(dev.error(), "--net");
+    devices.push_back(std::move(*dev));
   }
   for (auto& device : devices) {
     std::string name(device->name());

@@ -19,6 +19,7 @@
 #include "bus/io_bus.h"
 #include "devices/power_control.h"
 #include "memory/guest_memory.h"
+#include "net/net_options.h"
 #include "vm/vcpu_thread.h"
 
 namespace vessel {
@@ -39,6 +40,7 @@ struct VmConfig {
 
   // virtio-blk disks, in order (the guest's vda, vdb, ...).
   std::vector<DiskOptions> disks;
+  std::vector<NetOptions> nets;  // a virtio-net device on PCI for each
 };
 
 struct VmOutcome {

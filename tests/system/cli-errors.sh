@@ -131,6 +131,37 @@ check "--disk duplicate key" "'readonly' given twice" -- \
 check "--disk empty path" "no image path" -- --kernel "$good" --memory 16M --disk ",cache=none"
 check "--disk raw image not whole sectors" "odd\.img.*multiple of 512" -- \
   --kernel "$good" --memory 16M --disk "$work/odd.img,format=raw"
+# --net: every malformed form is refused before the VM is built.
+check "--net with an unknown backend" "net.*bogus" -- --kernel "$good" --memory 16M --net bogus
+check "--net user with a multicast MAC" "mac|multicast" -- \
+  --kernel "$good" --memory 16M --net user,mac=01:00:5e:00:00:01
+check "--net user with a malformed MAC" "mac" -- --kernel "$good" --memory 16M --net user,mac=52:54:00
+check "--net user with an unknown key" "unknown key" -- --kernel "$good" --memory 16M --net user,speed=10
+check "--net hostfwd without a guest side" "hostfwd" -- \
+  --kernel "$good" --memory 16M --net user,hostfwd=tcp:127.0.0.1:8080
+check "--net hostfwd with port 99999" "port" -- \
+  --kernel "$good" --memory 16M --net user,hostfwd=tcp:127.0.0.1:99999-:80
+check "--net hostfwd with a bad address" "IPv4" -- \
+  --kernel "$good" --memory 16M --net user,hostfwd=tcp:localhost:8080-:80
+check "--net hostfwd on tap" "user networking only" -- \
+  --kernel "$good" --memory 16M --net tap=tap0,hostfwd=tcp::8080-:80
+check "--net tap without a name" "tap=NAME" -- --kernel "$good" --memory 16M --net tap=
+# A forwarded host port that is already taken: a listener holds it.
+busy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
+if [ -n "$busy_port" ]; then
+  python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $busy_port)); s.listen(); open('$work/busy', 'w').close(); time.sleep(60)" &
+  busy_pid=$!
+  for _ in $(seq 100); do
+    [ -f "$work/busy" ] && break
+    sleep 0.1
+  done
+  check "--net hostfwd on a host port in use" "hostfwd.*$busy_port|cannot listen" -- \
+    --kernel "$good" --memory 16M --net "user,hostfwd=tcp:127.0.0.1:$busy_port-:80"
+  kill "$busy_pid" 2>/dev/null
+  wait "$busy_pid" 2>/dev/null
+else
+  skip "--net hostfwd on a host port in use" "no python3 to hold a port"
+fi
 
 if [ -n "$assets" ] && [ -f "$assets/vmlinuz" ]; then
   check "Linux kernel too big for 4M of memory" "memory|fit|large|big|kernel|vmlinuz" -- \
