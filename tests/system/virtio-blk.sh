@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # System test: virtio-blk with ext4 images made on the host.
 #
-# Mode "all" (one boot, five disks): every cache mode and both aio engines
+# Mode "all" (one boot, seven disks): every cache mode and both aio engines
 #   vda cache=none,aio=threads       vdb cache=writeback,aio=io_uring
 #   vdc cache=writethrough,aio=threads vdd cache=unsafe,aio=io_uring
 #   vde readonly=on,cache=none,aio=io_uring
+#   vdf qcow2 v3, cache=writeback,aio=threads
+#   vdg qcow2 v2, cache=none,aio=io_uring
 # Each image holds a known file. The guest mounts every disk, checks the
 # known file's sha256 and the disk's serial (GET_ID), and on the writable
 # disks writes a new file, syncs, re-reads it with the page cache dropped,
 # runs fstrim (DISCARD) and unmounts; writing to the read-only disk must
 # fail. After the power-off the host finds each new file's bytes in its
 # image (debugfs) with the checksum the guest printed, fsck.ext4 -n -f finds
-# every image clean, and the read-only image is unchanged.
+# every image clean (qcow2 ones: `qemu-img check` clean, then converted to
+# raw for debugfs and fsck), and the read-only image is unchanged.
 #
 # Mode "sigkill" (one boot, one disk): the guest writes a file and syncs and
 # prints a line; the host SIGKILLs vessel as soon as it sees that line and
@@ -35,6 +38,7 @@ case "$mode" in
 all | sigkill) ;;
 *) fail "unknown mode '$mode' (all or sigkill)" ;;
 esac
+command -v qemu-img >/dev/null || fail "qemu-img not found (qemu-utils)"
 for tool in mkfs.ext4 debugfs fsck.ext4 e2fsck sha256sum; do
   command -v "$tool" >/dev/null || PATH="$PATH:/sbin:/usr/sbin"
   command -v "$tool" >/dev/null || fail "$tool not found (e2fsprogs)"
@@ -53,31 +57,49 @@ mkdir -p "$work/src"
 head -c 300000 /dev/urandom >"$work/src/known.bin"
 known_sha=$(sha256sum <"$work/src/known.bin" | cut -d' ' -f1)
 
-# make_disk IMAGE FORMAT: a 64 MiB ext4 image holding known.bin, in FORMAT.
-# (The place for qcow2: make the raw image, then
-#  qemu-img convert -f raw -O qcow2 "$image.raw" "$image".)
+# Formats: raw, qcow2 (version 3, qemu-img's default) and qcow2v2 (version 2,
+# compat=0.10); vessel is told format=qcow2 for both.
+vessel_format() { [ "$1" = raw ] && echo raw || echo qcow2; }
+
+# make_disk IMAGE FORMAT: a 64 MiB ext4 image holding known.bin, in FORMAT
+# (qcow2: made raw, then converted by qemu-img).
 make_disk() {
-  local image=$1 format=$2
+  local image=$1 format=$2 compat=1.1
   case "$format" in
   raw) mkfs.ext4 -q -F -d "$work/src" "$image" 64M || fail "mkfs.ext4 failed for $image" ;;
-  *) fail "make_disk: format '$format' not supported by this test yet" ;;
+  qcow2 | qcow2v2)
+    [ "$format" = qcow2v2 ] && compat=0.10
+    mkfs.ext4 -q -F -d "$work/src" "$image.src" 64M || fail "mkfs.ext4 failed for $image"
+    qemu-img convert -f raw -O qcow2 -o "compat=$compat" "$image.src" "$image" ||
+      fail "qemu-img convert to qcow2 failed for $image"
+    rm -f "$image.src"
+    ;;
+  *) fail "make_disk: unknown format '$format'" ;;
   esac
 }
 
 # disk_raw IMAGE FORMAT: prints a path to the image's bytes as a raw disk
-# (the image itself for raw; a qcow2 image would be converted first).
+# (the image itself for raw; a qcow2 image is converted once, to IMAGE.raw).
 disk_raw() {
   local image=$1 format=$2
   case "$format" in
   raw) echo "$image" ;;
-  *) fail "disk_raw: format '$format' not supported by this test yet" ;;
+  qcow2 | qcow2v2)
+    [ -f "$image.raw" ] || qemu-img convert -f qcow2 -O raw "$image" "$image.raw" ||
+      fail "qemu-img convert to raw failed for $image"
+    echo "$image.raw"
+    ;;
+  *) fail "disk_raw: unknown format '$format'" ;;
   esac
 }
 
 # check_disk_image IMAGE FORMAT: appends to `problems` unless the format's
-# checker finds the image consistent (fsck.ext4; qemu-img check for qcow2).
+# checker finds the image consistent (qemu-img check for qcow2; fsck.ext4).
 check_disk_image() {
   local image=$1 format=$2 raw out
+  if [ "$format" != raw ] && ! out=$(qemu-img check "$image" 2>&1); then
+    problems+=("qemu-img check $(basename "$image") is not clean: $(tail -n 3 <<<"$out" | tr '\n' ' ')")
+  fi
   raw=$(disk_raw "$image" "$format")
   if ! out=$(fsck.ext4 -n -f "$raw" 2>&1); then
     problems+=("fsck.ext4 -n -f $(basename "$image") is not clean: $(tail -n 3 <<<"$out" | tr '\n' ' ')")
@@ -122,6 +144,8 @@ if [ "$mode" = all ]; then
     "vdc cache=writethrough,aio=threads raw"
     "vdd cache=unsafe,aio=io_uring raw"
     "vde readonly=on,cache=none,aio=io_uring raw"
+    "vdf cache=writeback,aio=threads qcow2"
+    "vdg cache=none,aio=io_uring qcow2v2"
   )
   disk_args=()
   rw_names=()
@@ -129,7 +153,7 @@ if [ "$mode" = all ]; then
   for d in "${disks[@]}"; do
     read -r name opts format <<<"$d"
     make_disk "$work/$name.img" "$format"
-    disk_args+=(--disk "$work/$name.img,format=$format,$opts")
+    disk_args+=(--disk "$work/$name.img,format=$(vessel_format "$format"),$opts")
     if [[ "$opts" == *readonly=on* ]]; then
       ro_names+=("$name")
       sha256sum <"$work/$name.img" | cut -d' ' -f1 >"$work/$name.before"
