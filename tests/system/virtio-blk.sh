@@ -238,7 +238,8 @@ dmesg | grep -iE 'virtio_blk|vd[a-e]|EXT4-fs error|I/O error' | sed 's/^/blk-dme
   report all
   grep -E '^blk-(known|new|serial|ro)' "$work/serial"
   echo "PASS: ext4 on virtio-blk under $accel with cache none/writeback/writethrough/unsafe," \
-    "aio threads/io_uring and a read-only disk; images fsck-clean (${elapsed} s)"
+    "aio threads/io_uring, a read-only disk and qcow2 v3/v2 images; images fsck-clean," \
+    "qcow2 ones qemu-img-check clean (${elapsed} s)"
   exit 0
 fi
 
