@@ -9,7 +9,8 @@ user-mode networking (libslirp in both). Inside the guest:
   disk write  dd if=/dev/zero of=/dev/vda bs=1M count=N oflag=direct
   disk read   dd if=/dev/vda of=/dev/null bs=1M count=N iflag=direct
   download    wget of an M MiB file from an HTTP server this script runs on the
-              host's loopback, reached through slirp's gateway 10.0.2.2
+              host's loopback, reached through slirp's gateway 10.0.2.2, saved
+              to the guest's RAM file system (its size checked afterwards)
 
 Each step is bracketed by marker lines on the serial console; this script
 timestamps them as they arrive (host clock, so a guest clock that drifts
@@ -47,8 +48,9 @@ def guest_command(disk_mib, net_mib, port):
         f"dd if=/dev/vda of=/dev/null bs=1M count={disk_mib} iflag=direct 2>&1 | tail -n 1",
         "echo IO-MARK read-end",
         "echo IO-MARK download-start",
-        f"n=$(wget -q -O - http://10.0.2.2:{port}/blob | wc -c)",
+        f"wget -q -O /tmp/blob http://10.0.2.2:{port}/blob",
         "echo IO-MARK download-end",
+        "n=$(wc -c </tmp/blob); rm -f /tmp/blob",
         f"[ \"$n\" = {net_mib * 1024 * 1024} ] && echo IO-MARK download-ok || "
         "echo IO-MARK download-short $n",
     ])
