@@ -1,7 +1,7 @@
 # The two entry points of README.md:
 #   make demo  - install what is needed, build, build the guest assets, boot the demo guest
 #   make test  - the same set-up, then the whole test suite
-.PHONY: all deps build build-asan assets demo test bench bench-cpu clean format
+.PHONY: all deps build build-asan assets demo test bench bench-cpu bench-io clean format
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -37,6 +37,10 @@ bench: build assets
 # Software CPU speed beside QEMU's TCG (bench/cpu.sh; ACCEL, BENCH_RUNS, ... in its header).
 bench-cpu: build
 	@bash bench/cpu.sh $(BUILD)
+
+# Paravirtual I/O beside QEMU (bench/io.sh; ACCEL, BENCH_RUNS, ... in its header).
+bench-io: build assets
+	@bash bench/io.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files "*.cc" "*.h" ":!tests/guests")
