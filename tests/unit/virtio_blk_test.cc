@@ -82,27 +82,16 @@ class VirtioBlkTest : public ::testing::Test {
   void start_driver() {
     used_seen = 0;
     ring = std::make_unique<TestRing>(*mem, 16);
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge);
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge | virtio::kStatusDriver);
-    uint64_t want = features | virtio::kFeatureVersion1;
-    wr(c::kDriverFeatureSelect, 4, 0);
-    wr(c::kDriverFeature, 4, want & 0xFFFF'FFFF);
-    wr(c::kDriverFeatureSelect, 4, 1);
-    wr(c::kDriverFeature, 4, want >> 32);
-    uint8_t s = virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk;
-    wr(c::kDeviceStatus, 1, s);
-    wr(c::kQueueSelect, 2, 0);
-    wr(c::kQueueSize, 2, 16);
-    wr(c::kQueueDesc, 8, ring->desc_addr());
-    wr(c::kQueueDriver, 8, ring->avail_addr());
-    wr(c::kQueueDevice, 8, ring->used_addr());
-    wr(c::kQueueEnable, 2, 1);
-    wr(c::kDeviceStatus, 1, s | virtio::kStatusDriverOk);
-    ASSERT_EQ(status(), s | virtio::kStatusDriverOk);
+    driver().negotiate(features | virtio::kFeatureVersion1);
+    driver().setup_queue(0, *ring, 16);
+    driver().driver_ok();
+    ASSERT_EQ(status(), virtio::kStatusAcknowledge | virtio::kStatusDriver |
+                            virtio::kStatusFeaturesOk | virtio::kStatusDriverOk);
   }
-  uint64_t rd(uint64_t off, size_t size) { return mmio_read(io, bar + off, size); }
-  void wr(uint64_t off, size_t size, uint64_t v) { mmio_write(io, bar + off, size, v); }
-  uint8_t status() { return static_cast<uint8_t>(rd(c::kDeviceStatus, 1)); }
+  testing::VirtioBarDriver driver() { return {io, bar}; }
+  uint64_t rd(uint64_t off, size_t size) { return driver().rd(off, size); }
+  void wr(uint64_t off, size_t size, uint64_t v) { driver().wr(off, size, v); }
+  uint8_t status() { return driver().status(); }
   uint64_t cfg(uint32_t off, size_t size) {
     return rd(VirtioPciDevice::kDeviceCfgOffset + off, size);
   }

@@ -56,42 +56,17 @@ class VirtioConsoleTest : public ::testing::Test {
     ASSERT_TRUE(vdev->bar_mapping(0).has_value());
     bar = *vdev->bar_mapping(0);
   }
-  uint64_t rd(uint64_t off, size_t size) { return mmio_read(io, bar + off, size); }
-  void wr(uint64_t off, size_t size, uint64_t v) { mmio_write(io, bar + off, size, v); }
-  uint8_t status() { return static_cast<uint8_t>(rd(c::kDeviceStatus, 1)); }
-  uint64_t device_features() {
-    wr(c::kDeviceFeatureSelect, 4, 0);
-    uint64_t lo = rd(c::kDeviceFeature, 4);
-    wr(c::kDeviceFeatureSelect, 4, 1);
-    return lo | rd(c::kDeviceFeature, 4) << 32;
-  }
-  void negotiate(uint64_t features) {
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge);
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge | virtio::kStatusDriver);
-    wr(c::kDriverFeatureSelect, 4, 0);
-    wr(c::kDriverFeature, 4, features & 0xFFFF'FFFF);
-    wr(c::kDriverFeatureSelect, 4, 1);
-    wr(c::kDriverFeature, 4, features >> 32);
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk);
-  }
+  testing::VirtioBarDriver driver() { return {io, bar}; }
+  uint64_t rd(uint64_t off, size_t size) { return driver().rd(off, size); }
+  void wr(uint64_t off, size_t size, uint64_t v) { driver().wr(off, size, v); }
+  uint8_t status() { return driver().status(); }
+  uint64_t device_features() { return driver().device_features(); }
+  void negotiate(uint64_t features) { driver().negotiate(features); }
   void setup_queue(uint16_t q, const TestRing& ring, uint16_t size) {
-    wr(c::kQueueSelect, 2, q);
-    wr(c::kQueueSize, 2, size);
-    wr(c::kQueueMsixVector, 2, virtio::kMsiNoVector);
-    wr(c::kQueueDesc, 8, ring.desc_addr());
-    wr(c::kQueueDriver, 8, ring.avail_addr());
-    wr(c::kQueueDevice, 8, ring.used_addr());
-    wr(c::kQueueEnable, 2, 1);
+    driver().setup_queue(q, ring, size);
   }
-  void driver_ok() {
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk |
-           virtio::kStatusDriverOk);
-  }
-  void notify(uint16_t q) {
-    wr(VirtioPciDevice::kNotifyOffset + q * VirtioPciDevice::kNotifyMultiplier, 2, q);
-  }
+  void driver_ok() { driver().driver_ok(); }
+  void notify(uint16_t q) { driver().notify(q); }
   // Both queues running (8 entries each, event idx negotiated).
   void start() {
     negotiate(virtio::kFeatureVersion1 | virtio::kFeatureEventIdx);

@@ -81,38 +81,23 @@ class VirtioNetTest : public ::testing::Test {
     tx.emplace(*mem, 16, 0x20000);
   }
   VirtioNet& net() { return static_cast<VirtioNet&>(vdev->device()); }
-  uint64_t rd(uint64_t off, size_t size) { return mmio_read(io, bar + off, size); }
-  void wr(uint64_t off, size_t size, uint64_t v) { mmio_write(io, bar + off, size, v); }
-  uint8_t status() { return static_cast<uint8_t>(rd(c::kDeviceStatus, 1)); }
+  testing::VirtioBarDriver driver() { return {io, bar}; }
+  uint64_t rd(uint64_t off, size_t size) { return driver().rd(off, size); }
+  void wr(uint64_t off, size_t size, uint64_t v) { driver().wr(off, size, v); }
+  uint8_t status() { return driver().status(); }
   void kick(uint16_t q) {
-    wr(VirtioPciDevice::kNotifyOffset + q * VirtioPciDevice::kNotifyMultiplier, 2, q);
+    driver().notify(q);
     vdev->process_notifications();
   }
   // Negotiates `features` and starts rx (ring at 0x10000) and tx (0x20000).
   void start(uint64_t features) {
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge | virtio::kStatusDriver);
-    wr(c::kDriverFeatureSelect, 4, 0);
-    wr(c::kDriverFeature, 4, features & 0xFFFF'FFFF);
-    wr(c::kDriverFeatureSelect, 4, 1);
-    wr(c::kDriverFeature, 4, features >> 32);
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk);
+    driver().negotiate(features);
     ASSERT_TRUE(status() & virtio::kStatusFeaturesOk);
     setup(0, *rx);
     setup(1, *tx);
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk |
-           virtio::kStatusDriverOk);
+    driver().driver_ok();
   }
-  void setup(uint16_t q, const TestRing& ring) {
-    wr(c::kQueueSelect, 2, q);
-    wr(c::kQueueSize, 2, 16);
-    wr(c::kQueueMsixVector, 2, virtio::kMsiNoVector);
-    wr(c::kQueueDesc, 8, ring.desc_addr());
-    wr(c::kQueueDriver, 8, ring.avail_addr());
-    wr(c::kQueueDevice, 8, ring.used_addr());
-    wr(c::kQueueEnable, 2, 1);
-  }
+  void setup(uint16_t q, const TestRing& ring) { driver().setup_queue(q, ring, 16); }
   // A one-descriptor receive chain of `len` writable bytes at descriptor `d`.
   void post_rx(uint16_t d, uint64_t gpa, uint32_t len) {
     rx->set_desc(d, gpa, len, virtio::kDescFlagWrite);

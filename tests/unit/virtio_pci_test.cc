@@ -91,9 +91,10 @@ class VirtioPciTest : public ::testing::Test {
     ASSERT_TRUE(vdev->bar_mapping(0).has_value());
     bar = *vdev->bar_mapping(0);
   }
-  uint64_t rd(uint64_t off, size_t size) { return mmio_read(io, bar + off, size); }
-  void wr(uint64_t off, size_t size, uint64_t v) { mmio_write(io, bar + off, size, v); }
-  uint8_t status() { return static_cast<uint8_t>(rd(c::kDeviceStatus, 1)); }
+  testing::VirtioBarDriver driver() { return {io, bar}; }
+  uint64_t rd(uint64_t off, size_t size) { return driver().rd(off, size); }
+  void wr(uint64_t off, size_t size, uint64_t v) { driver().wr(off, size, v); }
+  uint8_t status() { return driver().status(); }
 
   // The vendor capabilities: cfg_type -> config-space offset.
   std::map<uint8_t, uint32_t> virtio_caps() {
@@ -125,35 +126,12 @@ class VirtioPciTest : public ::testing::Test {
     }
   }
   // ACKNOWLEDGE, DRIVER, features, FEATURES_OK, as a driver does.
-  void negotiate(uint64_t features) {
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge);
-    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge | virtio::kStatusDriver);
-    wr(c::kDriverFeatureSelect, 4, 0);
-    wr(c::kDriverFeature, 4, features & 0xFFFF'FFFF);
-    wr(c::kDriverFeatureSelect, 4, 1);
-    wr(c::kDriverFeature, 4, features >> 32);
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk);
-  }
+  void negotiate(uint64_t features) { driver().negotiate(features); }
   void setup_queue(uint16_t q, const TestRing& ring, uint16_t size, uint16_t vector) {
-    wr(c::kQueueSelect, 2, q);
-    wr(c::kQueueSize, 2, size);
-    wr(c::kQueueMsixVector, 2, vector);
-    wr(c::kQueueDesc, 8, ring.desc_addr());
-    // The driver area in two dword writes, as some drivers do.
-    wr(c::kQueueDriver, 4, ring.avail_addr() & 0xFFFF'FFFF);
-    wr(c::kQueueDriver + 4, 4, ring.avail_addr() >> 32);
-    wr(c::kQueueDevice, 8, ring.used_addr());
-    wr(c::kQueueEnable, 2, 1);
+    driver().setup_queue(q, ring, size, vector);
   }
-  void driver_ok() {
-    wr(c::kDeviceStatus, 1,
-       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk |
-           virtio::kStatusDriverOk);
-  }
-  void kick(uint16_t q) {
-    wr(VirtioPciDevice::kNotifyOffset + q * VirtioPciDevice::kNotifyMultiplier, 2, q);
-  }
+  void driver_ok() { driver().driver_ok(); }
+  void kick(uint16_t q) { driver().notify(q); }
   // Queue 0 running with MSI-X vector 1 (config vector 0) and one chain
   // "abc" -> 8 writable bytes made available.
   void running_echo(TestRing& ring, bool msix = true) {

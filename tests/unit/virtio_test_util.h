@@ -7,7 +7,10 @@
 
 #include <cstdint>
 
+#include "bus/io_bus.h"
 #include "memory/guest_memory.h"
+#include "pci_test_util.h"
+#include "virtio/virtio_pci.h"
 #include "virtio/virtio_spec.h"
 #include "virtio/virtqueue.h"
 
@@ -67,6 +70,60 @@ class TestRing {
   uint16_t size_;
   uint64_t desc_, avail_, used_;
   uint16_t avail_idx_ = 0;
+};
+
+// A driver's steps on the BAR 0 (at `bar` on `io`) of a VirtioPciDevice.
+class VirtioBarDriver {
+ public:
+  VirtioBarDriver(IoBus& io, uint64_t bar) : io_(io), bar_(bar) {}
+
+  uint64_t rd(uint64_t off, size_t size) { return mmio_read(io_, bar_ + off, size); }
+  void wr(uint64_t off, size_t size, uint64_t v) { mmio_write(io_, bar_ + off, size, v); }
+  uint8_t status() { return static_cast<uint8_t>(rd(virtio::common::kDeviceStatus, 1)); }
+  uint64_t device_features() {
+    wr(virtio::common::kDeviceFeatureSelect, 4, 0);
+    uint64_t lo = rd(virtio::common::kDeviceFeature, 4);
+    wr(virtio::common::kDeviceFeatureSelect, 4, 1);
+    return lo | rd(virtio::common::kDeviceFeature, 4) << 32;
+  }
+  // ACKNOWLEDGE, DRIVER, the feature words, FEATURES_OK.
+  void negotiate(uint64_t features) {
+    namespace c = virtio::common;
+    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge);
+    wr(c::kDeviceStatus, 1, virtio::kStatusAcknowledge | virtio::kStatusDriver);
+    wr(c::kDriverFeatureSelect, 4, 0);
+    wr(c::kDriverFeature, 4, features & 0xFFFF'FFFF);
+    wr(c::kDriverFeatureSelect, 4, 1);
+    wr(c::kDriverFeature, 4, features >> 32);
+    wr(c::kDeviceStatus, 1,
+       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk);
+  }
+  // Queue q on `ring` with `size` entries and MSI-X `vector`, enabled. The
+  // driver area goes in two dword writes, as some drivers do.
+  void setup_queue(uint16_t q, const TestRing& ring, uint16_t size,
+                   uint16_t vector = virtio::kMsiNoVector) {
+    namespace c = virtio::common;
+    wr(c::kQueueSelect, 2, q);
+    wr(c::kQueueSize, 2, size);
+    wr(c::kQueueMsixVector, 2, vector);
+    wr(c::kQueueDesc, 8, ring.desc_addr());
+    wr(c::kQueueDriver, 4, ring.avail_addr() & 0xFFFF'FFFF);
+    wr(c::kQueueDriver + 4, 4, ring.avail_addr() >> 32);
+    wr(c::kQueueDevice, 8, ring.used_addr());
+    wr(c::kQueueEnable, 2, 1);
+  }
+  void driver_ok() {
+    wr(virtio::common::kDeviceStatus, 1,
+       virtio::kStatusAcknowledge | virtio::kStatusDriver | virtio::kStatusFeaturesOk |
+           virtio::kStatusDriverOk);
+  }
+  void notify(uint16_t q) {
+    wr(VirtioPciDevice::kNotifyOffset + q * VirtioPciDevice::kNotifyMultiplier, 2, q);
+  }
+
+ private:
+  IoBus& io_;
+  uint64_t bar_;
 };
 
 }  // namespace vessel::testing
