@@ -28,13 +28,24 @@ Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
   Want wants[2] = {{0, low}, {layout::kHighRamStart, size - low}};
   for (const Want& w : wants) {
     if (w.size == 0) continue;
-    void* p = ::mmap(nullptr, w.size, PROT_READ | PROT_WRITE,
+    // Reserved with 2 MiB of slack and trimmed to a 2 MiB boundary, then
+    // offered to transparent huge pages (as QEMU does): fewer host TLB
+    // misses, and O_DIRECT I/O into guest RAM pins one page per 2 MiB.
+    const uint64_t huge = 2ull << 20;
+    void* p = ::mmap(nullptr, w.size + huge, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
       return make_error("cannot reserve {} MiB of guest memory: {}", w.size >> 20,
                         std::strerror(errno));
     }
-    mem->regions_.push_back({w.gpa, w.size, static_cast<uint8_t*>(p)});
+    uintptr_t start = reinterpret_cast<uintptr_t>(p);
+    uintptr_t aligned = (start + huge - 1) & ~(huge - 1);
+    if (aligned > start) ::munmap(p, aligned - start);
+    uintptr_t end = aligned + w.size;
+    if (start + w.size + huge > end)
+      ::munmap(reinterpret_cast<void*>(end), start + w.size + huge - end);
+    ::madvise(reinterpret_cast<void*>(aligned), w.size, MADV_HUGEPAGE);
+    mem->regions_.push_back({w.gpa, w.size, reinterpret_cast<uint8_t*>(aligned)});
   }
   std::vector<CodeTracker::Span> spans;
   for (const Region& r : mem->regions_) spans.push_back({r.gpa, r.size});
