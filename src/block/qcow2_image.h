@@ -138,6 +138,17 @@ class Qcow2Image : public BlockImage {
   // at the end of every operation and at safe points inside long ones.
   Status finish_op();
   Status trim_cache();
+  // Calls step(gc, in, n) for each piece of guest bytes [offset, offset +
+  // length) inside one guest cluster gc (starting `in` bytes into it, `n`
+  // long), trimming the metadata cache before each, then finish_op(). The
+  // first error is returned (finish_op() runs either way). qcow2_map.cc.
+  template <typename Step>
+  Status for_each_cluster(uint64_t offset, uint64_t length, Step step);
+  // Whether the piece (gc, in, n) covers guest cluster gc whole, or up to
+  // the disk's end.
+  bool whole_cluster(uint64_t gc, uint64_t in, uint64_t n) const {
+    return in == 0 && (n == cluster_size_ || (gc << cluster_bits_) + n == size_);
+  }
   Status check_host_cluster(uint64_t offset, const char* what) const;
   uint64_t refblock_entries() const { return (cluster_size_ * 8) >> refcount_order_; }
   uint64_t refcount_max() const {

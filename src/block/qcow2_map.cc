@@ -100,6 +100,24 @@ Expected<uint64_t> Qcow2Image::writable_cluster(uint64_t gc) {
   return at;
 }
 
+template <typename Step>
+Status Qcow2Image::for_each_cluster(uint64_t offset, uint64_t length, Step step) {
+  auto body = [&]() -> Status {
+    while (length > 0) {
+      VESSEL_TRY(trim_cache());
+      uint64_t in = offset & (cluster_size_ - 1);
+      uint64_t n = std::min(length, cluster_size_ - in);
+      VESSEL_TRY(step(offset >> cluster_bits_, in, n));
+      offset += n;
+      length -= n;
+    }
+    return ok_status();
+  };
+  Status st = body();
+  Status done = finish_op();
+  return st.ok() ? done : st;
+}
+
 Status Qcow2Image::map(uint64_t offset, uint64_t length, bool write, std::vector<BlockRun>& runs) {
   std::lock_guard lock(mu_);
   VESSEL_TRY(check_range(offset, length, write));
@@ -117,50 +135,37 @@ Status Qcow2Image::map(uint64_t offset, uint64_t length, bool write, std::vector
     }
     runs.push_back({len, host});
   };
-  auto body = [&]() -> Status {
-    while (length > 0) {
-      VESSEL_TRY(trim_cache());
-      uint64_t gc = offset >> cluster_bits_;
-      uint64_t in = offset & (cluster_size_ - 1);
-      uint64_t n = std::min(length, cluster_size_ - in);
-      if (write) {
-        VESSEL_ASSIGN(uint64_t host, writable_cluster(gc));
-        add(n, host + in);
-      } else {
-        VESSEL_ASSIGN(uint64_t entry, l2_entry(gc));
-        if (entry & kCompressed) {
-          return make_error("compressed qcow2 cluster at guest offset {:#x} is not supported",
-                            gc << cluster_bits_);
-        }
-        uint64_t host = entry & kOffsetMask;
-        if (host == 0 || (version_ == 3 && (entry & kZeroFlag))) {
-          add(n, BlockRun::kZero);
-        } else {
-          if (host % cluster_size_ != 0 || host >= file_size_) {
-            return make_error(
-                "qcow2 L2 entry for guest offset {:#x} points at {:#x}, unaligned or past the end "
-                "of the image file",
-                gc << cluster_bits_, host);
-          }
-          // Bytes of the cluster past the end of the file read as zero.
-          uint64_t start = host + in;
-          uint64_t inside = start >= file_size_ ? 0 : std::min(n, file_size_ - start);
-          if (inside > 0) add(inside, start);
-          if (inside < n) add(n - inside, BlockRun::kZero);
-        }
+  Status st = for_each_cluster(offset, length, [&](uint64_t gc, uint64_t in, uint64_t n) -> Status {
+    if (write) {
+      VESSEL_ASSIGN(uint64_t host, writable_cluster(gc));
+      add(n, host + in);
+    } else {
+      VESSEL_ASSIGN(uint64_t entry, l2_entry(gc));
+      if (entry & kCompressed) {
+        return make_error("compressed qcow2 cluster at guest offset {:#x} is not supported",
+                          gc << cluster_bits_);
       }
-      offset += n;
-      length -= n;
+      uint64_t host = entry & kOffsetMask;
+      if (host == 0 || (version_ == 3 && (entry & kZeroFlag))) {
+        add(n, BlockRun::kZero);
+      } else {
+        if (host % cluster_size_ != 0 || host >= file_size_) {
+          return make_error(
+              "qcow2 L2 entry for guest offset {:#x} points at {:#x}, unaligned or past the end "
+              "of the image file",
+              gc << cluster_bits_, host);
+        }
+        // Bytes of the cluster past the end of the file read as zero.
+        uint64_t start = host + in;
+        uint64_t inside = start >= file_size_ ? 0 : std::min(n, file_size_ - start);
+        if (inside > 0) add(inside, start);
+        if (inside < n) add(n - inside, BlockRun::kZero);
+      }
     }
     return ok_status();
-  };
-  Status st = body();
-  Status done = finish_op();
-  if (!st.ok()) {
-    runs.resize(first);
-    return st;
-  }
-  return done;
+  });
+  if (!st.ok()) runs.resize(first);
+  return st;
 }
 
 Status Qcow2Image::flush() {
@@ -216,48 +221,21 @@ Status Qcow2Image::zero_partial(uint64_t offset, uint64_t length) {
 Status Qcow2Image::write_zeroes(uint64_t offset, uint64_t length, bool unmap) {
   std::lock_guard lock(mu_);
   VESSEL_TRY(check_range(offset, length, true));
-  auto body = [&]() -> Status {
-    while (length > 0) {
-      VESSEL_TRY(trim_cache());
-      uint64_t in = offset & (cluster_size_ - 1);
-      uint64_t n = std::min(length, cluster_size_ - in);
-      // A cluster is whole when the range covers it up to the disk's end.
-      bool whole = in == 0 && (n == cluster_size_ || offset + n == size_);
-      if (whole) {
-        VESSEL_TRY(
-            drop_cluster(offset >> cluster_bits_, unmap ? Drop::kZeroesUnmap : Drop::kZeroes));
-      } else {
-        VESSEL_TRY(zero_partial(offset, n));
-      }
-      offset += n;
-      length -= n;
+  return for_each_cluster(offset, length, [&](uint64_t gc, uint64_t in, uint64_t n) -> Status {
+    if (whole_cluster(gc, in, n)) {
+      return drop_cluster(gc, unmap ? Drop::kZeroesUnmap : Drop::kZeroes);
     }
-    return ok_status();
-  };
-  Status st = body();
-  Status done = finish_op();
-  return st.ok() ? done : st;
+    return zero_partial((gc << cluster_bits_) + in, n);
+  });
 }
 
 Status Qcow2Image::discard(uint64_t offset, uint64_t length) {
   std::lock_guard lock(mu_);
   VESSEL_TRY(check_range(offset, length, true));
-  auto body = [&]() -> Status {
-    while (length > 0) {
-      VESSEL_TRY(trim_cache());
-      uint64_t in = offset & (cluster_size_ - 1);
-      uint64_t n = std::min(length, cluster_size_ - in);
-      bool whole = in == 0 && (n == cluster_size_ || offset + n == size_);
-      // Partial clusters are left alone, which discard allows.
-      if (whole) VESSEL_TRY(drop_cluster(offset >> cluster_bits_, Drop::kDiscard));
-      offset += n;
-      length -= n;
-    }
-    return ok_status();
-  };
-  Status st = body();
-  Status done = finish_op();
-  return st.ok() ? done : st;
+  return for_each_cluster(offset, length, [&](uint64_t gc, uint64_t in, uint64_t n) -> Status {
+    // Partial clusters are left alone, which discard allows.
+    return whole_cluster(gc, in, n) ? drop_cluster(gc, Drop::kDiscard) : ok_status();
+  });
 }
 
 }  // namespace vessel::qcow2
