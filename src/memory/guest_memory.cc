@@ -42,8 +42,7 @@ Expected<std::unique_ptr<GuestMemory>> GuestMemory::create(uint64_t size) {
     uintptr_t aligned = (start + huge - 1) & ~(huge - 1);
     if (aligned > start) ::munmap(p, aligned - start);
     uintptr_t end = aligned + w.size;
-    if (start + w.size + huge > end)
-      ::munmap(reinterpret_cast<void*>(end), start + w.size + huge - end);
+    ::munmap(reinterpret_cast<void*>(end), start + w.size + huge - end);  // never empty
     ::madvise(reinterpret_cast<void*>(aligned), w.size, MADV_HUGEPAGE);
     mem->regions_.push_back({w.gpa, w.size, reinterpret_cast<uint8_t*>(aligned)});
   }
