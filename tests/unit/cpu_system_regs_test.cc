@@ -98,9 +98,11 @@ TEST(CpuMsr, BiosSignIdReadsZeroAndUnknownMsrIsGp) {
 TEST(CpuMsr, SpeculationControlsAndArchCapabilities) {
   StepCpu s;
   CpuidResult leaf7 = s.cpu.cpuid(7, 0);
-  EXPECT_TRUE(leaf7.edx & (1u << 26));   // IBRS/IBPB
-  EXPECT_TRUE(leaf7.edx & (1u << 29));   // ARCH_CAPABILITIES
-  EXPECT_FALSE(leaf7.edx & (1u << 27));  // no STIBP
+  EXPECT_TRUE(leaf7.edx & (1u << 26));        // IBRS/IBPB
+  EXPECT_TRUE(leaf7.edx & (1u << 29));        // ARCH_CAPABILITIES
+  EXPECT_FALSE(leaf7.edx & (1u << 27));       // no STIBP
+  EXPECT_GE(leaf7.eax, 2u);                   // subleaf 2 exists
+  EXPECT_EQ(s.cpu.cpuid(7, 2).edx, 1u << 4);  // BHI_CTRL only
   s.cpu.gpr[kRcx] = 0x10A;
   EXPECT_EQ(s.run({0x0F, 0x32}), -1);  // rdmsr
   uint64_t caps = (s.cpu.gpr[kRdx] << 32) | (s.cpu.gpr[kRax] & 0xFFFFFFFF);
@@ -116,6 +118,11 @@ TEST(CpuMsr, SpeculationControlsAndArchCapabilities) {
   s.cpu.gpr[kRax] = 0;
   EXPECT_EQ(s.run({0x0F, 0x32}), -1);
   EXPECT_EQ(s.cpu.gpr[kRax], 1u);
+  s.cpu.gpr[kRax] = 1 | (1u << 10);  // IBRS | BHI_DIS_S
+  EXPECT_EQ(s.run({0x0F, 0x30}), -1);
+  s.cpu.gpr[kRax] = 0;
+  EXPECT_EQ(s.run({0x0F, 0x32}), -1);
+  EXPECT_EQ(s.cpu.gpr[kRax], 1u | (1u << 10));
   s.cpu.gpr[kRax] = 2;  // STIBP is not enumerated
   EXPECT_EQ(s.run({0x0F, 0x30}), kGp);
   s.cpu.gpr[kRcx] = 0x49;  // PRED_CMD: IBPB accepted, write-only

@@ -25,9 +25,10 @@ inline constexpr uint64_t kArchCapabilities =
     (1ull << 0) | (1ull << 1) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) |
     (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | (1ull << 26) |
     (1ull << 27) | (1ull << 62);
-// IA32_SPEC_CTRL bits that may be set: IBRS (leaf 7 EDX bit 26). It is
-// stored and read back; with no speculation it has nothing to restrict.
-inline constexpr uint64_t kSpecCtrlWritable = 1;
+// IA32_SPEC_CTRL bits that may be set: IBRS (bit 0, leaf 7 EDX bit 26) and
+// BHI_DIS_S (bit 10, leaf 7 subleaf 2 EDX bit 4). They are stored and read
+// back; with no speculation they have nothing to restrict.
+inline constexpr uint64_t kSpecCtrlWritable = 1 | (1ull << 10);
 
 // Leaf 1 ECX bit the CPUID instruction sets while CR4.OSXSAVE is set.
 inline constexpr uint32_t kCpuidOsxsave = 1u << 27;
