@@ -26,6 +26,14 @@ struct VcpuExit {
 
 const char* to_string(VcpuExit::Kind kind);
 
+// What a vCPU has done, readable from any thread while it runs (the
+// management API's statistics). Each accelerator fills what it knows.
+struct VcpuCounters {
+  uint64_t instructions = 0;  // guest instructions executed (software CPU)
+  uint64_t exits = 0;         // exits to the VMM (KVM)
+  uint64_t interrupts = 0;    // interrupts delivered (software CPU)
+};
+
 class Vcpu {
  public:
   virtual ~Vcpu() = default;
@@ -38,6 +46,8 @@ class Vcpu {
   virtual void kick() = 0;
   virtual Expected<CpuState> state() = 0;
   virtual Status set_state(const CpuState& state) = 0;
+  // Any thread.
+  virtual VcpuCounters counters() const = 0;
 };
 
 }  // namespace vessel

@@ -19,7 +19,7 @@ namespace {
 
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
-  std::string load_addr = "0x7c00", console = "serial";
+  std::string load_addr = "0x7c00", console = "serial", api_socket;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
   int cpus = 1;
@@ -45,6 +45,7 @@ Expected<VmConfig> make_config(const Options& o) {
   c.cpus = o.cpus;
   c.debug_exit = o.debug_exit;
   c.rng = o.rng;
+  c.api_socket = o.api_socket;
   if (o.console == "serial") {
     c.console = ConsoleDevice::kSerial;
   } else if (o.console == "virtio") {
@@ -153,6 +154,9 @@ int main(int argc, char** argv) {
          "tap=NAME[,mac=MAC] "
          "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
       ->allow_extra_args(false);
+  app.add_option("--api-socket", o.api_socket,
+                 "serve the management API (HTTP/1.1 + JSON, docs/api.md) on this Unix socket, "
+                 "e.g. for vesselctl or curl --unix-socket");
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

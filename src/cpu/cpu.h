@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/counter.h"
 #include "cpu/cpu_bus.h"
 #include "cpu/decode/block_cache.h"
 #include "cpu/decode/insn.h"
@@ -23,14 +24,16 @@
 
 namespace vessel::cpu {
 
+// instructions and interrupts are also read by other threads (the management
+// API's counters); the rest only by the vCPU's own.
 struct CpuStats {
-  uint64_t instructions = 0;
+  Counter instructions;
   uint64_t blocks = 0;      // blocks entered
   uint64_t chain_hits = 0;  // blocks entered through a successor link (no lookup)
   uint64_t tlb_hits = 0;
   uint64_t tlb_misses = 0;
   uint64_t exceptions = 0;
-  uint64_t interrupts = 0;
+  Counter interrupts;
 };
 
 // Little-endian loads and stores of 1, 2, 4 or 8 bytes (fixed-size copies

@@ -28,6 +28,7 @@ constexpr uint16_t kCntSlpEn = 0x2000;
 constexpr uint16_t kCntStored = 0x0002 | kCntSlpTypMask;
 
 constexpr uint32_t kTimerMask = 0xFF'FFFF;
+constexpr uint16_t kPwrBtn = 1u << 8;  // PWRBTN_STS / PWRBTN_EN
 
 uint64_t host_monotonic_ns() {
   timespec ts{};
@@ -37,10 +38,24 @@ uint64_t host_monotonic_ns() {
 
 }  // namespace
 
-AcpiPm::AcpiPm(PowerControl& power, MonotonicClock clock)
+AcpiPm::AcpiPm(PowerControl& power, IrqChip* irq, MonotonicClock clock)
     : power_(power),
+      irq_(irq),
       clock_(clock ? std::move(clock) : MonotonicClock(host_monotonic_ns)),
       start_ns_(clock_()) {}
+
+void AcpiPm::press_power_button() {
+  std::lock_guard lock(mu_);
+  status_ |= kPwrBtn;
+  update_sci_locked();
+}
+
+void AcpiPm::update_sci_locked() {
+  bool level = (status_ & enable_ & kPwrBtn) != 0;
+  if (level == sci_) return;
+  sci_ = level;
+  if (irq_) irq_->set_level(layout::kIrqAcpiSci, level);
+}
 
 uint32_t AcpiPm::timer_value() const {
   uint64_t elapsed = clock_() - start_ns_;
@@ -92,6 +107,7 @@ void AcpiPm::write(uint64_t offset, std::span<const uint8_t> data) {
       }
       // Reserved bytes and the read-only timer ignore writes.
     }
+    update_sci_locked();
     if (control_written) {
       // Bytes of PM1a_CNT the access did not cover keep their stored value.
       bool low = offset <= kOffControl && offset + data.size() > kOffControl;

@@ -9,8 +9,12 @@
 //   +6 reserved (reads 0)
 //   +8 PM_TMR (4 bytes, read-only): a 24-bit counter at 3.579545 MHz from
 //      the host monotonic clock (FADT TMR_VAL_EXT = 0).
-// Nothing raises SCI: no status bit is ever set by the device (not even
-// TMR_STS on the timer's bit-23 carry), so PM1_EN bits have no effect.
+// The power button (press_power_button(), the management API's
+// vm.power-button) sets PWRBTN_STS (PM1a_STS bit 8); while PWRBTN_STS and
+// PWRBTN_EN (PM1a_EN bit 8) are both set the SCI line (layout::kIrqAcpiSci,
+// level-triggered) is high, so the guest's ACPI driver sees a fixed-hardware
+// power button event and clears the status bit. TMR_STS is never set (no
+// timer-carry event), so PM1_EN's other bits have no effect.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,7 @@
 #include "base/pc_layout.h"
 #include "bus/device.h"
 #include "devices/power_control.h"
+#include "irq/irq_chip.h"
 
 namespace vessel {
 
@@ -35,7 +40,10 @@ class AcpiPm : public Device {
 
   // An empty clock means the host's CLOCK_MONOTONIC. The timer counts from
   // 0 at construction.
-  explicit AcpiPm(PowerControl& power, MonotonicClock clock = {});
+  explicit AcpiPm(PowerControl& power, IrqChip* irq = nullptr, MonotonicClock clock = {});
+
+  // Presses the power button (any thread).
+  void press_power_button();
 
   std::string_view name() const override { return "acpi-pm"; }
   void read(uint64_t offset, std::span<uint8_t> data) override;
@@ -43,8 +51,11 @@ class AcpiPm : public Device {
 
  private:
   uint32_t timer_value() const;  // the 24-bit counter now
+  void update_sci_locked();
 
   PowerControl& power_;
+  IrqChip* irq_;
+  bool sci_ = false;  // the level driven on the SCI line
   const MonotonicClock clock_;
   const uint64_t start_ns_;
   std::mutex mu_;

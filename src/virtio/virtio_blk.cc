@@ -16,6 +16,8 @@ struct VirtioBlk::Request : IoRequest {
   uint16_t head = 0;
   uint64_t status_gpa = 0;
   uint32_t used = 0;                // bytes written to the writable buffers with the status
+  uint32_t type = 0;                // the request type (statistics)
+  uint64_t bytes = 0;               // data bytes (statistics)
   std::vector<VirtqBuffer> filled;  // IN: the guest buffers the read fills (note_write)
 };
 
@@ -122,6 +124,39 @@ std::unique_ptr<VirtioBlk::Request> VirtioBlk::new_request() {
   return r;
 }
 
+void VirtioBlk::count(uint32_t type, uint64_t bytes, bool ok) {
+  if (!ok) {
+    ++stats_.errors;
+    return;
+  }
+  switch (type) {
+    case vb::kTypeIn:
+      ++stats_.read_ops;
+      stats_.read_bytes += bytes;
+      break;
+    case vb::kTypeOut:
+      ++stats_.write_ops;
+      stats_.write_bytes += bytes;
+      break;
+    case vb::kTypeFlush:
+      ++stats_.flush_ops;
+      break;
+    case vb::kTypeDiscard:
+    case vb::kTypeWriteZeroes:
+      ++stats_.discard_ops;
+      break;
+    default:
+      break;
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> VirtioBlk::counters() const {
+  return {{"read_ops", stats_.read_ops},       {"read_bytes", stats_.read_bytes},
+          {"write_ops", stats_.write_ops},     {"write_bytes", stats_.write_bytes},
+          {"flush_ops", stats_.flush_ops},     {"discard_ops", stats_.discard_ops},
+          {"errors", stats_.errors}};
+}
+
 Status VirtioBlk::finish(Virtqueue& vq, uint16_t head, uint64_t status_gpa, uint32_t used,
                          uint8_t status) {
   VESSEL_TRY(vq.memory().write(status_gpa, &status, 1));
@@ -138,6 +173,7 @@ Status VirtioBlk::complete_finished(Virtqueue& vq) {
     if (ok) {
       for (const VirtqBuffer& b : req->filled) vq.memory().note_write(b.gpa, b.len);
     }
+    count(req->type, req->bytes, ok);
     if (result.ok()) {
       result = finish(vq, req->head, req->status_gpa, ok ? req->used : 1,
                       ok ? vb::kStatusOk : vb::kStatusIoErr);
@@ -216,6 +252,7 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
   }
   if (!have_status) return make_error("block request {} has no writable status byte", head);
   auto answer = [&](uint8_t status, uint32_t used = 1) {
+    if (status != vb::kStatusOk) ++stats_.errors;
     return finish(vq, head, status_gpa, used, status);
   };
   if (chain_.readable_bytes() < 16) return answer(vb::kStatusIoErr);
@@ -233,6 +270,8 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
   req->head = head;
   req->status_gpa = status_gpa;
   req->used = 1;
+  req->type = type;
+  req->bytes = 0;
   switch (type) {
     case vb::kTypeIn:
     case vb::kTypeOut: {
@@ -250,6 +289,7 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
       if (!s.ok()) return answer(vb::kStatusIoErr);
       req->op = in ? IoRequest::Op::kRead : IoRequest::Op::kWrite;
       req->used = static_cast<uint32_t>((in ? len : 0) + 1);
+      req->bytes = len;
       break;
     }
     case vb::kTypeFlush:

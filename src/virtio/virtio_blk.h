@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "base/counter.h"
 #include "block/block_image.h"
 #include "block/io_engine.h"
 #include "virtio/virtio_device.h"
@@ -103,6 +104,9 @@ class VirtioBlk : public VirtioDevice {
   void wait_for_io() { engine_->drain(); }
   uint64_t in_flight() const { return engine_->in_flight(); }
   BlockImage& image() { return *image_; }
+  // read_ops/bytes, write_ops/bytes, flush_ops, discard_ops (discard and
+  // write-zeroes), errors (requests answered IOERR or UNSUPP).
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
 
  private:
   struct Request;
@@ -112,6 +116,7 @@ class VirtioBlk : public VirtioDevice {
   Status start_request(Virtqueue& vq);
   Status finish(Virtqueue& vq, uint16_t head, uint64_t status_gpa, uint32_t used, uint8_t status);
   Status complete_finished(Virtqueue& vq);
+  void count(uint32_t type, uint64_t bytes, bool ok);
   std::unique_ptr<Request> new_request();
   // Discard / write-zeroes: the segments, checked; or the status to answer.
   Expected<uint8_t> segments_request(Virtqueue& vq, uint32_t type, Request& req);
@@ -122,6 +127,9 @@ class VirtioBlk : public VirtioDevice {
   DescChain chain_;
   std::vector<std::unique_ptr<IoRequest>> finished_;
   std::vector<std::unique_ptr<Request>> free_;
+  struct Stats {
+    Counter read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors;
+  } stats_;
 };
 
 }  // namespace vessel

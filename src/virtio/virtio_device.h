@@ -14,7 +14,10 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "virtio/virtqueue.h"
@@ -70,6 +73,10 @@ class VirtioDevice {
   // broke the rules; the transport then marks the device as needing reset.
   // Interrupts for the pushed chains are the transport's business.
   virtual Status process_queue(uint16_t q, Virtqueue& vq) = 0;
+
+  // Statistics for the management API, as (name, value) pairs; safe from any
+  // thread (the values are Counters, base/counter.h).
+  virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
 
   // Called once by the transport when it takes the device, before anything
   // else: the device keeps `host` for kick() and config_changed().

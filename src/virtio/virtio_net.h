@@ -30,6 +30,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/counter.h"
 #include "net/net_backend.h"
 #include "virtio/virtio_device.h"
 
@@ -67,10 +68,10 @@ class VirtioNet : public VirtioDevice {
   static constexpr uint16_t kQueueSize = 256;
 
   struct Stats {
-    uint64_t rx_frames = 0, rx_bytes = 0;
-    uint64_t rx_dropped = 0;  // too big for the posted buffers
-    uint64_t tx_frames = 0, tx_bytes = 0;
-    uint64_t tx_dropped = 0;  // malformed chains, or the backend refused
+    Counter rx_frames, rx_bytes;
+    Counter rx_dropped;  // too big for the posted buffers
+    Counter tx_frames, tx_bytes;
+    Counter tx_dropped;  // malformed chains, or the backend refused
   };
 
   // The MTU offered to the driver is the backend's.
@@ -93,6 +94,7 @@ class VirtioNet : public VirtioDevice {
 
   // Statistics; read under the transport's lock (or with the loop idle).
   const Stats& stats() const { return stats_; }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
   NetBackend& backend() { return *backend_; }
 
  private:

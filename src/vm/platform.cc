@@ -18,6 +18,7 @@ struct Platform::Devices {
   // path reads it without a lock.
   std::function<void(std::span<const uint8_t>)> console_out;
   std::shared_ptr<Serial16550> com1;
+  std::shared_ptr<AcpiPm> pm;
   std::unique_ptr<PciBus> pci;
 };
 
@@ -38,7 +39,8 @@ Expected<std::unique_ptr<Platform>> Platform::create(const PlatformConfig& confi
   VESSEL_TRY(bus.add_pio(layout::kPortI8042Cmd, 1, I8042::command_port(kbc)));
 
   VESSEL_TRY(bus.add_pio(layout::kPortCmos, 2, std::make_shared<Cmos>()));
-  VESSEL_TRY(bus.add_pio(AcpiPm::kPortBase, AcpiPm::kPortCount, std::make_shared<AcpiPm>(power)));
+  d->pm = std::make_shared<AcpiPm>(power, &irq);
+  VESSEL_TRY(bus.add_pio(AcpiPm::kPortBase, AcpiPm::kPortCount, d->pm));
   // PCI: bus 0 with the host bridge at 00:00.0, reached through ports
   // 0xCF8-0xCFF (which also pass byte accesses at 0xCF9 to the reset control
   // register) and through ECAM.
@@ -69,6 +71,10 @@ void Platform::set_console_output(std::function<void(std::span<const uint8_t>)> 
 
 PciBus& Platform::pci() {
   return *d_->pci;
+}
+
+void Platform::press_power_button() {
+  d_->pm->press_power_button();
 }
 
 size_t Platform::console_input(std::span<const uint8_t> bytes) {

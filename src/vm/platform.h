@@ -36,6 +36,8 @@ class Platform {
   size_t console_input(std::span<const uint8_t> bytes);
   // PCI bus 0, where PCI devices (virtio) are added before the guest runs.
   PciBus& pci();
+  // Presses the ACPI power button (any thread).
+  void press_power_button();
 
  private:
   struct Devices;

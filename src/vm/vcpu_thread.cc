@@ -1,5 +1,7 @@
 #include "vm/vcpu_thread.h"
 
+#include <pthread.h>
+
 #include "base/log.h"
 
 namespace vessel {
@@ -87,6 +89,18 @@ Expected<CpuState> VcpuThread::read_state() {
   return result;
 }
 
+VcpuThread::Stats VcpuThread::stats() const {
+  Stats s;
+  if (!vcpu_) return s;
+  s.counters = vcpu_->counters();
+  // The clock exists while the thread does; a stopped thread reads 0.
+  timespec ts{};
+  if (state() != State::kStopped && clock_gettime(cpu_clock_, &ts) == 0) {
+    s.cpu_time_ns = uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+  }
+  return s;
+}
+
 VcpuThread::State VcpuThread::state() const {
   std::lock_guard lock(mu_);
   return state_;
@@ -142,6 +156,7 @@ void VcpuThread::main(std::optional<BootImage> boot) {
   {
     std::lock_guard lock(mu_);
     vcpu_ = std::move(*vcpu);
+    if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) != 0) cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
     started_ = true;
   }
   cv_.notify_all();

@@ -8,6 +8,8 @@
 // vCPU, and the thread acts on the message between two runs of guest code.
 #pragma once
 
+#include <time.h>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -51,6 +53,13 @@ class VcpuThread {
   State state() const;
   int id() const { return id_; }
 
+  // Statistics, from any thread once start() has succeeded.
+  struct Stats {
+    uint64_t cpu_time_ns = 0;  // the thread's CPU time (guest code and exits)
+    VcpuCounters counters;
+  };
+  Stats stats() const;
+
  private:
   enum class Message { kResume, kPause, kStop, kReadState };
   void post(Message m);
@@ -64,6 +73,7 @@ class VcpuThread {
   IoHandler& io_;
   ExitHandler on_exit_;
   std::unique_ptr<Vcpu> vcpu_;
+  clockid_t cpu_clock_{};  // the thread's CPU-time clock
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "api/api_routes.h"
 #include "base/log.h"
 #include "net/slirp_backend.h"
 #include "net/tap_backend.h"
@@ -235,10 +236,17 @@ Status Vm::start_threads() {
     vcpus_.push_back(std::move(t));
   }
   for (auto& t : vcpus_) t->resume();
+  if (!config_.api_socket.empty()) {
+    VESSEL_ASSIGN(api_, ApiServer::start(config_.api_socket, [this](const http::Request& r) {
+                    return handle_api_request(r, *this);
+                  }));
+    log_info("management API on {}", config_.api_socket);
+  }
   return ok_status();
 }
 
 void Vm::stop_threads() {
+  api_.reset();  // first: its requests reach into the vCPUs and devices
   for (auto& t : vcpus_) t->stop();
   vcpus_.clear();
   if (loop_thread_.joinable()) {

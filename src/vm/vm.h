@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "accel/accelerator.h"
+#include "api/api_server.h"
+#include "api/vm_api.h"
 #include "backends/stdio_console.h"
 #include "base/event_loop.h"
 #include "block/disk_options.h"
@@ -41,6 +43,9 @@ struct VmConfig {
   // virtio-blk disks, in order (the guest's vda, vdb, ...).
   std::vector<DiskOptions> disks;
   std::vector<NetOptions> nets;  // a virtio-net device on PCI for each
+
+  // The management API's Unix socket (api/api_routes.h); empty: none.
+  std::string api_socket;
 };
 
 struct VmOutcome {
@@ -54,7 +59,7 @@ class Platform;  // the PC devices (vm/platform.h)
 class VirtioPciDevice;
 class VirtioConsole;
 
-class Vm : public PowerControl {
+class Vm : public PowerControl, public VmApi {
  public:
   static constexpr int kMaxCpus = 64;
 
@@ -75,6 +80,17 @@ class Vm : public PowerControl {
   Accelerator& accelerator() { return *accel_; }
   EventLoop& event_loop() { return *loop_; }
 
+  // VmApi (vm/vm_api.cc): the management API's view, from its thread.
+  std::string state() override;
+  nlohmann::json info() override;
+  ApiStatus pause() override;
+  ApiStatus resume() override;
+  ApiStatus power_button() override;
+  ApiStatus shutdown() override;
+  nlohmann::json counters() override;
+  ApiStatus set_balloon(uint64_t bytes) override;
+  nlohmann::json balloon() override;
+
  private:
   Vm() = default;
   bool on_vcpu_exit(Vcpu& vcpu, const Expected<VcpuExit>& exit);
@@ -94,6 +110,9 @@ class Vm : public PowerControl {
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
+  std::unique_ptr<ApiServer> api_;  // stopped before the vCPUs and devices go
+  std::mutex api_mu_;               // one API action at a time
+  bool paused_ = false;             // guarded by api_mu_
   std::thread loop_thread_;
   int signal_fd_ = -1;
 

@@ -9,6 +9,7 @@
 namespace vessel {
 namespace {
 
+using testing::FakeIrqChip;
 using testing::FakePowerControl;
 
 constexpr uint64_t kSts = layout::kPortAcpiPm1aEvt - AcpiPm::kPortBase;
@@ -19,8 +20,9 @@ constexpr uint64_t kTmr = layout::kPortAcpiPmTmr - AcpiPm::kPortBase;
 class AcpiPmTest : public ::testing::Test {
  protected:
   FakePowerControl power;
+  FakeIrqChip irq;
   uint64_t now_ns = 5'000'000'000;  // any start: the timer counts from construction
-  AcpiPm pm{power, [this] { return now_ns; }};
+  AcpiPm pm{power, &irq, [this] { return now_ns; }};
 
   uint32_t read(uint64_t offset, size_t size) {
     uint8_t b[4] = {};
@@ -76,6 +78,24 @@ TEST_F(AcpiPmTest, StatusIsWriteOneToClearAndEnableIsStored) {
   EXPECT_EQ(read(kEn, 2), 0x0121u);  // clearing status leaves enable alone
 }
 
+// The power button sets PWRBTN_STS; SCI (IRQ 9) is high only while the
+// status and PWRBTN_EN are both set, and falls when the guest clears either.
+TEST_F(AcpiPmTest, PowerButtonRaisesSciWhileEnabled) {
+  pm.press_power_button();
+  EXPECT_EQ(read(kSts, 2), 0x0100u);
+  EXPECT_FALSE(irq.level(layout::kIrqAcpiSci));  // not enabled yet
+  write16(kEn, 0x0100);
+  EXPECT_TRUE(irq.level(layout::kIrqAcpiSci));
+  write16(kSts, 0x0100);  // the driver acknowledges
+  EXPECT_EQ(read(kSts, 2), 0u);
+  EXPECT_FALSE(irq.level(layout::kIrqAcpiSci));
+  pm.press_power_button();
+  EXPECT_TRUE(irq.level(layout::kIrqAcpiSci));
+  write16(kEn, 0);  // disabling lowers it too
+  EXPECT_FALSE(irq.level(layout::kIrqAcpiSci));
+  EXPECT_TRUE(power.requests.empty());  // a button press is not a power-off
+}
+
 TEST_F(AcpiPmTest, TimerRunsAt3579545HzAndWrapsAt24Bits) {
   EXPECT_EQ(read(kTmr, 4), 0u);
   now_ns += 1'000'000;  // 1 ms
@@ -112,7 +132,7 @@ TEST_F(AcpiPmTest, NarrowTimerReadsAreBytesOfTheCounter) {
 }
 
 TEST_F(AcpiPmTest, WholeBlockOnTheBus) {
-  auto dev = std::make_shared<AcpiPm>(power, [this] { return now_ns; });
+  auto dev = std::make_shared<AcpiPm>(power, &irq, [this] { return now_ns; });
   IoBus bus;
   ASSERT_TRUE(bus.add_pio(AcpiPm::kPortBase, AcpiPm::kPortCount, dev).ok());
   uint8_t b[4] = {};

@@ -40,6 +40,7 @@ class FakeVcpu : public Vcpu {
     state_ = s;
     return ok_status();
   }
+  VcpuCounters counters() const override { return VcpuCounters{0, uint64_t(runs_->load()), 0}; }
   CpuState state_;
 
  private:

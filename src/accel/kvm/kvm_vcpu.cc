@@ -157,6 +157,7 @@ Expected<VcpuExit> KvmVcpu::run() {
     }
     // A successful return is a real exit even when immediate_exit was set
     // meanwhile (KVM may finish pending I/O and produce a new exit first).
+    ++exits_;
     VcpuExit exit;
     if (!handle_exit(&exit)) return exit;
   }

@@ -15,6 +15,7 @@
 
 #include "accel/kvm/kvm_fd.h"
 #include "accel/vcpu.h"
+#include "base/counter.h"
 #include "bus/io_bus.h"
 
 namespace vessel::kvm {
@@ -43,11 +44,13 @@ class KvmVcpu final : public Vcpu {
   void kick() override;
   Expected<CpuState> state() override;
   Status set_state(const CpuState& state) override;
+  VcpuCounters counters() const override { return VcpuCounters{0, exits_.get(), 0}; }
 
   // The MSRs state() saves (those KVM lists and lets this vCPU read).
   const std::vector<uint32_t>& saved_msrs() const { return saved_msrs_; }
 
  private:
+  Counter exits_;  // KVM_RUN returns with an exit reason
   KvmVcpu(int id, OwnedFd fd, kvm_run* run, size_t run_size, IoHandler& io);
 
   // Handle one exit: true to re-enter the guest, false with *exit filled.

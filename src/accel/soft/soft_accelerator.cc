@@ -33,8 +33,8 @@ SoftVcpu::~SoftVcpu() {
       "soft vCPU {}: {} instructions in {} blocks ({:.2f}% entered by chaining), {} "
       "exceptions, {} interrupts; block cache {:.2f}% hits ({} blocks, {} records, {} KiB, {} "
       "invalidated by stores, {} flushes); TLB {:.2f}% hits",
-      id_, s.instructions, s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits), s.exceptions,
-      s.interrupts, rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024, b.invalidations,
+      id_, s.instructions.get(), s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits), s.exceptions,
+      s.interrupts.get(), rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024, b.invalidations,
       b.flushes, rate(s.tlb_hits, s.tlb_misses));
   const auto& profile = cpu_.profile();
   if (profile.empty()) return;
@@ -108,6 +108,11 @@ Status SoftVcpu::set_state(const CpuState& state) {
   VESSEL_TRY(soft_set_state(cpu_, state));
   halted_ = state.mp_state == MpState::kHalted;
   return ok_status();
+}
+
+VcpuCounters SoftVcpu::counters() const {
+  const cpu::CpuStats& s = cpu_.stats();
+  return VcpuCounters{s.instructions.get(), 0, s.interrupts.get()};
 }
 
 SoftAccelerator::SoftAccelerator() : boot_ns_(monotonic_now_ns()) {}

@@ -32,6 +32,7 @@ class SoftVcpu : public Vcpu {
   void kick() override;
   Expected<CpuState> state() override;
   Status set_state(const CpuState& state) override;
+  VcpuCounters counters() const override;
 
   const cpu::Cpu& cpu() const { return cpu_; }
 
