@@ -20,6 +20,7 @@
 #include "devices/power_control.h"
 #include "memory/guest_memory.h"
 #include "net/net_options.h"
+#include "virtio/balloon_options.h"
 #include "vm/vcpu_thread.h"
 
 namespace vessel {
@@ -40,7 +41,8 @@ struct VmConfig {
 
   // virtio-blk disks, in order (the guest's vda, vdb, ...).
   std::vector<DiskOptions> disks;
-  std::vector<NetOptions> nets;  // a virtio-net device on PCI for each
+  std::vector<NetOptions> nets;           // a virtio-net device on PCI for each
+  std::optional<BalloonOptions> balloon;  // a virtio-balloon device on PCI
 };
 
 struct VmOutcome {
@@ -53,6 +55,7 @@ struct VmOutcome {
 class Platform;  // the PC devices (vm/platform.h)
 class VirtioPciDevice;
 class VirtioConsole;
+class VirtioBalloon;
 
 class Vm : public PowerControl {
  public:
@@ -74,6 +77,10 @@ class Vm : public PowerControl {
   IoBus& bus() { return bus_; }
   Accelerator& accelerator() { return *accel_; }
   EventLoop& event_loop() { return *loop_; }
+  // The virtio-balloon device (--balloon), nullptr without one. Its
+  // set_target_bytes(), request_stats(), stats() and counters() are safe
+  // from any thread while the Vm exists.
+  VirtioBalloon* balloon() { return balloon_; }
 
  private:
   Vm() = default;
@@ -91,6 +98,7 @@ class Vm : public PowerControl {
   std::unique_ptr<Platform> platform_;
   std::vector<std::shared_ptr<VirtioPciDevice>> virtio_;  // also on the PCI bus
   VirtioConsole* virtio_console_ = nullptr;               // owned by its entry in virtio_
+  VirtioBalloon* balloon_ = nullptr;                      // owned by its entry in virtio_
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;
