@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "base/event_loop.h"
@@ -45,6 +46,21 @@ VirtioBalloon::VirtioBalloon(const Options& options) : options_(options) {}
 
 VirtioBalloon::~VirtioBalloon() {
   if (loop_ && timer_ >= 0) loop_->remove_timer(timer_);
+  // A summary for -v (the system test reads it).
+  Counters c = counters();
+  log_info(
+      "virtio-balloon: target {} pages, actual {}, inflated {}, deflated {}, reported {}, "
+      "rejected {}",
+      c.target_pages, c.actual_pages, c.inflated_pages, c.deflated_pages, c.reported_pages,
+      c.rejected);
+  Stats s = stats();
+  if (!s.valid) return;
+  std::string line;
+  for (uint16_t tag = 0; tag < kMaxStatTags; tag++) {
+    if (s.values[tag]) line += fmt::format(" {}={}", stat_name(tag), *s.values[tag]);
+  }
+  log_info("virtio-balloon: guest statistics{} ({} ms old)", line,
+           std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count());
 }
 
 uint16_t VirtioBalloon::device_type() const {
@@ -134,7 +150,12 @@ void VirtioBalloon::config_write(uint32_t offset, std::span<const uint8_t> data)
   }
   if (!touched) return;
   std::memcpy(&actual, bytes, 4);
-  actual_.store(actual, std::memory_order_release);
+  uint32_t before = actual_.exchange(actual, std::memory_order_acq_rel);
+  uint32_t target = num_pages_.load(std::memory_order_acquire);
+  if (actual != before && actual == target) {
+    log_info("virtio-balloon: the balloon reached its target of {} pages ({} MiB)", target,
+             (uint64_t{target} << kPageShift) >> 20);
+  }
 }
 
 void VirtioBalloon::activate(uint64_t features) {
