@@ -10,8 +10,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
+#include "base/event_loop.h"
 #include "device_fakes.h"
 #include "pci/pci_bus.h"
 #include "pci_test_util.h"
@@ -42,8 +44,9 @@ class VirtioBalloonTest : public ::testing::Test {
     return std::move(*m);
   }
 
-  void make(VirtioBalloon::Options options = {}) {
-    options.stats_period = std::chrono::seconds(0);  // no event loop here
+  // Without an event loop (most tests) there is no stats timer.
+  void make(VirtioBalloon::Options options = {}, bool timer = false) {
+    if (!timer) options.stats_period = std::chrono::seconds(0);
     pci_bus = std::make_unique<PciBus>(io, irq);
     auto d = std::make_unique<VirtioBalloon>(options);
     balloon = d.get();
@@ -317,6 +320,41 @@ TEST_F(VirtioBalloonTest, DriverWritesActualButNotNumPages) {
   wr(c::kDeviceStatus, 1, 0);
   EXPECT_EQ(balloon->counters().actual_pages, 0u);
   EXPECT_EQ(balloon->counters().target_pages, 2048u);
+}
+
+// On an event-loop thread: the stats timer returns the held buffer every
+// period, and a target set from another thread reaches the driver.
+TEST_F(VirtioBalloonTest, StatsTimerAndTargetFromAnotherThread) {
+  VirtioBalloon::Options o;
+  o.stats_period = std::chrono::seconds(1);
+  make(o, /*timer=*/true);
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop.ok());
+  ASSERT_TRUE(vdev->attach_event_loop(**loop).ok());
+  std::thread loop_thread([&] { (*loop)->run(); });
+  driver().negotiate(kAllFeatures);
+  TestRing* rings[] = {&q0, &q1, &q2, &q3};
+  for (uint16_t i = 0; i < 4; i++) driver().setup_queue(i, *rings[i], 8);
+  driver().driver_ok();
+  write_stats(*mem, 0x90000, {{VirtioBalloon::kStatTotalMemory, 1 << 30}});
+  q2.set_desc(0, 0x90000, 10, 0);
+  q2.publish(0);
+  driver().notify(2);
+  std::thread other([&] { balloon->set_target_bytes(16 << 20); });
+  other.join();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto returned = [&] { return mem->read_obj<uint16_t>(q2.used_addr() + 2); };
+  while ((!returned().ok() || *returned() == 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  (*loop)->stop();
+  loop_thread.join();
+  EXPECT_EQ(q2.used_idx(), 1u);  // the timer asked for fresh statistics
+  EXPECT_EQ(balloon->stats().values[VirtioBalloon::kStatTotalMemory], uint64_t{1} << 30);
+  EXPECT_EQ(rd(kCfg + VirtioBalloon::kConfigNumPages, 4), 4096u);
+  EXPECT_NE(rd(VirtioPciDevice::kIsrOffset, 1) & virtio::kIsrConfig, 0u);
+  vdev.reset();  // leaves the loop before it goes
+  pci_bus.reset();
 }
 
 TEST(GuestMemoryDiscardTest, ChecksTheRange) {
