@@ -52,11 +52,12 @@ boot() {
     --initrd "$assets/initramfs.cpio.gz" --memory 512M --cmdline "$cmdline" \
     </dev/null >"$work/$name.raw" 2>"$work/$name.err" &
   tpid=$!
-  sleep 0.5
-  vpid=$(pgrep -P "$tpid" | head -n 1)
+  vpid=""
   rss=""
   deadline=$((SECONDS + limit))
   while [ $SECONDS -lt $deadline ] && kill -0 "$tpid" 2>/dev/null; do
+    # vessel is timeout's child.
+    [ -n "$vpid" ] || vpid=$(pgrep -P "$tpid" | head -n 1)
     if grep -q '^bal-touched' "$work/$name.raw"; then
       rss=$(rss_of "$vpid")
       break
