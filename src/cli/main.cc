@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "block/disk_options.h"
 #include "boot/loader.h"
 #include "net/net_options.h"
+#include "virtio/balloon_options.h"
 #include "vm/vm.h"
 
 namespace vessel {
@@ -22,6 +24,7 @@ struct Options {
   std::string load_addr = "0x7c00", console = "serial", api_socket;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
+  std::optional<std::string> balloon;  // --balloon given (maybe with no value)
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -57,6 +60,11 @@ Expected<VmConfig> make_config(const Options& o) {
     auto disk = parse_disk_options(d);
     if (!disk.ok()) return disk.error();
     c.disks.push_back(std::move(*disk));
+  }
+  if (o.balloon) {
+    auto balloon = parse_balloon_options(*o.balloon);
+    if (!balloon.ok()) return balloon.error();
+    c.balloon = *balloon;
   }
   for (size_t i = 0; i < o.nets.size(); i++) {
     auto net = parse_net_options(o.nets[i]);
@@ -157,6 +165,13 @@ int main(int argc, char** argv) {
   app.add_option("--api-socket", o.api_socket,
                  "serve the management API (HTTP/1.1 + JSON, docs/api.md) on this Unix socket, "
                  "e.g. for vesselctl or curl --unix-socket");
+  app.add_option("--balloon", o.balloon,
+                 "add a virtio-balloon device (PCI): [size=SIZE][,deflate_on_oom=on|off]"
+                 "[,free_page_reporting=on|off][,stats_period=SECONDS]; size is the initial "
+                 "target (default 0), free page reporting is on, deflate on OOM off, statistics "
+                 "every 5 s by default")
+      ->expected(0, 1)
+      ->allow_extra_args(false);
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

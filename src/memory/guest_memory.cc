@@ -98,4 +98,18 @@ Status GuestMemory::fill(uint64_t gpa, uint8_t value, uint64_t len) {
   return ok_status();
 }
 
+Status GuestMemory::discard(uint64_t gpa, uint64_t len) {
+  if (len == 0 || (gpa | len) % kPageSize != 0) {
+    return make_error("discard of {:#x}+{:#x}: not whole 4 KiB pages", gpa, len);
+  }
+  uint8_t* p = host_ptr(gpa, len);
+  if (!p) return make_error("discard of {:#x}+{:#x}: not inside guest RAM", gpa, len);
+  if (::madvise(p, len, MADV_DONTNEED) != 0) {
+    return make_error("madvise(MADV_DONTNEED) of {:#x}+{:#x}: {}", gpa, len, std::strerror(errno));
+  }
+  // The bytes changed (to zeros): software vCPUs drop code cached from them.
+  note_write(gpa, len);
+  return ok_status();
+}
+
 }  // namespace vessel

@@ -59,6 +59,12 @@ class GuestMemory {
   Status read(uint64_t gpa, void* dst, uint64_t len) const;
   Status write(uint64_t gpa, const void* src, uint64_t len);
   Status fill(uint64_t gpa, uint8_t value, uint64_t len);
+  // Gives the host pages behind [gpa, gpa+len) back (madvise MADV_DONTNEED):
+  // the process's resident memory falls and the range reads as zeros after.
+  // The range must be 4 KiB aligned at both ends, non-empty and inside one
+  // RAM region; anything else is an Error and discards nothing.
+  static constexpr uint64_t kPageSize = 4096;
+  Status discard(uint64_t gpa, uint64_t len);
 
   template <typename T>
   Expected<T> read_obj(uint64_t gpa) const {

@@ -41,6 +41,7 @@ inline constexpr uint16_t kDeviceNet = 1;
 inline constexpr uint16_t kDeviceBlock = 2;
 inline constexpr uint16_t kDeviceConsole = 3;
 inline constexpr uint16_t kDeviceEntropy = 4;
+inline constexpr uint16_t kDeviceBalloon = 5;
 
 // virtio over PCI (spec 4.1).
 inline constexpr uint16_t kPciVendor = 0x1AF4;

@@ -14,6 +14,7 @@
 #include "net/slirp_backend.h"
 #include "net/tap_backend.h"
 #include "pci/pci_bus.h"
+#include "virtio/virtio_balloon.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_net.h"
@@ -113,6 +114,17 @@ Status Vm::add_virtio_devices() {
     if (!dev.ok()) return with_context(dev.error(), "--net");
     devices.push_back(std::move(*dev));
   }
+  if (config_.balloon) {
+    const BalloonOptions& o = *config_.balloon;
+    VirtioBalloon::Options options;
+    options.deflate_on_oom = o.deflate_on_oom;
+    options.free_page_reporting = o.free_page_reporting;
+    options.stats_period = std::chrono::seconds(o.stats_period_s);
+    auto balloon = std::make_unique<VirtioBalloon>(options);
+    balloon->set_target_bytes(o.size_bytes);
+    balloon_ = balloon.get();
+    devices.push_back(std::move(balloon));
+  }
   for (auto& device : devices) {
     std::string name(device->name());
     VESSEL_ASSIGN(auto pci,
@@ -131,6 +143,7 @@ Vm::~Vm() {
   // The accelerator's interrupt controllers go while the clock and event
   // loop their timers were armed on still exist (the bus, destroyed before
   // those, holds the last of their devices).
+  balloon_ = nullptr;
   virtio_.clear();
   platform_.reset();
   accel_.reset();

@@ -22,6 +22,7 @@
 #include "devices/power_control.h"
 #include "memory/guest_memory.h"
 #include "net/net_options.h"
+#include "virtio/balloon_options.h"
 #include "vm/vcpu_thread.h"
 
 namespace vessel {
@@ -42,7 +43,8 @@ struct VmConfig {
 
   // virtio-blk disks, in order (the guest's vda, vdb, ...).
   std::vector<DiskOptions> disks;
-  std::vector<NetOptions> nets;  // a virtio-net device on PCI for each
+  std::vector<NetOptions> nets;           // a virtio-net device on PCI for each
+  std::optional<BalloonOptions> balloon;  // a virtio-balloon device on PCI
 
   // The management API's Unix socket (api/api_routes.h); empty: none.
   std::string api_socket;
@@ -58,6 +60,7 @@ struct VmOutcome {
 class Platform;  // the PC devices (vm/platform.h)
 class VirtioPciDevice;
 class VirtioConsole;
+class VirtioBalloon;
 
 class Vm : public PowerControl, public VmApi {
  public:
@@ -79,6 +82,10 @@ class Vm : public PowerControl, public VmApi {
   IoBus& bus() { return bus_; }
   Accelerator& accelerator() { return *accel_; }
   EventLoop& event_loop() { return *loop_; }
+  // The virtio-balloon device (--balloon), nullptr without one. Its
+  // set_target_bytes(), request_stats(), stats() and counters() are safe
+  // from any thread while the Vm exists.
+  VirtioBalloon* balloon_device() { return balloon_; }
 
   // VmApi (vm/vm_api.cc): the management API's view, from its thread.
   std::string state() override;
@@ -107,6 +114,7 @@ class Vm : public PowerControl, public VmApi {
   std::unique_ptr<Platform> platform_;
   std::vector<std::shared_ptr<VirtioPciDevice>> virtio_;  // also on the PCI bus
   VirtioConsole* virtio_console_ = nullptr;               // owned by its entry in virtio_
+  VirtioBalloon* balloon_ = nullptr;                      // owned by its entry in virtio_
   std::unique_ptr<StdioConsole> console_;
   BootImage boot_image_;
   std::vector<std::unique_ptr<VcpuThread>> vcpus_;

@@ -3,11 +3,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <string>
 
 #include "pci/pci_device.h"
+#include "virtio/virtio_balloon.h"
 #include "virtio/virtio_pci.h"
 #include "vm/platform.h"
 #include "vm/vm.h"
@@ -76,9 +79,11 @@ nlohmann::json Vm::info() {
       {"disks", disks},
       {"net", nets},
   };
+  uint64_t ballooned =
+      balloon_ ? uint64_t(balloon_->balloon_counters().actual_pages) * VirtioBalloon::kPageSize : 0;
   return {{"config", config},
           {"state", state()},
-          {"memory_actual_size", config_.memory_bytes}};
+          {"memory_actual_size", config_.memory_bytes - std::min(ballooned, config_.memory_bytes)}};
 }
 
 ApiStatus Vm::pause() {
@@ -128,18 +133,45 @@ nlohmann::json Vm::counters() {
   }
   uint64_t resident = 0;
   for (const GuestMemory::Region& r : memory_->regions()) resident += resident_bytes(r.host, r.size);
+  uint64_t ballooned =
+      balloon_ ? uint64_t(balloon_->balloon_counters().actual_pages) * VirtioBalloon::kPageSize : 0;
   out["memory"] = {{"guest_bytes", memory_->size()},
+                   {"balloon_bytes", ballooned},
                    {"guest_resident_bytes", resident},
                    {"process_resident_bytes", process_resident_bytes()}};
   return out;
 }
 
-ApiStatus Vm::set_balloon(uint64_t) {
-  return ApiStatus::failure(400, "this VM has no balloon device");
+ApiStatus Vm::set_balloon(uint64_t bytes) {
+  if (!balloon_) return ApiStatus::failure(400, "this VM has no balloon device (start vessel with --balloon)");
+  if (bytes > config_.memory_bytes) {
+    return ApiStatus::failure(400, fmt::format("a balloon of {} bytes is larger than the guest's memory ({} bytes)",
+                                               bytes, config_.memory_bytes));
+  }
+  balloon_->set_target_bytes(bytes);
+  balloon_->request_stats();
+  return ApiStatus::success();
 }
 
 nlohmann::json Vm::balloon() {
-  return {{"present", false}};
+  if (!balloon_) return {{"present", false}};
+  VirtioBalloon::Counters c = balloon_->balloon_counters();
+  VirtioBalloon::Stats s = balloon_->stats();
+  nlohmann::json stats = nlohmann::json::object();
+  for (size_t tag = 0; tag < s.values.size(); tag++) {
+    std::string_view name = VirtioBalloon::stat_name(static_cast<uint16_t>(tag));
+    if (s.values[tag] && !name.empty()) stats[std::string(name)] = *s.values[tag];
+  }
+  nlohmann::json out = {{"present", true},
+                        {"target_bytes", uint64_t(c.target_pages) * VirtioBalloon::kPageSize},
+                        {"actual_bytes", uint64_t(c.actual_pages) * VirtioBalloon::kPageSize},
+                        {"inflated_pages", c.inflated_pages},
+                        {"deflated_pages", c.deflated_pages},
+                        {"reported_pages", c.reported_pages},
+                        {"rejected", c.rejected},
+                        {"stats", stats}};
+  if (s.valid) out["stats_age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count();
+  return out;
 }
 
 }  // namespace vessel

@@ -146,6 +146,11 @@ check "--net hostfwd with a bad address" "IPv4" -- \
 check "--net hostfwd on tap" "user networking only" -- \
   --kernel "$good" --memory 16M --net tap=tap0,hostfwd=tcp::8080-:80
 check "--net tap without a name" "tap=NAME" -- --kernel "$good" --memory 16M --net tap=
+# --balloon: malformed options are refused before the VM is built.
+check "--balloon with an unknown key" "balloon.*unknown key" -- --kernel "$good" --memory 16M --balloon colour=blue
+check "--balloon with a size not in pages" "balloon size.*4 KiB" -- --kernel "$good" --memory 16M --balloon size=100
+check "--balloon with deflate_on_oom=yes" "balloon deflate_on_oom.*on or off" -- \
+  --kernel "$good" --memory 16M --balloon deflate_on_oom=yes
 # A forwarded host port that is already taken: a listener holds it.
 busy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
 if [ -n "$busy_port" ]; then
