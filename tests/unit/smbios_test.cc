@@ -8,6 +8,7 @@
 
 #include "base/pc_layout.h"
 #include "base/uuid.h"
+#include "boot/loader.h"
 #include "boot_test_util.h"
 
 namespace vessel {
@@ -255,6 +256,38 @@ TEST_F(SmbiosInMemory, ManyCpusFitAndBadCountsFail) {
   auto m = test::make_memory(16 << 20);
   EXPECT_FALSE(write_smbios_tables(*m, config(0)).ok());
   EXPECT_FALSE(write_smbios_tables(*m, config(100000)).ok());
+}
+
+// The system UUID as load_kernel wrote it (type 1 is the second structure).
+std::array<uint8_t, 16> loaded_uuid(const std::optional<Uuid>& uuid, int cpus) {
+  test::TempFile kernel(Buf{0xF4});  // hlt
+  BootSpec spec;
+  spec.kernel_path = kernel.path();
+  spec.format = KernelFormat::kFlat;
+  spec.cpus = cpus;
+  spec.uuid = uuid;
+  auto mem = test::make_memory(16 << 20);
+  auto image = load_kernel(*mem, spec);
+  EXPECT_TRUE(image.ok()) << image.error().message;
+  Buf entry = test::guest_bytes(*mem, layout::kSmbios, 24);
+  EXPECT_EQ(std::string(entry.begin(), entry.begin() + 5), "_SM3_");
+  EXPECT_EQ(sum(entry), 0);
+  Buf table = test::guest_bytes(*mem, peek<uint64_t>(entry, 0x10), peek<uint32_t>(entry, 0x0C));
+  std::vector<Parsed> s = parse_table(table);
+  EXPECT_EQ(s.size(), 7u + cpus);
+  std::array<uint8_t, 16> out{};
+  if (s.size() > 1 && s[1].area.size() >= 0x18) {
+    std::copy(s[1].area.begin() + 8, s[1].area.begin() + 0x18, out.begin());
+  }
+  return out;
+}
+
+TEST(SmbiosLoader, LoadKernelWritesTheGivenUuidOrARandomOne) {
+  Uuid given = *parse_uuid(kUuidText);
+  EXPECT_EQ(loaded_uuid(given, 3), smbios::uuid_bytes(given));
+  auto a = loaded_uuid(std::nullopt, 1), b = loaded_uuid(std::nullopt, 1);
+  EXPECT_NE(a, b) << "no --uuid: a random UUID each run";
+  EXPECT_EQ(a[7] >> 4, 4) << "version 4 (byte 7 after the little-endian swap)";
 }
 
 }  // namespace
