@@ -2,9 +2,11 @@
 # Builds the demo/test guest from Debian packages only:
 #   OUTDIR/vmlinuz              the kernel of linux-image-cloud-amd64 (the real image it depends on)
 #   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init (+ guest/udhcpc.script) + the kernel's virtio modules
-#                               + util-linux's lscpu with its shared libraries and
-#                               the dynamic loader (from the util-linux, libsmartcols1
-#                               and libc6 packages, not from the host)
+#                               + util-linux's lscpu, dmidecode and virt-what (a shell
+#                               script, with its virt-what-cpuid-helper) with their
+#                               shared libraries and the dynamic loader (from the
+#                               util-linux, libsmartcols1, dmidecode, virt-what and
+#                               libc6 packages, not from the host)
 # Downloaded .debs are cached in ${VESSEL_CACHE:-$HOME/.cache/vessel}/debs, so a
 # rebuild needs no network; when the outputs are newer than this script,
 # guest/init and the debs (and were made from the same .deb files), nothing is
@@ -40,8 +42,11 @@ optional_modules=(virtio_pci_modern_dev virtio_pci_legacy_dev rng_core)
 # Dynamically linked programs from Debian packages, copied into the initramfs
 # with the libraries they need (ELF DT_NEEDED, found in the same packages) and
 # their program interpreter. A library missing from these packages is an error.
-guest_programs=(usr/bin/lscpu)
-program_pkgs=(util-linux libsmartcols1 libc6)
+guest_programs=(usr/bin/lscpu usr/sbin/dmidecode usr/libexec/virt-what-cpuid-helper)
+program_pkgs=(util-linux libsmartcols1 dmidecode virt-what libc6)
+# Shell scripts from the same packages, copied as they are (they run under
+# busybox's sh and applets).
+guest_scripts=(usr/sbin/virt-what)
 
 [ -f "$init_src" ] || die "missing $init_src"
 [ -f "$udhcpc_src" ] || die "missing $udhcpc_src"
@@ -249,6 +254,13 @@ for prog in "${guest_programs[@]}"; do
   copy_elf "$prog"
   elf_queue+=("$prog")
 done
+for script in "${guest_scripts[@]}"; do
+  [ -f "$progs/$script" ] || die "$script is not in the packages ${program_pkgs[*]}"
+  head -c 2 "$progs/$script" | grep -q '^#!' || die "$script is not a script"
+  mkdir -p "$root/$(dirname "$script")"
+  rm -f "$root/$script"
+  install -m 0755 "$progs/$script" "$root/$script"
+done
 while [ "${#elf_queue[@]}" -gt 0 ]; do
   elf=${elf_queue[0]}
   elf_queue=("${elf_queue[@]:1}")
@@ -328,7 +340,7 @@ echo "$stamp_text" >"$stamp"
 if [ "${#builtin_list[@]}" -gt 0 ]; then
   say "built into $kver: ${builtin_list[*]}"
 fi
-say "programs: ${guest_programs[*]} (with $(printf '%s\n' "${!copied[@]}" | sed 's/^lib://' |
+say "programs: ${guest_programs[*]} ${guest_scripts[*]} (with $(printf '%s\n' "${!copied[@]}" | sed 's/^lib://' |
   LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'))"
 say "modules: ${#load_order[@]} ($(for p in "${load_order[@]}"; do
   n=${p##*/}

@@ -15,7 +15,8 @@ packages=(
   # pkg-config file needs glib's)
   liburing-dev libslirp-dev libglib2.0-dev
   # guest assets: kernel and initramfs from Debian packages (apt downloads
-  # util-linux's lscpu and its libraries; binutils' readelf finds what it needs)
+  # util-linux's lscpu, dmidecode, virt-what and their libraries; binutils'
+  # readelf finds what they need; the host needs none of them installed)
   busybox-static cpio zstd xz-utils kmod apt binutils
   # QEMU: the test guests' independent check and the benchmark's baseline;
   # python3 and GNU time run the benchmark

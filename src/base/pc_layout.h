@@ -24,7 +24,11 @@ inline constexpr uint64_t kCmdline = 0x20000;  // kernel command line
 inline constexpr uint64_t kCmdlineMax = 0x10000;
 inline constexpr uint64_t kEbdaStart = 0x9FC00;   // reserved from here to 1 MiB
 inline constexpr uint64_t kAcpiTables = 0xE0000;  // RSDP and the ACPI tables
-inline constexpr uint64_t kAcpiTablesEnd = 0x100000;
+inline constexpr uint64_t kAcpiTablesEnd = 0xF0000;
+// SMBIOS entry point and structure table (boot/smbios.h): the 64 KiB a kernel
+// without EFI scans for the "_SM3_" anchor.
+inline constexpr uint64_t kSmbios = 0xF0000;
+inline constexpr uint64_t kSmbiosEnd = 0x100000;
 inline constexpr uint64_t kKernelLoad = 0x100000;  // 1 MiB: protected-mode kernel
 
 // MMIO (inside the hole).

@@ -22,7 +22,7 @@ struct E820Entry {
   bool operator==(const E820Entry&) const = default;
 };
 
-// RAM [0, EBDA), reserved [EBDA, 1 MiB) (EBDA, VGA hole, BIOS area and the ACPI
+// RAM [0, EBDA), reserved [EBDA, 1 MiB) (EBDA, VGA hole, BIOS area: the ACPI and SMBIOS
 // tables), RAM from 1 MiB to the end of low RAM, reserved PCI ECAM
 // (layout::kPciEcamBase, in the 32-bit hole), and RAM at 4 GiB if the guest
 // has memory above the 32-bit MMIO hole. Sorted, non-overlapping.

@@ -40,6 +40,10 @@ Status load_segment(GuestMemory& memory, uint64_t paddr, std::span<const uint8_t
     return make_error("segment {:#x}-{:#x} overlaps the ACPI tables at {:#x}-{:#x}", paddr,
                       paddr + memsz, layout::kAcpiTables, layout::kAcpiTablesEnd);
   }
+  if (overlaps(paddr, memsz, layout::kSmbios, layout::kSmbiosEnd)) {
+    return make_error("segment {:#x}-{:#x} overlaps the SMBIOS tables at {:#x}-{:#x}", paddr,
+                      paddr + memsz, layout::kSmbios, layout::kSmbiosEnd);
+  }
   VESSEL_TRY(memory.write(paddr, data.data(), data.size()));
   return memory.fill(paddr + data.size(), 0, memsz - data.size());
 }

@@ -23,14 +23,14 @@ struct LoadInputs {
 inline constexpr uint64_t kPageSize = 4096;
 
 // The low-memory area the loaders fill themselves (boot GDT/IDT, boot
-// parameters, page tables, command line) and the ACPI area: kernel segments
-// must stay out of both.
+// parameters, page tables, command line), the ACPI area and the SMBIOS area:
+// kernel segments must stay out of all three.
 inline constexpr uint64_t kBootDataStart = 0x500;  // layout::kBootGdt
 inline constexpr uint64_t kBootDataEnd = 0x30000;  // layout::kCmdline + layout::kCmdlineMax
 
 // Copies `data` to [paddr, paddr + memsz) and zeroes the rest (memsz >=
 // data.size(), e.g. an ELF segment's BSS). Fails if the range leaves guest RAM
-// or overlaps the boot data or ACPI areas.
+// or overlaps the boot data, ACPI or SMBIOS areas.
 Status load_segment(GuestMemory& memory, uint64_t paddr, std::span<const uint8_t> data,
                     uint64_t memsz);
 

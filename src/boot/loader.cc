@@ -18,6 +18,7 @@
 #include "boot/multiboot.h"
 #include "boot/page_tables.h"
 #include "boot/pvh.h"
+#include "boot/smbios.h"
 
 namespace vessel {
 
@@ -180,6 +181,15 @@ Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec) {
   }
 
   VESSEL_ASSIGN(uint64_t rsdp, write_acpi_tables(memory, AcpiConfig{spec.cpus}));
+  SmbiosConfig smbios;
+  if (spec.uuid) {
+    smbios.uuid = *spec.uuid;
+  } else {
+    VESSEL_ASSIGN(smbios.uuid, random_uuid());
+  }
+  smbios.cpus = spec.cpus;
+  smbios.ram_bytes = memory.size();
+  VESSEL_TRY(write_smbios_tables(memory, smbios));
   VESSEL_TRY(boot_gdt::write(memory));
   VESSEL_TRY(write_identity_page_tables(memory));
 

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/error.h"
+#include "base/uuid.h"
 #include "boot/boot_image.h"
 #include "memory/guest_memory.h"
 
@@ -32,10 +34,11 @@ struct BootSpec {
   KernelFormat format = KernelFormat::kAuto;
   uint64_t flat_load_addr = 0x7C00;  // flat binaries: where they are loaded (real mode entry)
   int cpus = 1;
+  std::optional<Uuid> uuid;  // SMBIOS system UUID; none: a random one
 };
 
 // Writes the kernel (and initrd, command line, boot parameters, e820 map,
-// ACPI tables) into `memory`. Fails with a message naming the file and what is
+// ACPI and SMBIOS tables) into `memory`. Fails with a message naming the file and what is
 // wrong with it (missing, unreadable, not a kernel Vessel knows, too big for
 // the guest's memory, ...).
 Expected<BootImage> load_kernel(GuestMemory& memory, const BootSpec& spec);

@@ -10,6 +10,7 @@
 #include "accel/select.h"
 #include "base/log.h"
 #include "base/size.h"
+#include "base/uuid.h"
 #include "block/disk_options.h"
 #include "boot/loader.h"
 #include "net/net_options.h"
@@ -21,7 +22,7 @@ namespace {
 
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
-  std::string load_addr = "0x7c00", console = "serial", api_socket;
+  std::string load_addr = "0x7c00", console = "serial", api_socket, uuid;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
   std::optional<std::string> balloon;  // --balloon given (maybe with no value)
@@ -46,6 +47,10 @@ Expected<VmConfig> make_config(const Options& o) {
   if (!addr.ok()) return with_context(addr.error(), "--load-addr");
   c.boot.flat_load_addr = *addr;
   c.cpus = o.cpus;
+  // One UUID for the whole run, so that a --reboot keeps it.
+  auto uuid = o.uuid.empty() ? random_uuid() : parse_uuid(o.uuid);
+  if (!uuid.ok()) return with_context(uuid.error(), "--uuid");
+  c.boot.uuid = *uuid;
   c.debug_exit = o.debug_exit;
   c.rng = o.rng;
   c.api_socket = o.api_socket;
@@ -172,6 +177,9 @@ int main(int argc, char** argv) {
                  "every 5 s by default")
       ->expected(0, 1)
       ->allow_extra_args(false);
+  app.add_option("--uuid", o.uuid,
+                 "the SMBIOS system UUID (8-4-4-4-12 hex digits, as /sys/class/dmi/id/"
+                 "product_uuid shows it); default: a random one");
   app.add_flag("--reboot", o.reboot, "reboot when the guest resets, instead of exiting");
   app.add_flag("--probe-accel", o.probe_accel, "measure the accelerators on this host and exit");
   app.add_flag("-v,--verbose", o.verbose, "more messages on stderr");

@@ -132,6 +132,11 @@ check "--disk empty path" "no image path" -- --kernel "$good" --memory 16M --dis
 check "--disk raw image not whole sectors" "odd\.img.*multiple of 512" -- \
   --kernel "$good" --memory 16M --disk "$work/odd.img,format=raw"
 # --net: every malformed form is refused before the VM is built.
+check "--uuid too short" "uuid.*not a UUID" -- --kernel "$good" --memory 16M --uuid 1234-5678
+check "--uuid with a non-hex digit" "uuid.*not a UUID.*hex digit" -- \
+  --kernel "$good" --memory 16M --uuid 12345678-9abc-def0-1122-33445566778g
+check "--uuid without hyphens" "uuid.*not a UUID" -- \
+  --kernel "$good" --memory 16M --uuid 123456789abcdef0112233445566778899aa
 check "--net with an unknown backend" "net.*bogus" -- --kernel "$good" --memory 16M --net bogus
 check "--net user with a multicast MAC" "mac|multicast" -- \
   --kernel "$good" --memory 16M --net user,mac=01:00:5e:00:00:01
