@@ -23,6 +23,8 @@ packages=(
   qemu-system-x86 python3 time
   # disk tests: qemu-img makes and checks qcow2 images, e2fsprogs ext4 ones
   qemu-utils e2fsprogs
+  # the API test's raw HTTP requests (curl --unix-socket)
+  curl
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

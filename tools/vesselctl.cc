@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "api/api_client.h"
 #include "base/size.h"
@@ -171,8 +171,8 @@ int top(const Ctl& ctl, double interval, int count) {
         double cpu = rate(group, "cpu_time_ns") / 1e7;  // percent
         double ips = rate(group, "instructions"), eps = rate(group, "exits");
         view[group] = {{"cpu_percent", cpu}, {"instructions_per_s", ips}, {"exits_per_s", eps}};
-        text += fmt::format("{:8} cpu {:5.1f}%   {:>10.1f} M instr/s   {:>8.0f} exits/s\n", group, cpu,
-                            ips / 1e6, eps);
+        text += fmt::format("{:8} cpu {:5.1f}%   {:>10.1f} M instr/s   {:>8.0f} exits/s\n", group,
+                            cpu, ips / 1e6, eps);
       } else if (group.rfind("blk", 0) == 0) {
         double rb = rate(group, "read_bytes"), wb = rate(group, "write_bytes");
         double ops = rate(group, "read_ops") + rate(group, "write_ops") + rate(group, "flush_ops");
@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
   auto* bal = app.add_subcommand("balloon", "show the balloon, or set its target size");
   bal->add_option("size", size, "target balloon size, e.g. 256M (a bare number is MiB)");
   auto* tp = app.add_subcommand("top", "a live view of the VM's activity, refreshed");
-  tp->add_option("-i,--interval", interval, "seconds between refreshes")->check(CLI::PositiveNumber);
+  tp->add_option("-i,--interval", interval, "seconds between refreshes")
+      ->check(CLI::PositiveNumber);
   tp->add_option("-n,--count", count, "refresh this many times, then exit (0: until interrupted)");
   try {
     app.parse(argc, argv);

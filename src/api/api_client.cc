@@ -25,12 +25,15 @@ Expected<ApiReply> api_call(const std::string& socket_path, const std::string& m
   if (!fd.valid()) return errno_error("socket");
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     int err = errno;
-    if (err == ENOENT) return make_error("no API socket at '{}' (is vessel running with --api-socket?)", socket_path);
-    if (err == ECONNREFUSED) return make_error("nothing listens on '{}' (vessel has exited?)", socket_path);
+    if (err == ENOENT)
+      return make_error("no API socket at '{}' (is vessel running with --api-socket?)",
+                        socket_path);
+    if (err == ECONNREFUSED)
+      return make_error("nothing listens on '{}' (vessel has exited?)", socket_path);
     return errno_error(fmt::format("connecting to '{}'", socket_path), err);
   }
-  std::string request = fmt::format("{} {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
-                                    method, path);
+  std::string request =
+      fmt::format("{} {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method, path);
   if (!body.empty()) request += "Content-Type: application/json\r\n";
   request += fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
   std::string_view out = request;
@@ -47,17 +50,21 @@ Expected<ApiReply> api_call(const std::string& socket_path, const std::string& m
     int status = 0;
     std::string text;
     http::ParseResult r = http::parse_response(data, eof, status, text);
-    if (r.kind == http::ParseResult::Kind::kBad) return make_error("bad answer from the VMM: {}", r.message);
+    if (r.kind == http::ParseResult::Kind::kBad)
+      return make_error("bad answer from the VMM: {}", r.message);
     if (r.kind == http::ParseResult::Kind::kDone) {
       ApiReply reply;
       reply.status = status;
       if (text.find_first_not_of(" \t\r\n") != std::string::npos) {
         reply.body = nlohmann::json::parse(text, nullptr, false);
-        if (reply.body.is_discarded()) return make_error("the VMM answered {} with a body that is not JSON", status);
+        if (reply.body.is_discarded())
+          return make_error("the VMM answered {} with a body that is not JSON", status);
       }
       return reply;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     pollfd p{fd.get(), POLLIN, 0};
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
       return make_error("the VMM did not answer within {} ms", timeout_ms);

@@ -48,8 +48,8 @@ http::Response resize(const nlohmann::json& body, VmApi& vm) {
   for (const auto& [key, value] : body.items()) {
     if (key == "desired_balloon") continue;
     if (key == "desired_vcpus" || key == "desired_ram") {
-      return error_response(400, "vm.resize: only desired_balloon can change (" + key +
-                                     " is not supported)");
+      return error_response(
+          400, "vm.resize: only desired_balloon can change (" + key + " is not supported)");
     }
     return error_response(400, "vm.resize: unknown field '" + key + "'");
   }

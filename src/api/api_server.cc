@@ -32,18 +32,20 @@ Expected<sockaddr_un> unix_address(const std::string& path) {
 // A socket file at `path` that nothing accepts on is left over from a VMM
 // that died: it may be replaced. Anything else may not.
 Status clear_stale_socket(const std::string& path, const sockaddr_un& addr) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return ok_status();
     return errno_error(fmt::format("API socket '{}'", path));
   }
-  if (!S_ISSOCK(st.st_mode)) return make_error("API socket '{}': the path exists and is not a socket", path);
+  if (!S_ISSOCK(st.st_mode))
+    return make_error("API socket '{}': the path exists and is not a socket", path);
   OwnedFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!probe.valid()) return errno_error("socket");
   if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
     return make_error("API socket '{}' is in use by another process", path);
   }
-  if (::unlink(path.c_str()) != 0) return errno_error(fmt::format("removing stale API socket '{}'", path));
+  if (::unlink(path.c_str()) != 0)
+    return errno_error(fmt::format("removing stale API socket '{}'", path));
   return ok_status();
 }
 
@@ -121,7 +123,8 @@ void ApiServer::serve_client(int fd) {
   for (;;) {
     http::ParseResult r = http::parse_request(data, request);
     if (r.kind == http::ParseResult::Kind::kBad) {
-      http::Response bad{r.status, "application/json", nlohmann::json{{"error", r.message}}.dump() + "\n"};
+      http::Response bad{r.status, "application/json",
+                         nlohmann::json{{"error", r.message}}.dump() + "\n"};
       write_all(fd, bad.serialize());
       return;
     }

@@ -17,8 +17,8 @@ inline constexpr size_t kMaxHeaderBytes = 16 * 1024;
 inline constexpr size_t kMaxBodyBytes = 1024 * 1024;
 
 struct Request {
-  std::string method;  // "GET", "PUT", ...
-  std::string path;    // the target without its query string
+  std::string method;                          // "GET", "PUT", ...
+  std::string path;                            // the target without its query string
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 };

@@ -151,9 +151,9 @@ void VirtioBlk::count(uint32_t type, uint64_t bytes, bool ok) {
 }
 
 std::vector<std::pair<std::string, uint64_t>> VirtioBlk::counters() const {
-  return {{"read_ops", stats_.read_ops},       {"read_bytes", stats_.read_bytes},
-          {"write_ops", stats_.write_ops},     {"write_bytes", stats_.write_bytes},
-          {"flush_ops", stats_.flush_ops},     {"discard_ops", stats_.discard_ops},
+  return {{"read_ops", stats_.read_ops},   {"read_bytes", stats_.read_bytes},
+          {"write_ops", stats_.write_ops}, {"write_bytes", stats_.write_bytes},
+          {"flush_ops", stats_.flush_ops}, {"discard_ops", stats_.discard_ops},
           {"errors", stats_.errors}};
 }
 

@@ -156,7 +156,8 @@ void VcpuThread::main(std::optional<BootImage> boot) {
   {
     std::lock_guard lock(mu_);
     vcpu_ = std::move(*vcpu);
-    if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) != 0) cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
+    if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) != 0)
+      cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
     started_ = true;
   }
   cv_.notify_all();

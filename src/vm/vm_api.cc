@@ -65,8 +65,8 @@ nlohmann::json Vm::info() {
   }
   nlohmann::json nets = nlohmann::json::array();
   for (const NetOptions& n : config_.nets) {
-    nets.push_back({{"kind", n.kind == NetOptions::Kind::kTap ? "tap" : "user"},
-                    {"mac", format_mac(n.mac)}});
+    nets.push_back(
+        {{"kind", n.kind == NetOptions::Kind::kTap ? "tap" : "user"}, {"mac", format_mac(n.mac)}});
   }
   nlohmann::json config = {
       {"cpus", {{"boot_vcpus", config_.cpus}}},
@@ -132,7 +132,8 @@ nlohmann::json Vm::counters() {
     out[name + std::to_string(seen[name]++)] = c;
   }
   uint64_t resident = 0;
-  for (const GuestMemory::Region& r : memory_->regions()) resident += resident_bytes(r.host, r.size);
+  for (const GuestMemory::Region& r : memory_->regions())
+    resident += resident_bytes(r.host, r.size);
   uint64_t ballooned =
       balloon_ ? uint64_t(balloon_->balloon_counters().actual_pages) * VirtioBalloon::kPageSize : 0;
   out["memory"] = {{"guest_bytes", memory_->size()},
@@ -143,10 +144,12 @@ nlohmann::json Vm::counters() {
 }
 
 ApiStatus Vm::set_balloon(uint64_t bytes) {
-  if (!balloon_) return ApiStatus::failure(400, "this VM has no balloon device (start vessel with --balloon)");
+  if (!balloon_)
+    return ApiStatus::failure(400, "this VM has no balloon device (start vessel with --balloon)");
   if (bytes > config_.memory_bytes) {
-    return ApiStatus::failure(400, fmt::format("a balloon of {} bytes is larger than the guest's memory ({} bytes)",
-                                               bytes, config_.memory_bytes));
+    return ApiStatus::failure(
+        400, fmt::format("a balloon of {} bytes is larger than the guest's memory ({} bytes)",
+                         bytes, config_.memory_bytes));
   }
   balloon_->set_target_bytes(bytes);
   balloon_->request_stats();
@@ -170,7 +173,8 @@ nlohmann::json Vm::balloon() {
                         {"reported_pages", c.reported_pages},
                         {"rejected", c.rejected},
                         {"stats", stats}};
-  if (s.valid) out["stats_age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count();
+  if (s.valid)
+    out["stats_age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(s.age).count();
   return out;
 }
 
