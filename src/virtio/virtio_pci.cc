@@ -114,9 +114,6 @@ VirtioPciDevice::~VirtioPciDevice() {
   // until it has waited for them.
   device_.reset();
   if (loop_ && event_fd_ >= 0) loop_->remove_fd(event_fd_);
-  // The device before the eventfd: its backend threads may kick() until
-  // they are joined.
-  device_.reset();
   if (event_fd_ >= 0) ::close(event_fd_);
 }
 

@@ -95,7 +95,7 @@ VcpuThread::Stats VcpuThread::stats() const {
   s.counters = vcpu_->counters();
   // The clock exists while the thread does; a stopped thread reads 0.
   timespec ts{};
-  if (state() != State::kStopped && clock_gettime(cpu_clock_, &ts) == 0) {
+  if (have_cpu_clock_ && state() != State::kStopped && clock_gettime(cpu_clock_, &ts) == 0) {
     s.cpu_time_ns = uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
   }
   return s;
@@ -156,8 +156,7 @@ void VcpuThread::main(std::optional<BootImage> boot) {
   {
     std::lock_guard lock(mu_);
     vcpu_ = std::move(*vcpu);
-    if (pthread_getcpuclockid(pthread_self(), &cpu_clock_) != 0)
-      cpu_clock_ = CLOCK_THREAD_CPUTIME_ID;
+    have_cpu_clock_ = pthread_getcpuclockid(pthread_self(), &cpu_clock_) == 0;
     started_ = true;
   }
   cv_.notify_all();

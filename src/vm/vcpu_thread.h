@@ -73,7 +73,8 @@ class VcpuThread {
   IoHandler& io_;
   ExitHandler on_exit_;
   std::unique_ptr<Vcpu> vcpu_;
-  clockid_t cpu_clock_{};  // the thread's CPU-time clock
+  clockid_t cpu_clock_{};        // the thread's CPU-time clock
+  bool have_cpu_clock_ = false;  // without it, cpu_time_ns reads 0
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
