@@ -408,7 +408,9 @@ class Cpu {
   bool write_cr(unsigned n, uint64_t value);
   bool write_msr(uint32_t index, uint64_t value);
   bool read_msr(uint32_t index, uint64_t* value);
+  // The TSC: host monotonic nanoseconds (host_now_ns) + tsc_offset.
   uint64_t read_tsc() const;
+  static uint64_t host_now_ns();
   // CPUID as this CPU reports it: the core's leaves (exec/cpuid.cc) with what
   // the machine adds (CpuBus::adjust_cpuid).
   CpuidResult cpuid(uint32_t leaf, uint32_t subleaf);

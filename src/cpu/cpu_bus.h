@@ -34,8 +34,8 @@ class CpuBus {
 
   // MSRs that belong to the machine rather than the CPU core (the local
   // APIC's, the paravirtual clock's). RDMSR/WRMSR ask here first; kUnhandled
-  // lets the CPU handle the MSR itself (a bus may also just observe a write,
-  // e.g. of IA32_TSC, and return kUnhandled); kFault raises #GP(0).
+  // lets the CPU handle the MSR itself (IA32_TSC always is: see
+  // tsc_offset_changed); kFault raises #GP(0).
   enum class MsrAccess : uint8_t { kUnhandled, kDone, kFault };
   virtual MsrAccess msr_read(uint32_t index, uint64_t* value) {
     (void)index;
@@ -63,6 +63,15 @@ class CpuBus {
   virtual bool take_code_writes(std::vector<CodeWrite>& out) {
     (void)out;
     return true;
+  }
+  // The CPU's TSC now reads host monotonic nanoseconds + `offset` (IA32_TSC
+  // was written at host time `now_ns`). The machine's clocks that count in
+  // TSC ticks (the TSC deadline, kvmclock) must use exactly this offset: a
+  // second clock reading of their own would put them ahead of the CPU's TSC,
+  // and a guest sees time run backwards (kvmclock: by 2^63 ns).
+  virtual void tsc_offset_changed(uint64_t offset, uint64_t now_ns) {
+    (void)offset;
+    (void)now_ns;
   }
   // Lets the machine add what it provides to a CPUID leaf the core computed
   // (the APIC bits when there is a local APIC, the paravirtual leaves).

@@ -92,6 +92,30 @@ TEST(CpuMsr, BiosSignIdReadsZeroAndUnknownMsrIsGp) {
   EXPECT_EQ(s.run({0x0F, 0x32}), kGp);
 }
 
+// WRMSR IA32_TSC reads the host clock once and hands the bus the very offset
+// the CPU keeps: the bus's TSC deadline and kvmclock then never run ahead of
+// the TSC the guest reads (they once took a clock reading of their own, a
+// little later, and a guest reading kvmclock right after saw time jump by 2^63 ns).
+TEST(CpuMsr, TscWriteGivesTheBusTheCpusOwnOffset) {
+  StepCpu s;
+  const uint64_t value = 5'000'000'000'000ull;
+  s.cpu.gpr[kRcx] = 0x10;
+  s.cpu.gpr[kRax] = value & 0xFFFFFFFF;
+  s.cpu.gpr[kRdx] = value >> 32;
+  uint64_t before = Cpu::host_now_ns();
+  EXPECT_EQ(s.run({0x0F, 0x30}), -1);  // wrmsr
+  uint64_t after = Cpu::host_now_ns();
+  ASSERT_EQ(s.bus.tsc_changes.size(), 1u);
+  EXPECT_EQ(s.bus.tsc_changes[0].offset, s.cpu.tsc_offset);
+  EXPECT_EQ(s.bus.tsc_changes[0].now_ns + s.bus.tsc_changes[0].offset, value);
+  EXPECT_GE(s.bus.tsc_changes[0].now_ns, before);
+  EXPECT_LE(s.bus.tsc_changes[0].now_ns, after);
+  EXPECT_EQ(s.run({0x0F, 0x31}), -1);  // rdtsc: from the written value on
+  uint64_t tsc = (s.cpu.gpr[kRdx] << 32) | (s.cpu.gpr[kRax] & 0xFFFFFFFF);
+  EXPECT_GE(tsc, value);
+  EXPECT_LT(tsc, value + 5'000'000'000ull);
+}
+
 // A CPU without speculation is immune to what IA32_ARCH_CAPABILITIES can
 // report: leaf 7 enumerates it and SPEC_CTRL/PRED_CMD; it reads the "not
 // affected" bits (RDCL_NO, IBRS_ALL, MDS_NO, ITS_NO, ...) and is read-only.

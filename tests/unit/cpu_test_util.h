@@ -26,6 +26,9 @@ class TestBus : public CpuBus {
   }
   uint32_t pio_read(uint16_t port, unsigned) override { return port_in[port]; }
   void pio_write(uint16_t port, unsigned, uint32_t value) override { port_out[port] = value; }
+  void tsc_offset_changed(uint64_t offset, uint64_t now_ns) override {
+    tsc_changes.push_back({offset, now_ns});
+  }
 
   void put(uint64_t gpa, std::initializer_list<uint8_t> bytes) {
     if (bytes.size() == 0) return;  // an empty list's begin() may be null
@@ -47,6 +50,10 @@ class TestBus : public CpuBus {
   std::vector<uint64_t> mmio_reads;
   std::map<uint64_t, uint64_t> mmio_writes;
   std::map<uint16_t, uint32_t> port_in, port_out;
+  struct TscChange {
+    uint64_t offset, now_ns;
+  };
+  std::vector<TscChange> tsc_changes;
 };
 
 // GDT at kGdt: null, 0x08 code32, 0x10 data32, 0x18 code64, 0x20 code16,

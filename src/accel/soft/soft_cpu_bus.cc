@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "base/time_source.h"
+#include "cpu/cpu.h"
 
 namespace vessel {
 
@@ -45,7 +45,6 @@ void SoftCpuBus::pio_write(uint16_t port, unsigned size, uint32_t value) {
 namespace vessel {
 namespace {
 
-constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kCpuidApic = 1u << 9;          // leaf 1 EDX
 constexpr uint32_t kCpuidX2apic = 1u << 21;       // leaf 1 ECX
 constexpr uint32_t kCpuidTscDeadline = 1u << 24;  // leaf 1 ECX
@@ -70,19 +69,17 @@ cpu::CpuBus::MsrAccess SoftCpuBus::msr_write(uint32_t index, uint64_t value) {
   if (lapic_ && Lapic::handles_msr(index))
     return lapic_->write_msr(index, value).ok() ? MsrAccess::kDone : MsrAccess::kFault;
   if (KvmClock::handles_msr(index)) {
-    uint64_t now = monotonic_now_ns();
+    uint64_t now = cpu::Cpu::host_now_ns();  // the clock the CPU's TSC reads
     kvmclock_.write_msr(index, value, now, guest_tsc(now));
     return MsrAccess::kDone;
   }
-  if (index == kMsrTsc) {
-    // The CPU keeps its own offset (it handles the MSR); the LAPIC's TSC
-    // deadline and kvmclock follow.
-    uint64_t now = monotonic_now_ns();
-    tsc_offset_ = value - now;
-    if (lapic_) lapic_->set_tsc_offset(static_cast<int64_t>(tsc_offset_));
-    kvmclock_.tsc_changed(now, value);
-  }
   return MsrAccess::kUnhandled;
+}
+
+void SoftCpuBus::tsc_offset_changed(uint64_t offset, uint64_t now_ns) {
+  tsc_offset_ = offset;
+  if (lapic_) lapic_->set_tsc_offset(static_cast<int64_t>(offset));
+  kvmclock_.tsc_changed(now_ns, now_ns + offset);
 }
 
 void SoftCpuBus::adjust_cpuid(uint32_t leaf, uint32_t, uint32_t regs[4]) {

@@ -34,6 +34,7 @@ class SoftCpuBus : public cpu::CpuBus {
   MsrAccess msr_read(uint32_t index, uint64_t* value) override;
   MsrAccess msr_write(uint32_t index, uint64_t value) override;
   void adjust_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]) override;
+  void tsc_offset_changed(uint64_t offset, uint64_t now_ns) override;
   void code_page_cached(uint64_t gpa_page, bool cached) override {
     if (cached)
       memory_.code_tracker().watch(gpa_page);

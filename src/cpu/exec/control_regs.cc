@@ -52,10 +52,13 @@ bool Cpu::write_cr(unsigned n, uint64_t value) {
   }
 }
 
-uint64_t Cpu::read_tsc() const {
+uint64_t Cpu::host_now_ns() {
   auto now = std::chrono::steady_clock::now().time_since_epoch();
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) +
-         tsc_offset;
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
+uint64_t Cpu::read_tsc() const {
+  return host_now_ns() + tsc_offset;
 }
 
 CpuidResult Cpu::cpuid(uint32_t leaf, uint32_t subleaf) {
@@ -155,9 +158,9 @@ bool Cpu::write_msr(uint32_t index, uint64_t value) {
   }
   switch (index) {
     case msr::kTsc: {
-      auto now = std::chrono::steady_clock::now().time_since_epoch();
-      tsc_offset = value - static_cast<uint64_t>(
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+      uint64_t now = host_now_ns();  // one reading, for the CPU and the bus alike
+      tsc_offset = value - now;
+      bus_->tsc_offset_changed(tsc_offset, now);
       return true;
     }
     case msr::kApicBase:
