@@ -61,7 +61,7 @@ StdioConsole::StdioConsole(EventLoop& loop,
 
 StdioConsole::~StdioConsole() {
   if (watching_) loop_.remove_fd(STDIN_FILENO);
-  if (retry_timer_ >= 0) loop_.remove_timer(retry_timer_);
+  if (retry_timer_ != EventLoop::kNoTimer) loop_.remove_timer(retry_timer_);
   restore_terminal();
 }
 
@@ -134,12 +134,12 @@ void StdioConsole::flush_pending() {
   // While the guest is not taking input, stop reading stdin (the terminal
   // buffers it) and retry on a short timer.
   bool want_timer = !pending_.empty();
-  if (want_timer && retry_timer_ < 0) {
+  if (want_timer && retry_timer_ == EventLoop::kNoTimer) {
     auto t = loop_.add_timer(std::chrono::milliseconds(5), true, [this] { flush_pending(); });
     if (t.ok()) retry_timer_ = *t;
-  } else if (!want_timer && retry_timer_ >= 0) {
+  } else if (!want_timer && retry_timer_ != EventLoop::kNoTimer) {
     loop_.remove_timer(retry_timer_);
-    retry_timer_ = -1;
+    retry_timer_ = EventLoop::kNoTimer;
   }
   if (watching_) {
     (void)loop_.modify_fd(STDIN_FILENO, pending_.size() >= kMaxPending ? 0u : uint32_t{EPOLLIN});

@@ -47,7 +47,7 @@ class StdioConsole {
   bool watching_ = false;
   bool escape_ = false;  // the last byte was Ctrl-A
   std::string pending_;  // read from stdin, not yet taken by the guest
-  EventLoop::TimerId retry_timer_ = -1;
+  EventLoop::TimerId retry_timer_ = EventLoop::kNoTimer;
 };
 
 }  // namespace vessel

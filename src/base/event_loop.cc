@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/time_source.h"
+
 namespace vessel {
 
 Expected<std::unique_ptr<EventLoop>> EventLoop::create() {
@@ -22,11 +24,17 @@ Expected<std::unique_ptr<EventLoop>> EventLoop::create() {
   if (::epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->wake_fd_, &ev) < 0) {
     return make_error("epoll_ctl: {}", std::strerror(errno));
   }
+  loop->timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (loop->timer_fd_ < 0) return make_error("timerfd_create: {}", std::strerror(errno));
+  ev.data.fd = loop->timer_fd_;
+  if (::epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->timer_fd_, &ev) < 0) {
+    return make_error("epoll_ctl: {}", std::strerror(errno));
+  }
   return loop;
 }
 
 EventLoop::~EventLoop() {
-  for (int tfd : timer_fds_) ::close(tfd);  // timers are the loop's; other fds are not
+  if (timer_fd_ >= 0) ::close(timer_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
@@ -66,38 +74,74 @@ void EventLoop::remove_fd(int fd) {
 
 Expected<EventLoop::TimerId> EventLoop::add_timer(std::chrono::nanoseconds period, bool periodic,
                                                   std::function<void()> fn) {
-  int tfd = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  if (tfd < 0) return make_error("timerfd_create: {}", std::strerror(errno));
-  if (period.count() <= 0) period = std::chrono::nanoseconds(1);
-  itimerspec spec{};
-  spec.it_value.tv_sec = period.count() / 1'000'000'000;
-  spec.it_value.tv_nsec = period.count() % 1'000'000'000;
-  if (periodic) spec.it_interval = spec.it_value;
-  if (::timerfd_settime(tfd, 0, &spec, nullptr) < 0) {
-    int err = errno;
-    ::close(tfd);
-    return make_error("timerfd_settime: {}", std::strerror(err));
-  }
-  auto status = add_fd(tfd, EPOLLIN, [tfd, fn = std::move(fn)](uint32_t) {
-    uint64_t expirations;
-    if (::read(tfd, &expirations, sizeof(expirations)) == sizeof(expirations)) fn();
-  });
-  if (!status.ok()) {
-    ::close(tfd);
-    return status.error();
-  }
+  uint64_t period_ns = period.count() > 0 ? static_cast<uint64_t>(period.count()) : 1;
   std::lock_guard lock(mu_);
-  timer_fds_.insert(tfd);
-  return tfd;
+  TimerId id = next_timer_++;
+  uint64_t deadline = monotonic_now_ns() + period_ns;
+  timers_.emplace(id, Timer{deadline, periodic ? period_ns : 0,
+                            std::make_shared<std::function<void()>>(std::move(fn))});
+  deadlines_.emplace(deadline, id);
+  arm_timer_fd_locked();
+  return id;
 }
 
 void EventLoop::remove_timer(TimerId id) {
-  remove_fd(id);
+  std::lock_guard lock(mu_);
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  deadlines_.erase({it->second.deadline_ns, id});
+  timers_.erase(it);
+  // timer_fd_ stays set: an early wake-up finds nothing due and re-arms it.
+}
+
+void EventLoop::arm_timer_fd_locked() {
+  if (deadlines_.empty()) return;
+  uint64_t first = deadlines_.begin()->first;
+  if (first == timer_fd_deadline_) return;
+  itimerspec spec{};
+  spec.it_value.tv_sec = static_cast<time_t>(first / 1'000'000'000);
+  spec.it_value.tv_nsec = static_cast<long>(first % 1'000'000'000);
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  // A deadline already past makes the fd readable at once.
+  if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) == 0) {
+    timer_fd_deadline_ = first;
+  }
+}
+
+void EventLoop::run_due_timers() {
+  uint64_t expirations;
+  ssize_t unused = ::read(timer_fd_, &expirations, sizeof(expirations));
+  (void)unused;
+  std::vector<TimerId> due;
   {
     std::lock_guard lock(mu_);
-    if (timer_fds_.erase(id) == 0) return;
+    timer_fd_deadline_ = 0;  // fired (or set later than now): set it again below
+    uint64_t now = monotonic_now_ns();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      TimerId id = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      Timer& t = timers_.at(id);
+      if (t.period_ns) {
+        // Periods missed while the loop was busy are skipped, not made up.
+        t.deadline_ns += t.period_ns;
+        if (t.deadline_ns <= now) t.deadline_ns = now + t.period_ns;
+        deadlines_.emplace(t.deadline_ns, id);
+      }
+      due.push_back(id);
+    }
+    arm_timer_fd_locked();
   }
-  ::close(id);
+  for (TimerId id : due) {
+    std::shared_ptr<std::function<void()>> fn;
+    {
+      std::lock_guard lock(mu_);
+      auto it = timers_.find(id);
+      if (it == timers_.end()) continue;  // removed by an earlier callback
+      fn = it->second.fn;
+      if (!it->second.period_ns) timers_.erase(it);  // one-shot: gone once called
+    }
+    (*fn)();
+  }
 }
 
 void EventLoop::post(std::function<void()> fn) {
@@ -149,6 +193,10 @@ void EventLoop::run() {
       int fd = events[i].data.fd;
       if (fd == wake_fd_) {
         drain_posted();
+        continue;
+      }
+      if (fd == timer_fd_) {
+        run_due_timers();
         continue;
       }
       std::shared_ptr<FdCallback> cb;

@@ -50,7 +50,7 @@ class EventLoopTimeSource final : public TimeSource {
   EventLoop& loop_;
   std::mutex mu_;  // guards next_id_ and timers_
   TimerId next_id_ = 1;
-  std::map<TimerId, int> timers_;  // our id -> the loop's timer id
+  std::map<TimerId, uint64_t> timers_;  // our id -> the loop's timer id (EventLoop::TimerId)
 };
 
 // Reads CLOCK_MONOTONIC in nanoseconds.

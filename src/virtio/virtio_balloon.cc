@@ -45,7 +45,7 @@ std::string_view VirtioBalloon::stat_name(uint16_t tag) {
 VirtioBalloon::VirtioBalloon(const Options& options) : options_(options) {}
 
 VirtioBalloon::~VirtioBalloon() {
-  if (loop_ && timer_ >= 0) loop_->remove_timer(timer_);
+  if (loop_ && timer_ != EventLoop::kNoTimer) loop_->remove_timer(timer_);
   // A summary for -v (the system test reads it).
   Counters c = balloon_counters();
   log_info(

@@ -40,6 +40,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/event_loop.h"
 #include "virtio/virtio_device.h"
 
 namespace vessel {
@@ -163,7 +164,7 @@ class VirtioBalloon : public VirtioDevice {
   std::chrono::steady_clock::time_point stats_time_{};
 
   EventLoop* loop_ = nullptr;
-  int timer_ = -1;
+  EventLoop::TimerId timer_ = EventLoop::kNoTimer;
 };
 
 }  // namespace vessel

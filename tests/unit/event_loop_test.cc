@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "base/event_loop.h"
@@ -75,6 +77,46 @@ TEST(EventLoop, PeriodicTimerFiresRepeatedlyUntilRemoved) {
   EXPECT_EQ(count.load(), after);
   (*loop)->stop();
   t.join();
+}
+
+// Timers from another thread: they fire in deadline order whatever order they
+// were added in, a removed one never fires, and a thousand of them cost no
+// file descriptor (they share the loop's one timerfd).
+TEST(EventLoop, TimersFromAnotherThreadFireInDeadlineOrder) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop.ok());
+  std::thread t([&] { (*loop)->run(); });
+  auto open_fds = [] {
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++) n += ::fcntl(fd, F_GETFD) != -1;
+    return n;
+  };
+  int fds_before = open_fds();
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> done;
+  auto record = [&](int what) {
+    std::lock_guard lock(mu);
+    order.push_back(what);
+    if (what == 1) done.set_value();
+  };
+  std::vector<EventLoop::TimerId> idle;
+  for (int i = 0; i < 1000; i++) {
+    auto id = (*loop)->add_timer(1h, false, [] {});
+    ASSERT_TRUE(id.ok());
+    idle.push_back(*id);
+  }
+  EXPECT_EQ(open_fds(), fds_before);
+  ASSERT_TRUE((*loop)->add_timer(40ms, false, [&] { record(1); }).ok());
+  auto removed = (*loop)->add_timer(20ms, false, [&] { record(99); });
+  ASSERT_TRUE(removed.ok());
+  ASSERT_TRUE((*loop)->add_timer(10ms, false, [&] { record(0); }).ok());
+  (*loop)->remove_timer(*removed);
+  ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+  for (auto id : idle) (*loop)->remove_timer(id);
+  (*loop)->stop();
+  t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1}));
 }
 
 TEST(EventLoop, WatchingAFileFailsCleanly) {

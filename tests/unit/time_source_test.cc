@@ -80,5 +80,27 @@ TEST_F(TimeSourceTest, CallbackMayArmTheNextTimer) {
   EXPECT_TRUE(wait_for(fired, 5));
 }
 
+// Timers armed and cancelled from another thread while the loop is busy with
+// expired ones (as a vCPU rewriting its TSC deadline does): every timer left
+// armed fires. The loop's timer ids used to be timerfd numbers, closed by
+// cancel() and handed out again at once, so a callback of a cancelled timer
+// that was already on its way could read, and swallow, the expiry of the
+// next timer given the same number.
+TEST_F(TimeSourceTest, TimersLeftArmedFireWhateverWasCancelledMeanwhile) {
+  constexpr int kRounds = 3000;
+  std::atomic<int> kept_fired{0};
+  for (int round = 0; round < kRounds; round++) {
+    // Expired at once, so the loop is busy calling it when it is cancelled.
+    auto doomed = time->arm(0, [] {});
+    if (round % 2) std::this_thread::yield();
+    time->cancel(doomed);
+    time->arm(0, [&] { kept_fired++; });
+    if (round % 64 == 0) {
+      ASSERT_TRUE(wait_for(kept_fired, round + 1)) << "round " << round;
+    }
+  }
+  ASSERT_TRUE(wait_for(kept_fired, kRounds)) << kept_fired.load() << " of " << kRounds << " fired";
+}
+
 }  // namespace
 }  // namespace vessel
