@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the demo/test guest from Debian packages only:
 #   OUTDIR/vmlinuz              the kernel of linux-image-cloud-amd64 (the real image it depends on)
-#   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init (+ guest/udhcpc.script) + the kernel's virtio modules
+#   OUTDIR/initramfs.cpio.gz    busybox-static + guest/init (+ guest/udhcpc.script, guest/power-button) + the kernel's virtio, ACPI button and evdev modules
 #                               + util-linux's lscpu, dmidecode and virt-what (a shell
 #                               script, with its virt-what-cpuid-helper) with their
 #                               shared libraries and the dynamic loader (from the
@@ -23,6 +23,7 @@ outdir=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 init_src="$here/../guest/init"
 udhcpc_src="$here/../guest/udhcpc.script"
+power_button_src="$here/../guest/power-button"
 cache="${VESSEL_CACHE:-$HOME/.cache/vessel}/debs"
 meta_pkg=linux-image-cloud-amd64
 start_s=$(date +%s.%N)
@@ -36,7 +37,7 @@ die() {
 # Modules the guest loads (names as the kernel spells them, '-' and '_' alike).
 # Optional ones exist only in some kernel versions or configurations.
 required_modules=(virtio virtio_ring virtio_pci virtio_blk virtio_net net_failover failover
-  virtio_console virtio_rng virtio_balloon)
+  virtio_console virtio_rng virtio_balloon button evdev)
 optional_modules=(virtio_pci_modern_dev virtio_pci_legacy_dev rng_core)
 
 # Dynamically linked programs from Debian packages, copied into the initramfs
@@ -50,6 +51,7 @@ guest_scripts=(usr/sbin/virt-what)
 
 [ -f "$init_src" ] || die "missing $init_src"
 [ -f "$udhcpc_src" ] || die "missing $udhcpc_src"
+[ -f "$power_button_src" ] || die "missing $power_button_src"
 for tool in apt-get apt-cache dpkg-deb cpio gzip readelf; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
@@ -124,7 +126,7 @@ done
 if [ -f "$stamp" ] && [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/initramfs.cpio.gz" ] &&
   [ "$(cat "$stamp")" = "$stamp_text" ]; then
   fresh=1
-  for dep in "${BASH_SOURCE[0]}" "$init_src" "$udhcpc_src" "$kernel_deb" "$busybox_deb" "${program_debs[@]}"; do
+  for dep in "${BASH_SOURCE[0]}" "$init_src" "$udhcpc_src" "$power_button_src" "$kernel_deb" "$busybox_deb" "${program_debs[@]}"; do
     [ "$dep" -nt "$stamp" ] && fresh=0
   done
   if [ "$fresh" -eq 1 ]; then
@@ -211,6 +213,9 @@ install -m 0755 "$init_src" "$root/init"
 mkdir -p "$root/usr/share/udhcpc" "$root/etc/udhcpc"
 install -m 0755 "$udhcpc_src" "$root/usr/share/udhcpc/default.script"
 ln -s /usr/share/udhcpc/default.script "$root/etc/udhcpc/default.script"
+# busybox acpid runs /etc/acpi/PWRF/00000080 when the power button is pressed.
+mkdir -p "$root/etc/acpi/PWRF" "$root/var/log" "$root/var/run"
+install -m 0755 "$power_button_src" "$root/etc/acpi/PWRF/00000080"
 
 # resolve_in PATH: PATH (absolute, inside $progs) with its symbolic links
 # followed inside $progs, never into the host's file system.

@@ -7,7 +7,9 @@
 # guest works; bad requests (unknown path, wrong method, bad JSON, wrong
 # types, a balloon larger than memory) get JSON errors and the VM keeps
 # running; a balloon target is accepted; `stop` ends vessel with status 0;
-# afterwards the client says the socket is missing. One boot.
+# afterwards the client says the socket is missing. A second boot checks
+# `shutdown`: the guest's init sees the ACPI power button and powers off
+# cleanly, and vessel ends with status 0.
 #
 # Usage: api.sh VESSEL ASSET_DIR ACCEL(kvm|soft)   (vesselctl beside vessel)
 set -uo pipefail
@@ -109,6 +111,25 @@ status=$?
 out=$("$ctl" --socket "$sock" status 2>&1)
 [ $? -eq 2 ] || problems+=("a client on a missing socket did not exit 2")
 grep -q 'no API socket' <<<"$out" || problems+=("missing socket message: $out")
+
+# Second boot: the power button.
+rm -f "$work/out"
+timeout -k 5 "$limit" "$vessel" --accel "$accel" --memory 256M --api-socket "$sock" \
+  --kernel "$assets/vmlinuz" --initrd "$assets/initramfs.cpio.gz" \
+  --cmdline "console=ttyS0 quiet panic=-1 vessel.cmd64=$cmd64" </dev/null >"$work/out" 2>&1 &
+tpid=$!
+deadline=$((SECONDS + limit))
+until [ "$(ticks)" -ge 2 ] || [ $SECONDS -ge $deadline ] || ! kill -0 "$tpid" 2>/dev/null; do sleep 0.2; done
+[ "$(ticks)" -ge 2 ] || fail "second boot: the guest never ticked: $(tail -n 20 "$work/out")"
+out=$("$ctl" --socket "$sock" shutdown) || problems+=("shutdown failed: $out")
+echo "shutdown: $out"
+wait "$tpid"
+status=$?
+echo "after the power button: vessel exited with $status"
+grep -q 'vessel-init: power button pressed' "$work/out" ||
+  problems+=("the guest's init did not see the power button")
+grep -q 'reboot: Power down' "$work/out" || problems+=("the guest did not power itself off")
+[ "$status" -eq 0 ] || problems+=("vessel exited with $status after the power button (expected 0)")
 
 if [ "${#problems[@]}" -gt 0 ]; then
   printf 'problem: %s\n' "${problems[@]}"
