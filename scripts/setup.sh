@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev
+  # vessel --config FILE (TOML)
+  libtomlplusplus-dev
   # the software CPU's instruction decoder
   libzydis-dev
   # host-side decompression of bzImage payloads (direct kernel loading)

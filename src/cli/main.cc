@@ -15,6 +15,7 @@
 #include "boot/loader.h"
 #include "net/net_options.h"
 #include "virtio/balloon_options.h"
+#include "vm/config_file.h"
 #include "vm/vm.h"
 
 namespace vessel {
@@ -22,7 +23,7 @@ namespace {
 
 struct Options {
   std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
-  std::string load_addr = "0x7c00", console = "serial", api_socket, uuid;
+  std::string load_addr = "0x7c00", console = "serial", api_socket, uuid, config;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
   std::optional<std::string> balloon;  // --balloon given (maybe with no value)
@@ -86,6 +87,30 @@ int fail(const Error& e) {
   return 1;
 }
 
+// Takes the config file's value for each flag the command line did not give.
+void merge_config_file(const ConfigFileValues& f, const CLI::App& app, Options& o) {
+  auto take = [&app](const char* flag, const auto& from, auto& to) {
+    if (from && app.count(flag) == 0) to = *from;
+  };
+  take("--kernel", f.kernel, o.kernel);
+  take("--initrd", f.initrd, o.initrd);
+  take("--cmdline", f.cmdline, o.cmdline);
+  take("--memory", f.memory, o.memory);
+  take("--accel", f.accel, o.accel);
+  take("--kernel-format", f.kernel_format, o.kernel_format);
+  take("--load-addr", f.load_addr, o.load_addr);
+  take("--console", f.console, o.console);
+  take("--api-socket", f.api_socket, o.api_socket);
+  take("--uuid", f.uuid, o.uuid);
+  take("--cpus", f.cpus, o.cpus);
+  take("--debug-exit", f.debug_exit, o.debug_exit);
+  take("--rng", f.rng, o.rng);
+  take("--reboot", f.reboot, o.reboot);
+  take("--disk", f.disks, o.disks);
+  take("--net", f.nets, o.nets);
+  if (f.balloon && app.count("--balloon") == 0) o.balloon = f.balloon;
+}
+
 int run(const Options& o) {
   if (o.probe_accel) {
     for (const std::string& line : describe_accelerators()) std::printf("%s\n", line.c_str());
@@ -129,6 +154,9 @@ int main(int argc, char** argv) {
       "vessel: a virtual machine monitor for x86-64 guests (KVM or a built-in software CPU)",
       "vessel"};
   app.set_version_flag("--version", std::string("vessel ") + VESSEL_VERSION);
+  app.add_option("--config", o.config,
+                 "a TOML file describing the VM (docs/config.md): its keys are these flags' "
+                 "names; flags given here override it (--disk and --net replace its lists)");
   app.add_option("--kernel", o.kernel,
                  "kernel to boot: bzImage, multiboot, ELF with a PVH note, or flat binary");
   app.add_option("--initrd", o.initrd, "initial ramdisk");
@@ -196,5 +224,10 @@ int main(int argc, char** argv) {
   }
   if (o.verbose) vessel::set_log_level(vessel::LogLevel::kInfo);
   if (o.quiet) vessel::set_log_level(vessel::LogLevel::kError);
+  if (!o.config.empty()) {
+    auto file = vessel::load_config_file(o.config);
+    if (!file.ok()) return vessel::fail(file.error());
+    vessel::merge_config_file(*file, app, o);
+  }
   return vessel::run(o);
 }

@@ -151,6 +151,20 @@ check "--net hostfwd with a bad address" "IPv4" -- \
 check "--net hostfwd on tap" "user networking only" -- \
   --kernel "$good" --memory 16M --net tap=tap0,hostfwd=tcp::8080-:80
 check "--net tap without a name" "tap=NAME" -- --kernel "$good" --memory 16M --net tap=
+# --config: a missing file, a bad key or value (named), and flags override it
+# (the kernel path the error names is the command line's, not the file's).
+printf 'kernel = "%s"\nmemory = "16M"\n' "$work/from-file.mb" >"$work/vm.toml"
+printf 'kernel = "%s"\nmemroy = "16M"\n' "$good" >"$work/typo.toml"
+printf '[[disk]]\npath = "%s"\ncache = "fast"\n' "$work/text.txt" >"$work/bad-disk.toml"
+printf 'memory = "16M"\ncpus = = 1\n' >"$work/syntax.toml"
+check "--config file missing" "cannot read the config file.*nope.toml" -- --config "$work/nope.toml"
+check "--config with an unknown key" "typo.toml: memroy: unknown key" -- --config "$work/typo.toml"
+check "--config with a bad disk cache" "bad-disk.toml: disk\[0\]:.*fast" -- \
+  --kernel "$good" --config "$work/bad-disk.toml"
+check "--config with a TOML syntax error" "syntax.toml:2:" -- --config "$work/syntax.toml"
+check "--config's kernel, used" "from-file.mb" -- --config "$work/vm.toml"
+check "--kernel overrides --config's" "from-cli.mb" -- --config "$work/vm.toml" --kernel "$work/from-cli.mb"
+
 # --balloon: malformed options are refused before the VM is built.
 check "--balloon with an unknown key" "balloon.*unknown key" -- --kernel "$good" --memory 16M --balloon colour=blue
 check "--balloon with a size not in pages" "balloon size.*4 KiB" -- --kernel "$good" --memory 16M --balloon size=100
