@@ -123,6 +123,13 @@ VirtioBalloon::Counters VirtioBalloon::balloon_counters() const {
   return c;
 }
 
+std::vector<std::pair<std::string, uint64_t>> VirtioBalloon::counters() const {
+  Counters c = balloon_counters();
+  return {{"target_pages", c.target_pages},     {"actual_pages", c.actual_pages},
+          {"inflated_pages", c.inflated_pages}, {"deflated_pages", c.deflated_pages},
+          {"reported_pages", c.reported_pages}, {"rejected", c.rejected}};
+}
+
 void VirtioBalloon::config_read(uint32_t offset, std::span<uint8_t> data) {
   std::array<uint8_t, kConfigSize> cfg{};
   uint32_t num_pages = num_pages_.load(std::memory_order_acquire);

@@ -122,6 +122,7 @@ class VirtioBalloon : public VirtioDevice {
   void request_stats();
   Stats stats() const;
   Counters balloon_counters() const;
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
   // The role of transport queue `q` under the negotiated features.
   QueueKind queue_kind(uint16_t q) const;
 

@@ -74,6 +74,9 @@ class VirtioConsole : public VirtioDevice {
   size_t backlog() const;
   uint64_t bytes_received() const { return bytes_received_.load(); }
   uint64_t bytes_sent() const { return bytes_sent_.load(); }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    return {{"rx_bytes", bytes_received()}, {"tx_bytes", bytes_sent()}};
+  }
 
  private:
   Status receive(Virtqueue& vq);

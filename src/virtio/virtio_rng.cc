@@ -52,6 +52,7 @@ Status VirtioRng::process_queue(uint16_t, Virtqueue& vq) {
       if (!filled) break;
       written += n;
     }
+    requests_++;
     bytes_served_ += written;
     VESSEL_TRY(vq.push(chain_.head(), static_cast<uint32_t>(written)));
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "base/counter.h"
 #include "virtio/virtio_device.h"
 
 namespace vessel {
@@ -23,11 +24,14 @@ class VirtioRng : public VirtioDevice {
   uint16_t queue_max_size(uint16_t) const override { return kQueueSize; }
   Status process_queue(uint16_t q, Virtqueue& vq) override;
 
-  uint64_t bytes_served() const { return bytes_served_; }
+  uint64_t bytes_served() const { return bytes_served_.get(); }
+  std::vector<std::pair<std::string, uint64_t>> counters() const override {
+    return {{"requests", requests_.get()}, {"bytes", bytes_served_.get()}};
+  }
 
  private:
   DescChain chain_;
-  uint64_t bytes_served_ = 0;
+  Counter requests_, bytes_served_;  // read by the API thread
 };
 
 }  // namespace vessel

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -163,6 +165,13 @@ TEST_F(VirtioBalloonTest, InflateDiscardsThePagesDeflateCountsThem) {
   kick(1);
   EXPECT_EQ(q1.used_idx(), 1u);
   EXPECT_EQ(balloon->balloon_counters().deflated_pages, 2u);
+  auto named = balloon->counters();
+  EXPECT_NE(
+      std::find(named.begin(), named.end(), std::pair<std::string, uint64_t>{"inflated_pages", 3}),
+      named.end());
+  EXPECT_NE(
+      std::find(named.begin(), named.end(), std::pair<std::string, uint64_t>{"deflated_pages", 2}),
+      named.end());
   EXPECT_EQ(balloon->balloon_counters().rejected, 0u);
   // A deflated page is ordinary memory again.
   ASSERT_TRUE(mem->fill(0x200000, 0x11, 4096).ok());

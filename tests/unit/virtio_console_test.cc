@@ -131,6 +131,8 @@ TEST_F(VirtioConsoleTest, OutputReachesTheSink) {
   EXPECT_EQ(tx.used_len(0), 0u);  // nothing written into a transmit buffer
   EXPECT_EQ(tx.used_id(1), 2u);
   EXPECT_EQ(console->bytes_sent(), 19u);
+  EXPECT_EQ(console->counters(),
+            (std::vector<std::pair<std::string, uint64_t>>{{"rx_bytes", 0}, {"tx_bytes", 19}}));
   EXPECT_EQ(rx.used_idx(), 0);
   EXPECT_FALSE(status() & virtio::kStatusNeedsReset);
 }

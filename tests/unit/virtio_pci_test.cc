@@ -474,6 +474,8 @@ TEST_F(VirtioRngTest, FillsWritableBuffers) {
   EXPECT_NE(std::memcmp(b, zero, 32), 0);
   EXPECT_NE(std::memcmp(a, b, 32), 0);
   EXPECT_EQ(static_cast<VirtioRng&>(vdev->device()).bytes_served(), 64u);
+  EXPECT_EQ(vdev->device().counters(),
+            (std::vector<std::pair<std::string, uint64_t>>{{"requests", 1}, {"bytes", 64}}));
   EXPECT_EQ(irq.msis.size(), 1u);
   // A huge request gets at most kMaxRequestBytes.
   ring.set_desc(2, 0x100000, 1 << 20, virtio::kDescFlagWrite);
