@@ -285,6 +285,22 @@ Expected<ConfigFileValues> parse_config_file(std::string_view text, std::string_
       return ok_status();
     };
   };
+  // An array of tables ([[disk]], [[net]]), each read into its flag's text.
+  using TableReader =
+      Expected<std::string> (*)(const Reader&, std::string_view, const toml::table&);
+  auto table_list = [&](std::optional<std::vector<std::string>>& field, TableReader read) {
+    return [&r, &field, read](std::string_view key, const toml::node& n) -> Status {
+      VESSEL_ASSIGN(const toml::array* a, r.array(key, n));
+      field.emplace();
+      for (size_t i = 0; i < a->size(); i++) {
+        std::string name = fmt::format("{}[{}]", key, i);
+        VESSEL_ASSIGN(const toml::table* t, r.table(name, *a->get(i)));
+        VESSEL_ASSIGN(std::string text, read(r, name, *t));
+        field->push_back(std::move(text));
+      }
+      return ok_status();
+    };
+  };
   std::map<std::string, KeyHandler, std::less<>> keys = {
       {"kernel", text_key(out.kernel)},
       {"initrd", text_key(out.initrd)},
@@ -345,30 +361,8 @@ Expected<ConfigFileValues> parse_config_file(std::string_view text, std::string_
          VESSEL_ASSIGN(out.balloon, read_balloon(r, key, n));
          return ok_status();
        }},
-      {"disk",
-       [&](std::string_view key, const toml::node& n) -> Status {
-         VESSEL_ASSIGN(const toml::array* a, r.array(key, n));
-         out.disks.emplace();
-         for (size_t i = 0; i < a->size(); i++) {
-           std::string name = fmt::format("{}[{}]", key, i);
-           VESSEL_ASSIGN(const toml::table* t, r.table(name, *a->get(i)));
-           VESSEL_ASSIGN(std::string d, read_disk(r, name, *t));
-           out.disks->push_back(std::move(d));
-         }
-         return ok_status();
-       }},
-      {"net",
-       [&](std::string_view key, const toml::node& n) -> Status {
-         VESSEL_ASSIGN(const toml::array* a, r.array(key, n));
-         out.nets.emplace();
-         for (size_t i = 0; i < a->size(); i++) {
-           std::string name = fmt::format("{}[{}]", key, i);
-           VESSEL_ASSIGN(const toml::table* t, r.table(name, *a->get(i)));
-           VESSEL_ASSIGN(std::string d, read_net(r, name, *t));
-           out.nets->push_back(std::move(d));
-         }
-         return ok_status();
-       }},
+      {"disk", table_list(out.disks, read_disk)},
+      {"net", table_list(out.nets, read_net)},
   };
   VESSEL_TRY(for_each_key(r, root, "", keys));
   return out;

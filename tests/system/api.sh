@@ -19,8 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/system/linux-guest-lib.sh
 . "$here/linux-guest-lib.sh"
 guest_test_args "$@"
-ctl=$(dirname "$vessel")/vesselctl
-[ -x "$ctl" ] || fail "vesselctl not found beside $vessel"
+find_vesselctl
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vessel-api.XXXXXX")
 sock=$work/api.sock

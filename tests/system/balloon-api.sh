@@ -21,8 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/system/linux-guest-lib.sh
 . "$here/linux-guest-lib.sh"
 guest_test_args "$@"
-ctl=$(dirname "$vessel")/vesselctl
-[ -x "$ctl" ] || fail "vesselctl not found beside $vessel"
+find_vesselctl
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vessel-balloon-api.XXXXXX")
 sock=$work/api.sock
@@ -31,6 +30,7 @@ trap '[ -n "$tpid" ] && kill "$tpid" 2>/dev/null; rm -rf "$work"' EXIT
 problems=()
 
 # Each line the test checks starts with a tag, so kernel messages cannot pass for it.
+# shellcheck disable=SC2016 # expanded by the guest's shell
 guest_cmd='memtotal() { awk "/^MemTotal:/ { print \$2 }" /proc/meminfo; }
 full=$(memtotal); echo "bal-memtotal: $full"
 mkdir -p /mnt/t && mount -t tmpfs -o size=480M tmpfs /mnt/t
@@ -74,7 +74,7 @@ wait_balloon() {
 wait_for '^bal-touched'
 # vessel's own pid ($tpid is timeout's), from vmm.ping.
 vpid=$("$ctl" --socket "$sock" --json ping | grep -o '"pid":[0-9]*' | cut -d: -f2)
-[ -n "$vpid" ] && [ -r "/proc/$vpid/status" ] || fail "no pid from vmm.ping"
+if [ -z "$vpid" ] || [ ! -r "/proc/$vpid/status" ]; then fail "no pid from vmm.ping"; fi
 sleep 1
 before=$(rss_kib)
 "$ctl" --socket "$sock" balloon 256M || problems+=("setting the balloon to 256M failed")

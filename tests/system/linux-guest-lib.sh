@@ -25,6 +25,12 @@ fail() {
   exit 1
 }
 
+# find_vesselctl: sets ctl to the vesselctl built beside $vessel (fails the test without one).
+find_vesselctl() {
+  ctl=$(dirname "$vessel")/vesselctl
+  [ -x "$ctl" ] || fail "vesselctl not found beside $vessel"
+}
+
 guest_test_args() {
   if [ "$#" -ne 3 ]; then
     echo "usage: $0 VESSEL ASSET_DIR kvm|soft" >&2
