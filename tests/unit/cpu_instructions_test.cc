@@ -80,9 +80,13 @@ TEST_F(CpuInstructions, SyscallAndSysretRoundTrip) {
   EXPECT_TRUE(cpu.gpr[kR11] & rflags::kIf);
   EXPECT_FALSE(cpu.flag_if());  // masked by SFMASK
   // Back to user mode: sysretq continues at 0x2002 with CPL 3.
+  // Stopped once sysretq, mov and the first jmp have run (the instruction
+  // count is readable from other threads; a fixed 10 ms once ran out before
+  // a preempted test thread had started the CPU).
   std::atomic<bool> stop{false};
+  const uint64_t start = cpu.stats().instructions.get();
   std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (cpu.stats().instructions.get() < start + 3) std::this_thread::yield();
     stop = true;
   });
   EXPECT_EQ(cpu.run(stop), CpuExit::kStopped);
