@@ -27,8 +27,8 @@ TimeSource::TimerId EventLoopTimeSource::arm(uint64_t deadline_ns, std::function
   TimerId id = next_id_++;
   uint64_t now = now_ns();
   auto delay = std::chrono::nanoseconds(deadline_ns > now ? deadline_ns - now : 1);
-  // The loop's timers are timerfds: a fired one-shot timer is removed here, on
-  // the loop thread, before the callback runs.
+  // A fired one-shot timer is removed here, on the loop thread, before the
+  // callback runs.
   auto loop_id = loop_.add_timer(delay, false, [this, id, fn = std::move(fn)] {
     {
       std::lock_guard inner(mu_);
@@ -40,8 +40,8 @@ TimeSource::TimerId EventLoopTimeSource::arm(uint64_t deadline_ns, std::function
     fn();
   });
   if (!loop_id.ok()) {
-    // Out of file descriptors: the guest's timer will not fire. Say so rather
-    // than crash; the guest sees a lost timer interrupt.
+    // The guest's timer will not fire: say so rather than crash; the guest
+    // sees a lost timer interrupt.
     log_error("cannot arm a guest timer: {}", loop_id.error().message);
     return id;
   }

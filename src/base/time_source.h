@@ -36,7 +36,7 @@ class TimeSource {
   virtual void cancel(TimerId id) = 0;
 };
 
-// CLOCK_MONOTONIC and one-shot timerfd timers on an EventLoop. Thread-safe.
+// CLOCK_MONOTONIC and one-shot timers on an EventLoop. Thread-safe.
 class EventLoopTimeSource final : public TimeSource {
  public:
   explicit EventLoopTimeSource(EventLoop& loop) : loop_(loop) {}

@@ -31,7 +31,7 @@ class Reader {
         fmt::format("{}: {}: {}", source_, key, fmt::format(f, std::forward<Args>(args)...))};
   }
   Error wrap(std::string_view key, const Error& e) const {
-    return Error{fmt::format("{}: {}: {}", source_, key, e.message)};
+    return with_context(e, fmt::format("{}: {}", source_, key));
   }
 
   Expected<std::string> string(std::string_view key, const toml::node& n) const {

@@ -104,7 +104,6 @@ class Vm : public PowerControl, public VmApi {
   Status start_threads();
   Status add_virtio_devices();
   void stop_threads();
-  bool stopped();  // an outcome is set: the VM is on its way out
 
   VmConfig config_;
   std::unique_ptr<Accelerator> accel_;

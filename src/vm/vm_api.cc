@@ -42,26 +42,14 @@ uint64_t process_resident_bytes() {
 
 }  // namespace
 
-bool Vm::stopped() {
-  std::lock_guard lock(mu_);
-  return outcome_.has_value();
-}
-
 std::string Vm::state() {
-  if (stopped()) return "Shutdown";
+  {
+    std::lock_guard lock(mu_);
+    if (outcome_) return "Shutdown";
+  }
   std::lock_guard lock(api_mu_);
   return paused_ ? "Paused" : "Running";
 }
-
-namespace {
-
-// What an action on a VM that has stopped (it is shutting down; vessel is
-// about to exit) answers.
-ApiStatus stopped_vm() {
-  return ApiStatus::failure(409, "the VM has shut down");
-}
-
-}  // namespace
 
 nlohmann::json Vm::info() {
   nlohmann::json disks = nlohmann::json::array();
@@ -99,7 +87,6 @@ nlohmann::json Vm::info() {
 }
 
 ApiStatus Vm::pause() {
-  if (stopped()) return stopped_vm();
   std::lock_guard lock(api_mu_);
   if (paused_) return ApiStatus::failure(409, "the VM is already paused");
   for (auto& t : vcpus_) t->pause();
@@ -108,7 +95,6 @@ ApiStatus Vm::pause() {
 }
 
 ApiStatus Vm::resume() {
-  if (stopped()) return stopped_vm();
   std::lock_guard lock(api_mu_);
   if (!paused_) return ApiStatus::failure(409, "the VM is not paused");
   for (auto& t : vcpus_) t->resume();
@@ -117,7 +103,6 @@ ApiStatus Vm::resume() {
 }
 
 ApiStatus Vm::power_button() {
-  if (stopped()) return stopped_vm();
   std::lock_guard lock(api_mu_);
   if (paused_) return ApiStatus::failure(409, "the VM is paused: resume it first");
   platform_->press_power_button();
@@ -125,7 +110,6 @@ ApiStatus Vm::power_button() {
 }
 
 ApiStatus Vm::shutdown() {
-  if (stopped()) return stopped_vm();
   stop_with({VmOutcome::Kind::kQuit, 0, "stopped through the management API"});
   return ApiStatus::success();
 }
@@ -160,7 +144,6 @@ nlohmann::json Vm::counters() {
 }
 
 ApiStatus Vm::set_balloon(uint64_t bytes) {
-  if (stopped()) return stopped_vm();
   if (!balloon_)
     return ApiStatus::failure(400, "this VM has no balloon device (start vessel with --balloon)");
   if (bytes > config_.memory_bytes) {
