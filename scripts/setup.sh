@@ -9,8 +9,9 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   # vessel --config FILE (TOML)
   libtomlplusplus-dev
-  # the software CPU's instruction decoder
-  libzydis-dev
+  # the software CPU's instruction decoder, and the assembler of its
+  # translating tier
+  libzydis-dev libxbyak-dev
   # host-side decompression of bzImage payloads (direct kernel loading)
   zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev
   # virtio-blk's io_uring engine, virtio-net's user-mode networking (slirp's

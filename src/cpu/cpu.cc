@@ -180,6 +180,53 @@ Flow block_end(Cpu& cpu, const Insn&) {
 }
 
 template <bool kProfile>
+[[gnu::always_inline]] inline Flow Cpu::interpret_block(bool single, bool stepping) {
+  for (;;) {
+    const Insn* p = cur_insn_;
+    next_rip = (rip + p->len) & ip_mask_;
+    if constexpr (kProfile) ++profile_[p->mnemonic % kProfileSlots];
+    Flow flow = p->fn(*this, *p);
+    // cur_insn_ names the record that returned: p, or one a chain reached
+    // (in cur_block_, which chaining may have moved on).
+    if (flow == Flow::kNext) {
+      rip = next_rip;
+      ++cur_insn_;
+    } else if (flow != Flow::kChain || !stepping) {
+      return flow;  // an exit, a fault, or a chain that stopped at a block's end
+    }
+    if (single || code_invalidated_ || cur_insn_ == cur_block_->insns() + cur_block_->count)
+      return flow;
+  }
+}
+
+bool Cpu::try_jit(Block& block) {
+  if (!block.jit_code && !block.jit_failed) jit_->translate(block);
+  return block.jit_code && block.jit_cpl == cpl_;
+}
+
+void Cpu::set_jit(const JitOptions& options) {
+  if (!options.enabled) {
+    jit_.reset();
+    jit_heat_limit_ = ~0u;
+    jit_heat_step_ = 0;
+    blocks_.for_each([](Block& b) {
+      b.jit_code = nullptr;
+      b.heat = 0;
+    });
+    return;
+  }
+  if (!jit_) jit_ = std::make_unique<Jit>(*this);
+  jit_heat_limit_ = options.threshold;
+  jit_heat_step_ = 1;
+}
+
+const JitStats* Cpu::jit_stats() const {
+  return jit_ ? &jit_->stats() : nullptr;
+}
+
+Cpu::~Cpu() = default;
+
+template <bool kProfile>
 CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
   // The block that ran last and the chaining epoch it ran in: its successor
   // list can be trusted (and the pointer dereferenced) only while that epoch
@@ -245,21 +292,12 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     block_epoch_ = chain_epoch();
     cur_insn_ = block->insns();
     Flow flow;
-    for (;;) {
-      const Insn* p = cur_insn_;
-      next_rip = (rip + p->len) & ip_mask_;
-      if constexpr (kProfile) ++profile_[p->mnemonic % kProfileSlots];
-      flow = p->fn(*this, *p);
-      // cur_insn_ names the record that returned: p, or one a chain reached
-      // (in cur_block_, which chaining may have moved on).
-      if (flow == Flow::kNext) {
-        rip = next_rip;
-        ++cur_insn_;
-      } else if (flow != Flow::kChain || !stepping) {
-        break;  // an exit, a fault, or a chain that stopped at a block's end
-      }
-      if (single || code_invalidated_ || cur_insn_ == cur_block_->insns() + cur_block_->count)
-        break;
+    if (!stepping && block->heat >= jit_heat_limit_ && try_jit(*block)) {
+      chain_stop_ = true;  // handlers the translated code calls return to it
+      flow = jit_->run(*block);
+    } else {
+      block->heat += stepping ? 0 : jit_heat_step_;
+      flow = interpret_block<kProfile>(single, stepping);
     }
     size_t done = static_cast<size_t>(cur_insn_ - cur_block_->insns());
     if (flow == Flow::kEnd || flow == Flow::kHalt) {

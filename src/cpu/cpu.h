@@ -18,6 +18,7 @@
 #include "cpu/decode/insn.h"
 #include "cpu/exec/cpuid.h"
 #include "cpu/fpu_state.h"
+#include "cpu/jit/jit.h"
 #include "cpu/lazy_flags.h"
 #include "cpu/mmu/tlb.h"
 #include "cpu/registers.h"
@@ -98,7 +99,9 @@ class Cpu {
   explicit Cpu(CpuBus& bus) : bus_(&bus), code_write_hint_(bus.code_write_hint()) {
     blocks_.set_bus(&bus);
     reset();
+    set_jit(JitOptions::from_env());
   }
+  ~Cpu();
   Cpu(const Cpu&) = delete;
   Cpu& operator=(const Cpu&) = delete;
 
@@ -113,6 +116,11 @@ class Cpu {
   CpuExit run(const std::atomic<bool>& stop) {
     return profile_.empty() ? run_loop<false>(stop) : run_loop<true>(stop);
   }
+  // The translating tier (jit/jit.h): on or off, and after how many runs a
+  // block is translated.
+  void set_jit(const JitOptions& options);
+  // Its figures; nullptr while it is off.
+  const JitStats* jit_stats() const;
   // Per-mnemonic execution counts (index: Insn::mnemonic), collected while
   // enabled; the loop without profiling carries no cost for it.
   void enable_profile() { profile_.assign(kProfileSlots, 0); }
@@ -469,6 +477,9 @@ class Cpu {
       next = b->next[1].block;
     else
       return declined;
+    // A block due for translation (or translated) runs from the executor.
+    if (next->heat >= jit_heat_limit_) return declined;
+    next->heat += jit_heat_step_;
     --chain_budget_;
     stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
     ++stats_.blocks;
@@ -498,6 +509,7 @@ class Cpu {
 
  private:
   friend class Decoder;
+  friend struct JitAccess;  // translated code's view of the state (jit/)
   bool read_linear_slow(uint64_t linear, unsigned size, uint64_t* value, Access kind, bool user);
   bool write_linear_slow(uint64_t linear, unsigned size, uint64_t value, bool user);
   bool phys_read(uint64_t gpa, unsigned size, uint64_t* value);
@@ -506,6 +518,11 @@ class Cpu {
                      bool write);
   template <bool kProfile>
   CpuExit run_loop(const std::atomic<bool>& stop);
+  // Runs the records of cur_block_ from cur_insn_ in the interpreter.
+  template <bool kProfile>
+  Flow interpret_block(bool single, bool stepping);
+  // Whether `block` runs translated now (translating it first if needed).
+  bool try_jit(Block& block);
   // Block chaining is valid while this sum stays the same.
   uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
   Block* fetch_block();
@@ -569,6 +586,11 @@ class Cpu {
   uint8_t data_bp_ = 0;                      // armed data breakpoints (write or read/write)
   uint8_t io_bp_ = 0;                        // armed I/O breakpoints (CR4.DE)
   uint8_t data_hits_ = 0;                    // data/I/O breakpoints the current instruction hit
+  // The translating tier: a block whose heat reaches jit_heat_limit_ is
+  // translated; each run adds jit_heat_step_ (0 while the tier is off).
+  std::unique_ptr<Jit> jit_;
+  uint32_t jit_heat_limit_ = ~0u;
+  uint32_t jit_heat_step_ = 0;
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -15,6 +15,8 @@
 
 namespace vessel::cpu {
 
+struct JitAccess;
+
 inline constexpr uint64_t size_mask(unsigned bytes) {
   return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
@@ -56,7 +58,7 @@ class LazyFlags {
 
   // The six arithmetic flags as RFLAGS bits.
   uint64_t get() const {
-    if (!lazy_) return flags_;
+    if (!lazy_) return flags_ & rflags::kArith;
     return (cf() ? rflags::kCf : 0) | (pf() ? rflags::kPf : 0) | (af() ? rflags::kAf : 0) |
            (zf() ? rflags::kZf : 0) | (sf() ? rflags::kSf : 0) | (of() ? rflags::kOf : 0);
   }
@@ -82,9 +84,12 @@ class LazyFlags {
   }
 
  private:
+  friend struct JitAccess;  // translated code reads and writes the fields (jit/)
   uint64_t result_ = 0;
   uint64_t cout_ = 0;
-  uint64_t flags_ = 0;  // when not lazy: the arithmetic flags
+  // When not lazy: the arithmetic flags (other bits may be set: translated
+  // code stores the host's whole RFLAGS here).
+  uint64_t flags_ = 0;
   uint8_t bits_ = 8;
   bool lazy_ = false;
 };

@@ -49,6 +49,12 @@ struct Block {
   uint32_t len1 = 0;   // bytes on the first page
   uint32_t len2 = 0;   // bytes on the next linear page (an instruction crossing it)
   uint64_t gpa2 = 0;   // guest-physical address of that next page's first byte
+  // The translating tier (jit/): runs counted towards translation, and the
+  // translated code (nullptr until then) with the CPL it was made for.
+  uint32_t heat = 0;
+  uint8_t jit_cpl = 0;
+  bool jit_failed = false;  // the translator declined it: stays interpreted
+  const void* jit_code = nullptr;
 
   // A block holding a copy of `records`.
   static BlockPtr create(std::span<const Insn> records);
@@ -130,6 +136,11 @@ class BlockCache {
   void retire() { graveyard_.clear(); }
 
   const BlockCacheStats& stats() const { return stats_; }
+  // Calls f(Block&) for every cached block.
+  template <typename F>
+  void for_each(F&& f) {
+    for (auto& [key, block] : map_) f(*block);
+  }
   // Counts drops and flushes: a Block* remembered elsewhere is valid only
   // while the epoch it was taken in lasts.
   uint64_t epoch() const { return epoch_; }

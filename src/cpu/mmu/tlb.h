@@ -11,6 +11,8 @@
 
 namespace vessel::cpu {
 
+struct JitAccess;
+
 enum class Access : uint8_t { kRead, kWrite, kExec };
 
 struct TlbEntry {
@@ -67,6 +69,7 @@ class Tlb {
   }
 
  private:
+  friend struct JitAccess;  // translated code looks entries up inline (jit/)
   std::array<TlbEntry, kEntries>& table(Access kind) { return tables_[static_cast<int>(kind)]; }
   std::array<std::array<TlbEntry, kEntries>, 3> tables_{};
   uint64_t epoch_ = 0;

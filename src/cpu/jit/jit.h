@@ -1,0 +1,78 @@
+// The translating tier of the software CPU: blocks that run often are
+// compiled to host x86-64 code (Xbyak). The same block cache serves both
+// tiers (a Block carries its translated code), so invalidation on stores
+// into code, on flushes and on capacity stays in one place.
+//
+// Translated code keeps the guest state in the Cpu (rbx pins it): guest
+// registers are read and written there, so every exit leaves the state
+// precise. Frequent integer instructions are emitted inline, with the
+// software TLB's fast path for their memory operands; anything else (and
+// every slow path) calls the record's interpreter handler, so coverage is
+// total. Condition flags live in the host's RFLAGS between instructions and
+// are stored only where they can be observed (an exit, a handler call, a
+// memory access that may fault) and are not overwritten first.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "cpu/decode/insn.h"
+
+namespace vessel::cpu {
+
+class Cpu;
+struct Block;
+
+struct JitOptions {
+  // Default: on, with a block translated once it has run kDefaultThreshold
+  // times; VESSEL_JIT=off|on|always overrides it (always: threshold 0).
+  static constexpr uint32_t kDefaultThreshold = 16;
+  bool enabled = true;
+  uint32_t threshold = kDefaultThreshold;
+  static JitOptions from_env();
+};
+
+struct JitStats {
+  uint64_t blocks = 0;            // blocks translated
+  uint64_t inline_records = 0;    // records emitted as host code
+  uint64_t fallback_records = 0;  // records that call their handler
+  uint64_t declined = 0;          // blocks left to the interpreter
+  uint64_t flushes = 0;           // code buffer resets (full, or the block cache flushed)
+  uint64_t code_bytes = 0;        // bytes of code in the buffer now
+};
+
+class Jit {
+ public:
+  static constexpr size_t kCodeBytes = 32u << 20;
+
+  explicit Jit(Cpu& cpu);
+  ~Jit();
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
+
+  // Translates `block` (sets block.jit_code), or marks it jit_failed.
+  // Called between blocks only: no translated code is running.
+  void translate(Block& block);
+  // Runs the block's translated code from its first record. Returns as the
+  // interpreter's block loop would end: cur_insn() names the record that
+  // returned (kEnd, kFault, kHalt) or the one to run next (kChain).
+  Flow run(const Block& block);
+
+  const JitStats& stats() const { return stats_; }
+
+ private:
+  void reset_code();
+
+  Cpu& cpu_;
+  uint8_t* code_ = nullptr;  // kCodeBytes, read/write/execute
+  size_t used_ = 0;          // bytes in use (the entry stub first)
+  size_t stub_bytes_ = 0;    // the entry/exit stub at the start
+  using EnterFn = Flow (*)(Cpu*, const void*);
+  EnterFn enter_ = nullptr;
+  const void* exit_ = nullptr;  // translated code jumps here with the Flow in eax
+  uint64_t cache_flushes_ = 0;  // the block cache's flush count the code was made in
+  JitStats stats_;
+};
+
+}  // namespace vessel::cpu

@@ -1,0 +1,967 @@
+// The translator. Register use in translated code:
+//   rbx  the Cpu (pinned; the entry stub sets it)
+//   r12  RIP of the block's first instruction (loaded on entry)
+//   rsi  linear address of a memory operand; rax its host address
+//   rdx, r8  operand values; rax, rcx, rdi scratch
+// Guest registers stay in Cpu::gpr. Guest condition flags are in one of two
+// places, tracked while emitting: the host's RFLAGS (after an inline ALU
+// instruction) or the Cpu's LazyFlags. They are stored from RFLAGS to the
+// Cpu ("spilled") before anything that can leave the block or look at them
+// there: a handler call, a memory access (its slow path is a handler call),
+// a branch, the block's end.
+#include "cpu/jit/translate.h"
+
+#include <xbyak/xbyak.h>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "cpu/cpu.h"
+#include "cpu/jit/op_table.h"
+
+namespace vessel::cpu {
+
+// Where translated code finds the state: byte offsets from the Cpu.
+struct JitAccess {
+  explicit JitAccess(const Cpu& c)
+      : gpr(at(c, &c.gpr)),
+        rip(at(c, &c.rip)),
+        next_rip(at(c, &c.next_rip)),
+        cur_insn(at(c, &c.cur_insn_)),
+        code_invalidated(at(c, &c.code_invalidated_)),
+        flags_value(at(c, &c.lflags.flags_)),
+        flags_lazy(at(c, &c.lflags.lazy_)),
+        tlb{at(c, &c.tlb_.tables_[0][0]), at(c, &c.tlb_.tables_[1][0]),
+            at(c, &c.tlb_.tables_[2][0])},
+        fs_base(at(c, &c.seg[kFs].base)),
+        gs_base(at(c, &c.seg[kGs].base)) {}
+
+  static int32_t at(const Cpu& c, const void* field) {
+    return static_cast<int32_t>(static_cast<const char*>(field) -
+                                reinterpret_cast<const char*>(&c));
+  }
+  // Puts the guest's flags in their materialized form.
+  static void materialize_flags(Cpu* c) { c->lflags.put(c->lflags.get()); }
+
+  int32_t gpr, rip, next_rip, cur_insn, code_invalidated, flags_value, flags_lazy;
+  int32_t tlb[3];
+  int32_t fs_base, gs_base;
+};
+
+namespace {
+
+constexpr int kFlowNext = static_cast<int>(Flow::kNext);
+constexpr int kFlowEnd = static_cast<int>(Flow::kEnd);
+constexpr int kFlowChain = static_cast<int>(Flow::kChain);
+static_assert(kFlowNext == 0);
+
+bool fits32(int64_t v) {
+  return v == static_cast<int32_t>(v);
+}
+
+// What the planning pass decided for a record.
+struct Plan {
+  JitOp op;
+  bool inl = false;     // emitted inline
+  bool reads = false;   // reads the guest flags
+  bool writes = false;  // sets all six arithmetic flags (no inline record sets fewer)
+  bool exits = false;   // may leave the block (a fault, a branch, a handler call)
+};
+
+class Translator : public Xbyak::CodeGenerator {
+ public:
+  Translator(Cpu& cpu, const Block& block, uint8_t* at, size_t room, const void* exit)
+      : CodeGenerator(room, at),
+        a_(cpu),
+        block_(block),
+        insns_(block.insns()),
+        exit_(exit),
+        user_(cpu.cpl() == 3) {}
+
+  TranslateResult run() {
+    TranslateResult r;
+    if (block_.key % 4 != static_cast<uint64_t>(DecodeMode::k64)) return r;  // 64-bit code only
+    plan();
+    offsets_.resize(block_.count + 1);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < block_.count; ++i) {
+      offsets_[i] = off;
+      off += insns_[i].len;
+    }
+    offsets_[block_.count] = off;
+
+    mov(r12, qword[rbx + a_.rip]);
+    for (uint32_t i = 0; i < block_.count; ++i) {
+      if (plans_[i].inl) {
+        emit_inline(i);
+        ++r.inline_records;
+      } else {
+        emit_call(i);
+        ++r.fallback_records;
+      }
+    }
+    // Fell off the end: RIP past the last record, on to the next block.
+    spill();
+    lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[block_.count])]);
+    mov(qword[rbx + a_.rip], rax);
+    leave(block_.count, kFlowChain);
+    // Stubs may add stubs (a slow path's handler call adds its exits).
+    for (size_t k = 0; k < stubs_.size(); ++k) {
+      std::function<void()> stub = std::move(stubs_[k]);
+      stub();
+    }
+    ready();
+    r.status = TranslateStatus::kDone;
+    r.bytes = getSize();
+    return r;
+  }
+
+ private:
+  // ---- Planning -------------------------------------------------------------
+
+  // Backwards over the block: whether the flags are observed after each
+  // record decides whether records with flags unlike the interpreter's
+  // (undefined ones) may be emitted inline.
+  void plan() {
+    plans_.resize(block_.count);
+    bool live = true;  // after the block: the next one may read them
+    for (uint32_t i = block_.count; i-- > 0;) {
+      plans_[i] = plan_one(insns_[i], live);
+      const Plan& p = plans_[i];
+      live = p.reads || p.exits || (!p.writes && live);
+    }
+  }
+
+  static bool reg_ok(uint8_t r) { return r < kHighByte + 4; }
+  static bool size_ok(unsigned s) { return s == 1 || s == 2 || s == 4 || s == 8; }
+  bool mem_ok(const Insn& in) const {
+    if (in.addrsize != 8 && in.addrsize != 4) return false;
+    if (in.base == kRipBase) return in.addrsize == 8 && fits32(in.disp + 4096);
+    if (in.base != kNoReg && in.base >= 16) return false;
+    if (in.index != kNoReg && in.index >= 16) return false;
+    return fits32(in.disp) && (in.scale == 1 || in.scale == 2 || in.scale == 4 || in.scale == 8);
+  }
+
+  Plan plan_one(const Insn& in, bool live_after) const {
+    Plan p;
+    p.op = jit_op_of(in.fn);
+    p.exits = true;
+    p.reads = true;
+    const JitOp& op = p.op;
+    const unsigned sz = in.opsize;
+    bool mem = op.form == Form::kRM || op.form == Form::kMR || op.form == Form::kMI;
+    if (mem && !mem_ok(in)) return p;
+    switch (op.kind) {
+      case JitKind::kAlu: {
+        auto a = static_cast<AluOp>(op.op);
+        bool carry = a == AluOp::kAdc || a == AluOp::kSbb;
+        if (!size_ok(sz) || (carry && mem)) return p;
+        if (op.form == Form::kRR && !(reg_ok(in.r0) && reg_ok(in.r1))) return p;
+        if ((op.form == Form::kRI || op.form == Form::kRM) && !reg_ok(in.r0)) return p;
+        if (op.form == Form::kMR && !reg_ok(in.r1)) return p;
+        return done(p, carry, true, mem);
+      }
+      case JitKind::kUnary: {
+        auto u = static_cast<UnaryOp>(op.op);
+        if (!size_ok(sz) || !reg_ok(in.r0)) return p;
+        bool inc_dec = u == UnaryOp::kInc || u == UnaryOp::kDec;
+        return done(p, inc_dec, u != UnaryOp::kNot, false);
+      }
+      case JitKind::kShift: {
+        auto s = static_cast<ShiftOp>(op.op);
+        unsigned count = in.imm & (sz == 8 ? 63 : 31);
+        if (live_after || count == 0 || !size_ok(sz) || !reg_ok(in.r0) || s == ShiftOp::kRcl ||
+            s == ShiftOp::kRcr)
+          return p;
+        return done(p, false, true, false);
+      }
+      case JitKind::kImul:
+        if (live_after || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1) ||
+            (op.form != Form::kRR && op.form != Form::kRRI))
+          return p;
+        return done(p, false, true, false);
+      case JitKind::kMov:
+        if (!size_ok(sz)) return p;
+        if ((op.form == Form::kRR || op.form == Form::kRI || op.form == Form::kRM) &&
+            !reg_ok(in.r0))
+          return p;
+        if ((op.form == Form::kRR || op.form == Form::kMR) && !reg_ok(in.r1)) return p;
+        return done(p, false, false, mem);
+      case JitKind::kMovzx:
+      case JitKind::kMovsx:
+        if (!(sz == 2 || sz == 4 || sz == 8) || in.size2 >= sz || !size_ok(in.size2) ||
+            !reg_ok(in.r0) || (op.form == Form::kRR && !reg_ok(in.r1)))
+          return p;
+        if (op.kind == JitKind::kMovzx && in.size2 == 4) return p;
+        return done(p, false, false, op.form == Form::kRM);
+      case JitKind::kLea:
+        if (!(sz == 2 || sz == 4 || sz == 8) || !reg_ok(in.r0) || in.r0 >= 16 || !mem_ok(in))
+          return p;
+        return done(p, false, false, false);
+      case JitKind::kPush:
+        if (sz != 8 || (op.form == Form::kR && in.r0 >= 16)) return p;
+        return done(p, false, false, true);
+      case JitKind::kPop:
+        if (sz != 8 || in.r0 >= 16) return p;
+        return done(p, false, false, true);
+      case JitKind::kJmp:
+      case JitKind::kCall:
+      case JitKind::kRet:
+        if (sz != 8) return p;
+        return done(p, false, false, true);
+      case JitKind::kJcc:
+        if (sz != 8) return p;
+        return done(p, true, false, true);
+      case JitKind::kCmov:
+        if (op.form != Form::kRR || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1) ||
+            in.r0 >= 16 || in.r1 >= 16)
+          return p;
+        return done(p, true, false, false);
+      case JitKind::kSetcc:
+        if (!reg_ok(in.r0)) return p;
+        return done(p, true, false, false);
+      case JitKind::kNone:
+        break;
+    }
+    return p;
+  }
+  static Plan done(Plan p, bool reads, bool writes, bool exits) {
+    p.inl = true;
+    p.reads = reads;
+    p.writes = writes;
+    p.exits = exits;
+    return p;
+  }
+
+  // ---- Operands -------------------------------------------------------------
+
+  Xbyak::Address sized(unsigned size, const Xbyak::RegExp& e) {
+    switch (size) {
+      case 1:
+        return byte[e];
+      case 2:
+        return word[e];
+      case 4:
+        return dword[e];
+      default:
+        return qword[e];
+    }
+  }
+  static Xbyak::Reg sized(unsigned size, const Xbyak::Reg64& r) {
+    switch (size) {
+      case 1:
+        return r.cvt8();
+      case 2:
+        return r.cvt16();
+      case 4:
+        return r.cvt32();
+      default:
+        return r;
+    }
+  }
+  // Guest register r (AH..BH as 16..19) of `size` bytes, in the Cpu.
+  Xbyak::Address greg(unsigned r, unsigned size) {
+    int32_t off = a_.gpr + static_cast<int32_t>(r >= kHighByte ? (r - kHighByte) * 8 + 1 : r * 8);
+    return sized(size, rbx + off);
+  }
+  // Writes `size` bytes of host register v to guest register r; a 4-byte
+  // write clears the upper half (v's upper half is zero: a 32-bit host
+  // operation produced it).
+  void store_greg(unsigned r, unsigned size, const Xbyak::Reg64& v) {
+    if (size == 4)
+      mov(greg(r, 8), v);
+    else
+      mov(greg(r, size), sized(size, v));
+  }
+  static uint32_t imm_of(const Insn& in, unsigned size) {
+    return static_cast<uint32_t>(in.imm & size_mask(size == 8 ? 4 : size));
+  }
+
+  // rsi = the memory operand's address: the offset (LEA), or the linear
+  // address (`linear`: FS/GS bases added; the others are 0 in 64-bit mode).
+  void emit_address(uint32_t i, bool linear) {
+    const Insn& in = insns_[i];
+    if (in.base == kRipBase) {
+      lea(rsi, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.disp)]);
+    } else {
+      auto disp = static_cast<int32_t>(in.disp);
+      bool base = in.base != kNoReg, index = in.index != kNoReg;
+      if (base) mov(rsi, qword[rbx + a_.gpr + in.base * 8]);
+      if (index) mov(rax, qword[rbx + a_.gpr + in.index * 8]);
+      if (base && index)
+        lea(rsi, ptr[rsi + rax * in.scale + disp]);
+      else if (base && disp)
+        lea(rsi, ptr[rsi + disp]);
+      else if (index)
+        lea(rsi, ptr[rax * in.scale + disp]);
+      else if (!base)
+        mov(rsi, static_cast<uint64_t>(static_cast<int64_t>(disp)));
+    }
+    if (in.addrsize == 4) mov(esi, esi);
+    if (linear && in.seg == kFs) add(rsi, qword[rbx + a_.fs_base]);
+    if (linear && in.seg == kGs) add(rsi, qword[rbx + a_.gs_base]);
+  }
+
+  // The software TLB's fast path for a `size`-byte access at linear rsi:
+  // rax = its host address, or a jump to `slow` (a page-crossing access or
+  // a miss). Clobbers rcx and the host flags.
+  void emit_tlb(Access kind, unsigned size, const Xbyak::Label& slow) {
+    int32_t table = a_.tlb[static_cast<int>(kind)];
+    if (size > 1) {
+      mov(eax, esi);
+      and_(eax, 0xFFF);
+      cmp(eax, 0x1000 - size);
+      ja(slow, T_NEAR);
+    }
+    mov(rax, rsi);
+    shr(rax, 12);
+    and_(eax, Tlb::kEntries - 1);
+    lea(rax, ptr[rax + rax * 2]);  // entries are 24 bytes: index * 3 * 8
+    mov(rcx, rsi);
+    and_(rcx, ~0xFFF);
+    if (user_) or_(rcx, 1);
+    cmp(rcx, qword[rbx + rax * 8 + table]);
+    jne(slow, T_NEAR);
+    mov(rax, qword[rbx + rax * 8 + table + 8]);
+    add(rax, rsi);
+  }
+
+  // ---- Flags ----------------------------------------------------------------
+
+  // Stores the guest flags from the host's RFLAGS into the Cpu: the whole
+  // RFLAGS as LazyFlags' materialized form (which ignores the other bits).
+  // Changes no register and no flag.
+  void spill() {
+    if (!mem_stale_) return;
+    pushf();
+    pop(qword[rbx + a_.flags_value]);
+    mov(byte[rbx + a_.flags_lazy], 0);
+    mem_stale_ = false;
+  }
+  // Loads the guest flags from the Cpu into the host's RFLAGS (materializing
+  // a lazy form first). POPF from user mode changes no system flag that
+  // matters: IF and IOPL stay, and TF, DF, AC come back clear.
+  void load_flags() {
+    if (host_valid_) return;
+    emit_load_flags();
+    host_valid_ = true;
+  }
+  void emit_load_flags() {
+    Xbyak::Label ready;
+    cmp(byte[rbx + a_.flags_lazy], 0);
+    je(ready);
+    mov(rdi, rbx);
+    mov(rax, reinterpret_cast<uint64_t>(&JitAccess::materialize_flags));
+    call(rax);
+    L(ready);
+    push(qword[rbx + a_.flags_value]);
+    popf();
+  }
+  // After an instruction that set the guest flags in the host's RFLAGS.
+  void flags_in_host() { host_valid_ = mem_stale_ = true; }
+  // After host code that clobbered RFLAGS (the guest flags were spilled).
+  void host_flags_lost() { host_valid_ = false; }
+
+  // ---- Exits and handler calls ------------------------------------------------
+
+  // Leaves the translated code: cur_insn_ = record `rec`, Flow `flow`
+  // (eax already holds it when flow < 0).
+  void leave(uint32_t rec, int flow) {
+    mov(rcx, reinterpret_cast<uint64_t>(&insns_[rec]));
+    mov(qword[rbx + a_.cur_insn], rcx);
+    if (flow >= 0) mov(eax, flow);
+    jmp(exit_, T_NEAR);
+  }
+  // A near branch of record i to RIP rcx: leaves with kEnd (the executor
+  // moves RIP to next_rip).
+  void leave_branch(uint32_t i) {
+    mov(qword[rbx + a_.next_rip], rcx);
+    leave(i, kFlowEnd);
+  }
+  void set_rips(uint32_t i) {
+    lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[i])]);
+    mov(qword[rbx + a_.rip], rax);
+    lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
+    mov(qword[rbx + a_.next_rip], rax);
+  }
+  Xbyak::Label& new_label() { return labels_.emplace_back(); }
+
+  // Calls record i's handler (the guest flags already in the Cpu) and leaves
+  // when it did not complete normally or dropped cached code.
+  void emit_handler_call(uint32_t i) {
+    const Insn& in = insns_[i];
+    set_rips(i);
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(&in));
+    mov(rax, reinterpret_cast<uint64_t>(in.fn));
+    call(rax);
+    Xbyak::Label& leave_now = new_label();
+    Xbyak::Label& stop = new_label();
+    Xbyak::Label ok;
+    test(al, al);
+    jz(ok);
+    cmp(al, kFlowChain);
+    jne(leave_now, T_NEAR);
+    L(ok);
+    cmp(byte[rbx + a_.code_invalidated], 0);
+    jne(stop, T_NEAR);
+    stubs_.emplace_back([this, i, &leave_now, &stop] {
+      L(leave_now);
+      leave(i, -1);
+      // A store dropped cached code (maybe this block's): RIP past record i.
+      L(stop);
+      mov(rax, qword[rbx + a_.next_rip]);
+      mov(qword[rbx + a_.rip], rax);
+      leave(i + 1, kFlowChain);
+    });
+  }
+  void emit_call(uint32_t i) {
+    spill();
+    emit_handler_call(i);
+    host_valid_ = mem_stale_ = false;
+  }
+  // The slow path of an inline record with a memory operand: the whole
+  // instruction through its handler, then back to `after` with the flags
+  // where the fast path leaves them.
+  void slow_path(uint32_t i, Xbyak::Label& slow, Xbyak::Label& after) {
+    bool writes = plans_[i].writes;
+    stubs_.emplace_back([this, i, &slow, &after, writes] {
+      L(slow);
+      emit_handler_call(i);
+      if (writes) emit_load_flags();
+      jmp(after, T_NEAR);
+    });
+  }
+
+  // ---- Inline records -------------------------------------------------------
+
+  void alu(AluOp op, const Xbyak::Operand& d, const Xbyak::Operand& s) {
+    switch (op) {
+      case AluOp::kAdd:
+        add(d, s);
+        break;
+      case AluOp::kOr:
+        or_(d, s);
+        break;
+      case AluOp::kAdc:
+        adc(d, s);
+        break;
+      case AluOp::kSbb:
+        sbb(d, s);
+        break;
+      case AluOp::kAnd:
+        and_(d, s);
+        break;
+      case AluOp::kSub:
+        sub(d, s);
+        break;
+      case AluOp::kXor:
+        xor_(d, s);
+        break;
+      case AluOp::kCmp:
+        cmp(d, s);
+        break;
+      case AluOp::kTest:
+        test(d, s.getReg());
+        break;
+    }
+  }
+  void alu(AluOp op, const Xbyak::Operand& d, uint32_t imm) {
+    switch (op) {
+      case AluOp::kAdd:
+        add(d, imm);
+        break;
+      case AluOp::kOr:
+        or_(d, imm);
+        break;
+      case AluOp::kAdc:
+        adc(d, imm);
+        break;
+      case AluOp::kSbb:
+        sbb(d, imm);
+        break;
+      case AluOp::kAnd:
+        and_(d, imm);
+        break;
+      case AluOp::kSub:
+        sub(d, imm);
+        break;
+      case AluOp::kXor:
+        xor_(d, imm);
+        break;
+      case AluOp::kCmp:
+        cmp(d, imm);
+        break;
+      case AluOp::kTest:
+        test(d, imm);
+        break;
+    }
+  }
+  void jcc(unsigned cc, const Xbyak::Label& l) {
+    switch (cc & 15) {
+      case 0:
+        jo(l, T_NEAR);
+        break;
+      case 1:
+        jno(l, T_NEAR);
+        break;
+      case 2:
+        jb(l, T_NEAR);
+        break;
+      case 3:
+        jnb(l, T_NEAR);
+        break;
+      case 4:
+        jz(l, T_NEAR);
+        break;
+      case 5:
+        jnz(l, T_NEAR);
+        break;
+      case 6:
+        jbe(l, T_NEAR);
+        break;
+      case 7:
+        jnbe(l, T_NEAR);
+        break;
+      case 8:
+        js(l, T_NEAR);
+        break;
+      case 9:
+        jns(l, T_NEAR);
+        break;
+      case 10:
+        jp(l, T_NEAR);
+        break;
+      case 11:
+        jnp(l, T_NEAR);
+        break;
+      case 12:
+        jl(l, T_NEAR);
+        break;
+      case 13:
+        jnl(l, T_NEAR);
+        break;
+      case 14:
+        jle(l, T_NEAR);
+        break;
+      default:
+        jnle(l, T_NEAR);
+        break;
+    }
+  }
+  void setcc(unsigned cc, const Xbyak::Operand& o) {
+    switch (cc & 15) {
+      case 0:
+        seto(o);
+        break;
+      case 1:
+        setno(o);
+        break;
+      case 2:
+        setb(o);
+        break;
+      case 3:
+        setnb(o);
+        break;
+      case 4:
+        setz(o);
+        break;
+      case 5:
+        setnz(o);
+        break;
+      case 6:
+        setbe(o);
+        break;
+      case 7:
+        setnbe(o);
+        break;
+      case 8:
+        sets(o);
+        break;
+      case 9:
+        setns(o);
+        break;
+      case 10:
+        setp(o);
+        break;
+      case 11:
+        setnp(o);
+        break;
+      case 12:
+        setl(o);
+        break;
+      case 13:
+        setnl(o);
+        break;
+      case 14:
+        setle(o);
+        break;
+      default:
+        setnle(o);
+        break;
+    }
+  }
+  void cmovcc(unsigned cc, const Xbyak::Reg& r, const Xbyak::Operand& o) {
+    switch (cc & 15) {
+      case 0:
+        cmovo(r, o);
+        break;
+      case 1:
+        cmovno(r, o);
+        break;
+      case 2:
+        cmovb(r, o);
+        break;
+      case 3:
+        cmovnb(r, o);
+        break;
+      case 4:
+        cmovz(r, o);
+        break;
+      case 5:
+        cmovnz(r, o);
+        break;
+      case 6:
+        cmovbe(r, o);
+        break;
+      case 7:
+        cmovnbe(r, o);
+        break;
+      case 8:
+        cmovs(r, o);
+        break;
+      case 9:
+        cmovns(r, o);
+        break;
+      case 10:
+        cmovp(r, o);
+        break;
+      case 11:
+        cmovnp(r, o);
+        break;
+      case 12:
+        cmovl(r, o);
+        break;
+      case 13:
+        cmovnl(r, o);
+        break;
+      case 14:
+        cmovle(r, o);
+        break;
+      default:
+        cmovnle(r, o);
+        break;
+    }
+  }
+
+  // A memory operand's fast path: spill, address, TLB. Returns the label
+  // to bind after the instruction's inline code.
+  Xbyak::Label& memory(uint32_t i, Access kind, unsigned size) {
+    spill();
+    Xbyak::Label& slow = new_label();
+    Xbyak::Label& after = new_label();
+    emit_address(i, true);
+    emit_tlb(kind, size, slow);
+    slow_path(i, slow, after);
+    return after;
+  }
+
+  void emit_inline(uint32_t i) {
+    const Insn& in = insns_[i];
+    const JitOp& op = plans_[i].op;
+    const unsigned sz = in.opsize;
+    switch (op.kind) {
+      case JitKind::kAlu:
+        return emit_alu(i, static_cast<AluOp>(op.op), op.form);
+      case JitKind::kUnary: {
+        auto u = static_cast<UnaryOp>(op.op);
+        if (u == UnaryOp::kInc || u == UnaryOp::kDec) load_flags();
+        Xbyak::Reg v = sized(sz, rdx);
+        mov(v, greg(in.r0, sz));
+        if (u == UnaryOp::kInc) inc(v);
+        if (u == UnaryOp::kDec) dec(v);
+        if (u == UnaryOp::kNeg) neg(v);
+        if (u == UnaryOp::kNot) not_(v);
+        store_greg(in.r0, sz, rdx);
+        if (u != UnaryOp::kNot) flags_in_host();
+        return;
+      }
+      case JitKind::kShift: {
+        Xbyak::Reg v = sized(sz, rdx);
+        auto count = static_cast<uint8_t>(in.imm & (sz == 8 ? 63 : 31));
+        mov(v, greg(in.r0, sz));
+        switch (static_cast<ShiftOp>(op.op)) {
+          case ShiftOp::kRol:
+            rol(v, count);
+            break;
+          case ShiftOp::kRor:
+            ror(v, count);
+            break;
+          case ShiftOp::kShr:
+            shr(v, count);
+            break;
+          case ShiftOp::kSar:
+            sar(v, count);
+            break;
+          default:
+            shl(v, count);
+            break;
+        }
+        store_greg(in.r0, sz, rdx);
+        flags_in_host();  // dead (the plan checked): whatever they are
+        return;
+      }
+      case JitKind::kImul: {
+        Xbyak::Reg v = sized(sz, rdx);
+        if (op.form == Form::kRRI) {
+          imul(v, greg(in.r1, sz), static_cast<int>(static_cast<int32_t>(in.imm)));
+        } else {
+          mov(v, greg(in.r0, sz));
+          imul(v, greg(in.r1, sz));
+        }
+        store_greg(in.r0, sz, rdx);
+        flags_in_host();  // dead (the plan checked)
+        return;
+      }
+      case JitKind::kMov:
+        return emit_mov(i, op.form);
+      case JitKind::kMovzx:
+      case JitKind::kMovsx: {
+        bool sign = op.kind == JitKind::kMovsx;
+        Xbyak::Label* after = nullptr;
+        if (op.form == Form::kRM) after = &memory(i, Access::kRead, in.size2);
+        Xbyak::Address src =
+            op.form == Form::kRM ? sized(in.size2, rax + 0) : greg(in.r1, in.size2);
+        Xbyak::Reg dst = sized(sz == 8 && !sign ? 4 : sz, rdx);
+        if (sign && in.size2 == 4)
+          movsxd(rdx, src);
+        else if (sign)
+          movsx(dst, src);
+        else
+          movzx(dst, src);
+        store_greg(in.r0, sz, rdx);
+        if (after) {
+          host_flags_lost();
+          L(*after);
+        }
+        return;
+      }
+      case JitKind::kLea:
+        emit_address(i, false);
+        if (sz == 4 && in.addrsize == 8) mov(esi, esi);
+        store_greg(in.r0, sz, rsi);
+        return;
+      case JitKind::kPush: {
+        spill();
+        if (op.form == Form::kR)
+          mov(rdx, greg(in.r0, 8));
+        else
+          mov(rdx, in.imm);
+        Xbyak::Label& slow = new_label();
+        Xbyak::Label& after = new_label();
+        mov(rsi, greg(kRsp, 8));
+        sub(rsi, 8);
+        emit_tlb(Access::kWrite, 8, slow);
+        slow_path(i, slow, after);
+        mov(qword[rax], rdx);
+        mov(greg(kRsp, 8), rsi);
+        host_flags_lost();
+        L(after);
+        return;
+      }
+      case JitKind::kPop: {
+        spill();
+        Xbyak::Label& slow = new_label();
+        Xbyak::Label& after = new_label();
+        mov(rsi, greg(kRsp, 8));
+        emit_tlb(Access::kRead, 8, slow);
+        slow_path(i, slow, after);
+        mov(rdx, qword[rax]);
+        add(rsi, 8);
+        mov(greg(kRsp, 8), rsi);
+        mov(greg(in.r0, 8), rdx);
+        host_flags_lost();
+        L(after);
+        return;
+      }
+      case JitKind::kJmp:
+        spill();
+        lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
+        leave_branch(i);
+        return;
+      case JitKind::kCall: {
+        spill();
+        Xbyak::Label& slow = new_label();
+        Xbyak::Label& after = new_label();
+        lea(rdx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
+        mov(rsi, greg(kRsp, 8));
+        sub(rsi, 8);
+        emit_tlb(Access::kWrite, 8, slow);
+        slow_path(i, slow, after);  // the handler leaves (kEnd or kFault)
+        mov(qword[rax], rdx);
+        mov(greg(kRsp, 8), rsi);
+        lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
+        leave_branch(i);
+        L(after);
+        return;
+      }
+      case JitKind::kRet: {
+        spill();
+        Xbyak::Label& slow = new_label();
+        Xbyak::Label& after = new_label();
+        mov(rsi, greg(kRsp, 8));
+        emit_tlb(Access::kRead, 8, slow);
+        slow_path(i, slow, after);
+        mov(rcx, qword[rax]);
+        add(rsi, 8);
+        mov(greg(kRsp, 8), rsi);
+        leave_branch(i);
+        L(after);
+        return;
+      }
+      case JitKind::kJcc: {
+        load_flags();
+        spill();
+        Xbyak::Label& taken = new_label();
+        jcc(op.op, taken);
+        int32_t target = static_cast<int32_t>(offsets_[i + 1] + in.imm);
+        stubs_.emplace_back([this, i, &taken, target] {
+          L(taken);
+          lea(rcx, ptr[r12 + target]);
+          leave_branch(i);
+        });
+        return;
+      }
+      case JitKind::kCmov: {
+        load_flags();
+        Xbyak::Reg v = sized(sz, rdx);
+        mov(v, greg(in.r0, sz));
+        cmovcc(in.op, v, greg(in.r1, sz));
+        store_greg(in.r0, sz, rdx);
+        return;
+      }
+      case JitKind::kSetcc:
+        load_flags();
+        setcc(in.op, greg(in.r0, 1));
+        return;
+      case JitKind::kNone:
+        break;
+    }
+  }
+
+  void emit_alu(uint32_t i, AluOp op, Form form) {
+    const Insn& in = insns_[i];
+    const unsigned sz = in.opsize;
+    const bool store = op != AluOp::kCmp && op != AluOp::kTest;
+    Xbyak::Reg d = sized(sz, rdx), s = sized(sz, r8);
+    switch (form) {
+      case Form::kRR:
+      case Form::kRI:
+        if (op == AluOp::kAdc || op == AluOp::kSbb) load_flags();
+        mov(d, greg(in.r0, sz));
+        if (form == Form::kRR) {
+          mov(s, greg(in.r1, sz));
+          alu(op, d, s);
+        } else {
+          alu(op, d, imm_of(in, sz));
+        }
+        if (store) store_greg(in.r0, sz, rdx);
+        break;
+      case Form::kRM: {
+        Xbyak::Label& after = memory(i, Access::kRead, sz);
+        mov(s, sized(sz, rax + 0));
+        mov(d, greg(in.r0, sz));
+        alu(op, d, s);
+        if (store) store_greg(in.r0, sz, rdx);
+        L(after);
+        break;
+      }
+      case Form::kMR:
+      case Form::kMI: {
+        Xbyak::Label& after = memory(i, store ? Access::kWrite : Access::kRead, sz);
+        if (form == Form::kMR) {
+          mov(s, greg(in.r1, sz));
+          alu(op, sized(sz, rax + 0), s);
+        } else {
+          alu(op, sized(sz, rax + 0), imm_of(in, sz));
+        }
+        L(after);
+        break;
+      }
+      default:
+        break;
+    }
+    flags_in_host();
+  }
+
+  void emit_mov(uint32_t i, Form form) {
+    const Insn& in = insns_[i];
+    const unsigned sz = in.opsize;
+    Xbyak::Reg v = sized(sz, rdx);
+    switch (form) {
+      case Form::kRR:
+        mov(v, greg(in.r1, sz));
+        store_greg(in.r0, sz, rdx);
+        return;
+      case Form::kRI:
+        if (sz == 8)
+          mov(rdx, in.imm);
+        else
+          mov(v, imm_of(in, sz));
+        store_greg(in.r0, sz, rdx);
+        return;
+      case Form::kRM: {
+        Xbyak::Label& after = memory(i, Access::kRead, sz);
+        mov(v, sized(sz, rax + 0));
+        store_greg(in.r0, sz, rdx);
+        host_flags_lost();
+        L(after);
+        return;
+      }
+      case Form::kMR:
+      case Form::kMI: {
+        Xbyak::Label& after = memory(i, Access::kWrite, sz);
+        if (form == Form::kMR) {
+          mov(v, greg(in.r1, sz));
+          mov(sized(sz, rax + 0), v);
+        } else {
+          mov(sized(sz, rax + 0), imm_of(in, sz));
+        }
+        host_flags_lost();
+        L(after);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  JitAccess a_;
+  const Block& block_;
+  const Insn* insns_;
+  const void* exit_;
+  bool user_;
+  std::vector<Plan> plans_;
+  std::vector<uint32_t> offsets_;  // bytes from the block's start to each record
+  std::deque<Xbyak::Label> labels_;
+  std::vector<std::function<void()>> stubs_;
+  bool host_valid_ = false;  // the host's RFLAGS hold the guest flags
+  bool mem_stale_ = false;   // ...and the Cpu's copy is older (implies host_valid_)
+};
+
+}  // namespace
+
+TranslateResult translate_block(Cpu& cpu, const Block& block, uint8_t* at, size_t room,
+                                const void* exit) {
+  try {
+    Translator t(cpu, block, at, room, exit);
+    return t.run();
+  } catch (const Xbyak::Error& e) {
+    TranslateResult r;
+    r.status =
+        e == Xbyak::ERR_CODE_IS_TOO_BIG ? TranslateStatus::kNoRoom : TranslateStatus::kDeclined;
+    return r;
+  }
+}
+
+}  // namespace vessel::cpu
