@@ -20,7 +20,13 @@ Expected<AccelChoice> parse_accel_choice(const std::string& text) {
   return make_error("unknown accelerator '{}' (use auto, kvm or soft)", text);
 }
 
-Expected<AccelSelection> select_accelerator(AccelChoice choice) {
+Expected<bool> parse_jit_switch(const std::string& text) {
+  if (text == "on") return true;
+  if (text == "off") return false;
+  return make_error("--jit takes on or off (not '{}')", text);
+}
+
+Expected<AccelSelection> select_accelerator(AccelChoice choice, const cpu::JitOptions& jit) {
   switch (choice) {
     case AccelChoice::kKvm: {
       auto kvm = create_kvm_accelerator();
@@ -28,20 +34,20 @@ Expected<AccelSelection> select_accelerator(AccelChoice choice) {
       return AccelSelection{std::move(*kvm), ""};
     }
     case AccelChoice::kSoft:
-      return AccelSelection{create_soft_accelerator(), ""};
+      return AccelSelection{create_soft_accelerator(jit), ""};
     case AccelChoice::kAuto:
       break;
   }
   auto probe = probe_kvm(kProbeBudget);
   if (!probe.ok())
-    return AccelSelection{create_soft_accelerator(),
+    return AccelSelection{create_soft_accelerator(jit),
                           fmt::format("using the software CPU: kvm: {}", probe.error().message)};
   if (!probe->usable)
-    return AccelSelection{create_soft_accelerator(),
+    return AccelSelection{create_soft_accelerator(jit),
                           fmt::format("using the software CPU: kvm: {}", probe->reason)};
   if (!kvm_is_fast(*probe))
     return AccelSelection{
-        create_soft_accelerator(),
+        create_soft_accelerator(jit),
         fmt::format("using the software CPU: KVM is slow here ({:.1f} M instructions/s)",
                     probe->instructions_per_second / 1e6)};
   auto kvm = create_kvm_accelerator();

@@ -9,6 +9,7 @@
 
 #include "accel/accelerator.h"
 #include "base/error.h"
+#include "cpu/jit/jit.h"
 
 namespace vessel {
 
@@ -21,7 +22,12 @@ struct AccelSelection {
   std::string why;  // one line on how it was chosen (auto only)
 };
 
-Expected<AccelSelection> select_accelerator(AccelChoice choice);
+// --jit on|off: the software CPU's translating tier on (the default) or off.
+Expected<bool> parse_jit_switch(const std::string& text);
+
+// `jit`: the software CPU's translating tier, when the choice is the software CPU.
+Expected<AccelSelection> select_accelerator(
+    AccelChoice choice, const cpu::JitOptions& jit = cpu::JitOptions::from_env());
 
 // One line per accelerator for `vessel --probe-accel`:
 //   "kvm: fast (1234.5 M instructions/s)", "soft: unavailable (...)".

@@ -22,7 +22,8 @@ namespace vessel {
 namespace {
 
 struct Options {
-  std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto";
+  std::string kernel, initrd, cmdline, memory = "256M", accel = "auto", kernel_format = "auto",
+                                       jit = "on";
   std::string load_addr = "0x7c00", console = "serial", api_socket, uuid, config;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
@@ -97,6 +98,7 @@ void merge_config_file(const ConfigFileValues& f, const CLI::App& app, Options& 
   take("--cmdline", f.cmdline, o.cmdline);
   take("--memory", f.memory, o.memory);
   take("--accel", f.accel, o.accel);
+  take("--jit", f.jit, o.jit);
   take("--kernel-format", f.kernel_format, o.kernel_format);
   take("--load-addr", f.load_addr, o.load_addr);
   take("--console", f.console, o.console);
@@ -120,9 +122,13 @@ int run(const Options& o) {
   if (!config.ok()) return fail(config.error());
   auto choice = parse_accel_choice(o.accel);
   if (!choice.ok()) return fail(choice.error());
+  auto jit_on = parse_jit_switch(o.jit);
+  if (!jit_on.ok()) return fail(jit_on.error());
+  cpu::JitOptions jit = cpu::JitOptions::from_env();
+  if (!*jit_on) jit.enabled = false;
 
   for (bool first = true;; first = false) {
-    auto selection = select_accelerator(*choice);
+    auto selection = select_accelerator(*choice, jit);
     if (!selection.ok()) return fail(selection.error());
     if (first && !selection->why.empty()) log_warn("{}", selection->why);
     auto vm = Vm::create(*config, std::move(selection->accel));
@@ -165,6 +171,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cpus", o.cpus, "number of vCPUs")->capture_default_str();
   app.add_option("--accel", o.accel, "accelerator: auto, kvm or soft")->capture_default_str();
+  app.add_option("--jit", o.jit,
+                 "the software CPU's translating tier: on (hot code compiled to host code) or off "
+                 "(interpreter only)")
+      ->capture_default_str();
   app.add_flag("--debug-exit", o.debug_exit,
                "add a debug-exit port at 0xf4: a write of v ends vessel with status (v << 1) | 1");
   app.add_option("--kernel-format", o.kernel_format,

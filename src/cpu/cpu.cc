@@ -220,6 +220,31 @@ void Cpu::set_jit(const JitOptions& options) {
   jit_heat_step_ = 1;
 }
 
+const void* Cpu::jit_link(bool branch) {
+  Block* b = cur_block_;
+  if (executor_needed()) return nullptr;
+  uint64_t target = branch ? next_rip : rip;
+  uint64_t linear = seg[kCs].base + target;  // 64-bit code: no wrap
+  uint64_t epoch = chain_epoch();
+  Block* next;
+  if (b->next[0].linear == linear && b->next[0].epoch == epoch)
+    next = b->next[0].block;
+  else if (b->next[1].linear == linear && b->next[1].epoch == epoch)
+    next = b->next[1].block;
+  else
+    return nullptr;
+  if (!next->jit_code || next->jit_cpl != cpl_) return nullptr;
+  --chain_budget_;
+  stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
+  ++stats_.blocks;
+  ++stats_.chain_hits;
+  rip = target;
+  cur_block_ = next;
+  block_epoch_ = epoch;
+  cur_insn_ = next->insns();
+  return next->jit_code;
+}
+
 const JitStats* Cpu::jit_stats() const {
   return jit_ ? &jit_->stats() : nullptr;
 }

@@ -460,11 +460,7 @@ class Cpu {
     // by a device, an interrupt that may be taken (or the STI/MOV SS shadow),
     // single-stepping or breakpoints. The budget bounds the depth of calls
     // where the compiler makes no tail calls (unoptimised builds).
-    if (chain_stop_ || chain_budget_ == 0 || stop_->load(std::memory_order_relaxed) ||
-        (code_write_hint_ && code_write_hint_->load(std::memory_order_relaxed)) ||
-        interrupt_shadow || (rflags_ & (rflags::kTf | rflags::kRf)) || debug_armed_ ||
-        (flag_if() && intr_ && (!intr_hint_ || intr_hint_->load(std::memory_order_acquire))))
-      return declined;
+    if (chain_stop_ || executor_needed()) return declined;
     uint64_t target = branch ? next_rip : rip;
     uint64_t linear = seg[kCs].base + target;
     if (!long_mode()) linear &= 0xFFFFFFFF;
@@ -491,6 +487,16 @@ class Cpu {
     cur_insn_ = n;
     next_rip = (rip + n->len) & ip_mask_;
     return n->fn(*this, *n);
+  }
+  // Whether something the executor checks between blocks asks for it: the
+  // chain budget spent, a stop request, code written by a device, an
+  // interrupt that may be taken (or the STI/MOV SS shadow), single-stepping
+  // or breakpoints.
+  [[gnu::always_inline]] bool executor_needed() const {
+    return chain_budget_ == 0 || stop_->load(std::memory_order_relaxed) ||
+           (code_write_hint_ && code_write_hint_->load(std::memory_order_relaxed)) ||
+           interrupt_shadow || (rflags_ & (rflags::kTf | rflags::kRf)) || debug_armed_ ||
+           (flag_if() && intr_ && (!intr_hint_ || intr_hint_->load(std::memory_order_acquire)));
   }
   // The record running now (or, after kChain, the one to run next).
   const Insn* cur_insn() const { return cur_insn_; }
@@ -523,6 +529,11 @@ class Cpu {
   Flow interpret_block(bool single, bool stepping);
   // Whether `block` runs translated now (translating it first if needed).
   bool try_jit(Block& block);
+  // Translated code ended cur_block_ (`branch`: a near branch at cur_insn_
+  // with its target in next_rip; else RIP is past the block): the next
+  // block's translated code when it is linked and nothing needs the
+  // executor (that block is then cur_block_), else nullptr.
+  const void* jit_link(bool branch);
   // Block chaining is valid while this sum stays the same.
   uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
   Block* fetch_block();

@@ -311,6 +311,11 @@ Expected<ConfigFileValues> parse_config_file(std::string_view text, std::string_
                            VESSEL_TRY(parse_accel_choice(v));
                            return ok_status();
                          })},
+      {"jit", text_key(out.jit,
+                       [](const std::string& v) -> Status {
+                         VESSEL_TRY(parse_jit_switch(v));
+                         return ok_status();
+                       })},
       {"kernel_format", text_key(out.kernel_format,
                                  [](const std::string& v) -> Status {
                                    VESSEL_TRY(parse_kernel_format(v));

@@ -6,8 +6,8 @@
 // command line.
 //
 //   kernel = "build/guest/vmlinuz"       # strings: kernel, initrd, cmdline,
-//   initrd = "build/guest/initramfs.cpio.gz"   #   accel, console, api_socket,
-//   cmdline = "console=ttyS0 quiet"      #   uuid, kernel_format, load_addr
+//   initrd = "build/guest/initramfs.cpio.gz"   #   accel, jit, console,
+//   cmdline = "console=ttyS0 quiet"      #   api_socket, uuid, kernel_format, load_addr
 //   memory = "512M"                      # a size string, or an integer of MiB
 //   cpus = 1
 //   rng = true                           # booleans: rng, debug_exit, reboot
@@ -38,7 +38,7 @@ namespace vessel {
 // What the file sets, as the text the matching flag would take; a key the
 // file does not have stays empty.
 struct ConfigFileValues {
-  std::optional<std::string> kernel, initrd, cmdline, memory, accel, kernel_format, load_addr,
+  std::optional<std::string> kernel, initrd, cmdline, memory, accel, jit, kernel_format, load_addr,
       console, api_socket, uuid;
   std::optional<int> cpus;
   std::optional<bool> debug_exit, rng, reboot;

@@ -11,8 +11,10 @@
 
 namespace vessel {
 
-SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns)
+SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns,
+                   const cpu::JitOptions& jit)
     : id_(id), lapic_(lapic), bus_(memory, io, lapic, boot_ns), cpu_(bus_) {
+  cpu_.set_jit(jit);
   const char* profile = std::getenv("VESSEL_SOFT_PROFILE");
   if (profile && std::string_view(profile) == "1") cpu_.enable_profile();
   if (lapic_) {
@@ -33,9 +35,9 @@ SoftVcpu::~SoftVcpu() {
       "soft vCPU {}: {} instructions in {} blocks ({:.2f}% entered by chaining), {} "
       "exceptions, {} interrupts; block cache {:.2f}% hits ({} blocks, {} records, {} KiB, {} "
       "invalidated by stores, {} flushes); TLB {:.2f}% hits",
-      id_, s.instructions.get(), s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits), s.exceptions,
-      s.interrupts.get(), rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024, b.invalidations,
-      b.flushes, rate(s.tlb_hits, s.tlb_misses));
+      id_, s.instructions.get(), s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits),
+      s.exceptions, s.interrupts.get(), rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024,
+      b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
   const auto& profile = cpu_.profile();
   if (profile.empty()) return;
   std::vector<std::pair<uint64_t, uint16_t>> top;
@@ -115,7 +117,8 @@ VcpuCounters SoftVcpu::counters() const {
   return VcpuCounters{s.instructions.get(), 0, s.interrupts.get()};
 }
 
-SoftAccelerator::SoftAccelerator() : boot_ns_(monotonic_now_ns()) {}
+SoftAccelerator::SoftAccelerator(const cpu::JitOptions& jit)
+    : boot_ns_(monotonic_now_ns()), jit_(jit) {}
 
 Status SoftAccelerator::map_memory(GuestMemory& memory) {
   memory_ = &memory;
@@ -143,11 +146,11 @@ Expected<std::unique_ptr<Vcpu>> SoftAccelerator::create_vcpu(int id, IoHandler& 
     lapic = &chip_->lapic(id);
     chip_->bind_current_thread(id);  // this thread's xAPIC MMIO reaches its own LAPIC
   }
-  return std::unique_ptr<Vcpu>(std::make_unique<SoftVcpu>(id, *memory_, io, lapic, boot_ns_));
+  return std::unique_ptr<Vcpu>(std::make_unique<SoftVcpu>(id, *memory_, io, lapic, boot_ns_, jit_));
 }
 
-std::unique_ptr<Accelerator> create_soft_accelerator() {
-  return std::make_unique<SoftAccelerator>();
+std::unique_ptr<Accelerator> create_soft_accelerator(const cpu::JitOptions& jit) {
+  return std::make_unique<SoftAccelerator>(jit);
 }
 
 }  // namespace vessel

@@ -25,7 +25,8 @@ class SoftVcpu : public Vcpu {
   // logged (at info level: vessel -v) when the vCPU is destroyed.
   // `lapic`: this vCPU's local APIC (its INTR line, APIC MSRs); null for a
   // CPU without interrupt controllers (unit tests).
-  SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns);
+  SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns,
+           const cpu::JitOptions& jit);
   ~SoftVcpu() override;
   int id() const override { return id_; }
   Expected<VcpuExit> run() override;
@@ -68,7 +69,7 @@ class SoftVcpu : public Vcpu {
 
 class SoftAccelerator : public Accelerator {
  public:
-  SoftAccelerator();
+  explicit SoftAccelerator(const cpu::JitOptions& jit = cpu::JitOptions::from_env());
   std::string_view name() const override { return "soft"; }
   Status map_memory(GuestMemory& memory) override;
   Status create_irq_chip(IoBus& bus, TimeSource& time, int cpus) override;
@@ -79,8 +80,11 @@ class SoftAccelerator : public Accelerator {
   GuestMemory* memory_ = nullptr;
   std::unique_ptr<SoftIrqChip> chip_;
   uint64_t boot_ns_;
+  cpu::JitOptions jit_;
 };
 
-std::unique_ptr<Accelerator> create_soft_accelerator();
+// `jit`: the software CPU's translating tier (cpu/jit/jit.h).
+std::unique_ptr<Accelerator> create_soft_accelerator(
+    const cpu::JitOptions& jit = cpu::JitOptions::from_env());
 
 }  // namespace vessel

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "cpu/cpu.h"
+#include "cpu/jit/access.h"
 #include "cpu/jit/translate.h"
 
 namespace vessel::cpu {
@@ -28,6 +29,7 @@ namespace {
 // enter(cpu, code): saves the callee-saved registers the translated code
 // uses, pins the Cpu in rbx and jumps to the code; the code leaves through
 // `exit` with the Flow in eax. The stack stays 16-byte aligned for calls.
+// link_end/link_chain: see JitExits.
 class EntryStub : public Xbyak::CodeGenerator {
  public:
   EntryStub(uint8_t* at, size_t room) : CodeGenerator(room, at) {
@@ -41,7 +43,7 @@ class EntryStub : public Xbyak::CodeGenerator {
     mov(rbx, rdi);
     jmp(rsi);
     align(16);
-    exit = getCurr();
+    exits.exit = getCurr();
     add(rsp, 8);
     pop(r15);
     pop(r14);
@@ -50,9 +52,29 @@ class EntryStub : public Xbyak::CodeGenerator {
     pop(rbp);
     pop(rbx);
     ret();
+    exits.link_end = link(true);
+    exits.link_chain = link(false);
     align(16);
   }
-  const uint8_t* exit = nullptr;
+  JitExits exits;
+
+ private:
+  const void* link(bool branch) {
+    align(16);
+    const void* at = getCurr();
+    Xbyak::Label declined;
+    mov(rdi, rbx);
+    mov(esi, branch ? 1 : 0);
+    mov(rax, reinterpret_cast<uint64_t>(&JitAccess::link));
+    call(rax);
+    test(rax, rax);
+    jz(declined);
+    jmp(rax);
+    L(declined);
+    mov(eax, static_cast<int>(branch ? Flow::kEnd : Flow::kChain));
+    jmp(exits.exit, T_NEAR);
+    return at;
+  }
 };
 
 }  // namespace
@@ -64,7 +86,7 @@ Jit::Jit(Cpu& cpu) : cpu_(cpu) {
   code_ = static_cast<uint8_t*>(p);
   EntryStub stub(code_, kCodeBytes);
   enter_ = reinterpret_cast<EnterFn>(code_);
-  exit_ = stub.exit;
+  exits_ = stub.exits;
   stub_bytes_ = used_ = stub.getSize();
   cache_flushes_ = cpu_.block_cache().stats().flushes;
 }
@@ -90,7 +112,7 @@ void Jit::translate(Block& block) {
     reset_code();
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    TranslateResult r = translate_block(cpu_, block, code_ + used_, kCodeBytes - used_, exit_);
+    TranslateResult r = translate_block(cpu_, block, code_ + used_, kCodeBytes - used_, exits_);
     if (r.status == TranslateStatus::kDone) {
       block.jit_code = code_ + used_;
       block.jit_cpl = static_cast<uint8_t>(cpu_.cpl());

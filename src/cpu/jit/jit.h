@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "cpu/decode/insn.h"
+#include "cpu/jit/translate.h"
 
 namespace vessel::cpu {
 
@@ -70,7 +71,7 @@ class Jit {
   size_t stub_bytes_ = 0;    // the entry/exit stub at the start
   using EnterFn = Flow (*)(Cpu*, const void*);
   EnterFn enter_ = nullptr;
-  const void* exit_ = nullptr;  // translated code jumps here with the Flow in eax
+  JitExits exits_;              // in the entry stub
   uint64_t cache_flushes_ = 0;  // the block cache's flush count the code was made in
   JitStats stats_;
 };

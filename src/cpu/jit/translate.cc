@@ -17,36 +17,10 @@
 #include <vector>
 
 #include "cpu/cpu.h"
+#include "cpu/jit/access.h"
 #include "cpu/jit/op_table.h"
 
 namespace vessel::cpu {
-
-// Where translated code finds the state: byte offsets from the Cpu.
-struct JitAccess {
-  explicit JitAccess(const Cpu& c)
-      : gpr(at(c, &c.gpr)),
-        rip(at(c, &c.rip)),
-        next_rip(at(c, &c.next_rip)),
-        cur_insn(at(c, &c.cur_insn_)),
-        code_invalidated(at(c, &c.code_invalidated_)),
-        flags_value(at(c, &c.lflags.flags_)),
-        flags_lazy(at(c, &c.lflags.lazy_)),
-        tlb{at(c, &c.tlb_.tables_[0][0]), at(c, &c.tlb_.tables_[1][0]),
-            at(c, &c.tlb_.tables_[2][0])},
-        fs_base(at(c, &c.seg[kFs].base)),
-        gs_base(at(c, &c.seg[kGs].base)) {}
-
-  static int32_t at(const Cpu& c, const void* field) {
-    return static_cast<int32_t>(static_cast<const char*>(field) -
-                                reinterpret_cast<const char*>(&c));
-  }
-  // Puts the guest's flags in their materialized form.
-  static void materialize_flags(Cpu* c) { c->lflags.put(c->lflags.get()); }
-
-  int32_t gpr, rip, next_rip, cur_insn, code_invalidated, flags_value, flags_lazy;
-  int32_t tlb[3];
-  int32_t fs_base, gs_base;
-};
 
 namespace {
 
@@ -70,12 +44,12 @@ struct Plan {
 
 class Translator : public Xbyak::CodeGenerator {
  public:
-  Translator(Cpu& cpu, const Block& block, uint8_t* at, size_t room, const void* exit)
+  Translator(Cpu& cpu, const Block& block, uint8_t* at, size_t room, const JitExits& exits)
       : CodeGenerator(room, at),
         a_(cpu),
         block_(block),
         insns_(block.insns()),
-        exit_(exit),
+        exits_(exits),
         user_(cpu.cpl() == 3) {}
 
   TranslateResult run() {
@@ -104,7 +78,8 @@ class Translator : public Xbyak::CodeGenerator {
     spill();
     lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[block_.count])]);
     mov(qword[rbx + a_.rip], rax);
-    leave(block_.count, kFlowChain);
+    set_cur_insn(block_.count);
+    jmp(exits_.link_chain, T_NEAR);
     // Stubs may add stubs (a slow path's handler call adds its exits).
     for (size_t k = 0; k < stubs_.size(); ++k) {
       std::function<void()> stub = std::move(stubs_[k]);
@@ -273,8 +248,12 @@ class Translator : public Xbyak::CodeGenerator {
     else
       mov(greg(r, size), sized(size, v));
   }
+  // An ALU immediate as Xbyak takes it: 8-bit and 32-bit ones as they are,
+  // 16-bit ones sign-extended to 32 bits.
   static uint32_t imm_of(const Insn& in, unsigned size) {
-    return static_cast<uint32_t>(in.imm & size_mask(size == 8 ? 4 : size));
+    if (size == 1) return static_cast<uint32_t>(in.imm & 0xFF);
+    if (size == 2) return static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(in.imm)));
+    return static_cast<uint32_t>(in.imm);
   }
 
   // rsi = the memory operand's address: the offset (LEA), or the linear
@@ -364,19 +343,21 @@ class Translator : public Xbyak::CodeGenerator {
 
   // ---- Exits and handler calls ------------------------------------------------
 
-  // Leaves the translated code: cur_insn_ = record `rec`, Flow `flow`
-  // (eax already holds it when flow < 0).
-  void leave(uint32_t rec, int flow) {
+  void set_cur_insn(uint32_t rec) {
     mov(rcx, reinterpret_cast<uint64_t>(&insns_[rec]));
     mov(qword[rbx + a_.cur_insn], rcx);
-    if (flow >= 0) mov(eax, flow);
-    jmp(exit_, T_NEAR);
   }
-  // A near branch of record i to RIP rcx: leaves with kEnd (the executor
-  // moves RIP to next_rip).
+  // Leaves the translated code: cur_insn_ = record `rec`, Flow `flow`.
+  void leave(uint32_t rec, int flow) {
+    set_cur_insn(rec);
+    mov(eax, flow);
+    jmp(exits_.exit, T_NEAR);
+  }
+  // A near branch of record i to RIP rcx: on to the next block.
   void leave_branch(uint32_t i) {
     mov(qword[rbx + a_.next_rip], rcx);
-    leave(i, kFlowEnd);
+    set_cur_insn(i);
+    jmp(exits_.link_end, T_NEAR);
   }
   void set_rips(uint32_t i) {
     lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[i])]);
@@ -406,8 +387,13 @@ class Translator : public Xbyak::CodeGenerator {
     cmp(byte[rbx + a_.code_invalidated], 0);
     jne(stop, T_NEAR);
     stubs_.emplace_back([this, i, &leave_now, &stop] {
+      // The handler ended the block (a branch: on to the next one), faulted
+      // or halted: eax holds its Flow.
       L(leave_now);
-      leave(i, -1);
+      set_cur_insn(i);
+      cmp(eax, kFlowEnd);
+      je(exits_.link_end);
+      jmp(exits_.exit, T_NEAR);
       // A store dropped cached code (maybe this block's): RIP past record i.
       L(stop);
       mov(rax, qword[rbx + a_.next_rip]);
@@ -907,7 +893,7 @@ class Translator : public Xbyak::CodeGenerator {
         if (sz == 8)
           mov(rdx, in.imm);
         else
-          mov(v, imm_of(in, sz));
+          mov(edx, static_cast<uint32_t>(in.imm & size_mask(sz)));
         store_greg(in.r0, sz, rdx);
         return;
       case Form::kRM: {
@@ -925,7 +911,7 @@ class Translator : public Xbyak::CodeGenerator {
           mov(v, greg(in.r1, sz));
           mov(sized(sz, rax + 0), v);
         } else {
-          mov(sized(sz, rax + 0), imm_of(in, sz));
+          mov(sized(sz, rax + 0), sz == 8 ? in.imm : in.imm & size_mask(sz));
         }
         host_flags_lost();
         L(after);
@@ -939,7 +925,7 @@ class Translator : public Xbyak::CodeGenerator {
   JitAccess a_;
   const Block& block_;
   const Insn* insns_;
-  const void* exit_;
+  JitExits exits_;
   bool user_;
   std::vector<Plan> plans_;
   std::vector<uint32_t> offsets_;  // bytes from the block's start to each record
@@ -952,9 +938,9 @@ class Translator : public Xbyak::CodeGenerator {
 }  // namespace
 
 TranslateResult translate_block(Cpu& cpu, const Block& block, uint8_t* at, size_t room,
-                                const void* exit) {
+                                const JitExits& exits) {
   try {
-    Translator t(cpu, block, at, room, exit);
+    Translator t(cpu, block, at, room, exits);
     return t.run();
   } catch (const Xbyak::Error& e) {
     TranslateResult r;

@@ -22,10 +22,21 @@ struct TranslateResult {
   unsigned fallback_records = 0;
 };
 
+// Where translated code goes when it leaves a block (Jit's entry stub):
+// `exit` returns the Flow in eax to the executor; `link_end` (after a near
+// branch, target in next_rip) and `link_chain` (RIP past the block) go on
+// into the next block's translated code where Cpu::jit_link allows it, and
+// return kEnd or kChain otherwise. All three expect cur_insn_ set.
+struct JitExits {
+  const void* exit = nullptr;
+  const void* link_end = nullptr;
+  const void* link_chain = nullptr;
+};
+
 // Emits `block` at `at` (up to `room` bytes) for the CPU's current privilege
 // level. The code expects the Cpu in rbx and the stack set up by Jit's entry
-// stub, and leaves through `exit` with a Flow in eax.
+// stub.
 TranslateResult translate_block(Cpu& cpu, const Block& block, uint8_t* at, size_t room,
-                                const void* exit);
+                                const JitExits& exits);
 
 }  // namespace vessel::cpu
