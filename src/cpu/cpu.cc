@@ -231,6 +231,9 @@ const void* Cpu::jit_link(bool branch) {
     next = b->next[0].block;
   else if (b->next[1].linear == linear && b->next[1].epoch == epoch)
     next = b->next[1].block;
+  else if (const JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
+           e.linear == linear && e.epoch == epoch)
+    next = e.block;
   else
     return nullptr;
   if (!next->jit_code || next->jit_cpl != cpl_) return nullptr;
@@ -304,6 +307,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
         prev->next[1] = prev->next[0];
         prev->next[0] = Successor{linear, prev_epoch, block};
       }
+      jump_cache_[jump_slot(linear)] = JumpCacheEntry{linear, chain_epoch(), block};
     }
     ++stats_.blocks;
     bool tf = flag_tf();

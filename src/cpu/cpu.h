@@ -602,6 +602,19 @@ class Cpu {
   std::unique_ptr<Jit> jit_;
   uint32_t jit_heat_limit_ = ~0u;
   uint32_t jit_heat_step_ = 0;
+  // Blocks by linear address of their first byte, for jit_link when the
+  // block that ended has no successor entry for the target (returns,
+  // indirect branches): valid while the chaining epoch is the one stored.
+  struct JumpCacheEntry {
+    uint64_t linear = ~0ull;
+    uint64_t epoch = ~0ull;
+    Block* block = nullptr;
+  };
+  static constexpr unsigned kJumpCacheSlots = 1024;
+  static unsigned jump_slot(uint64_t linear) {
+    return static_cast<unsigned>(linear ^ (linear >> 10)) & (kJumpCacheSlots - 1);
+  }
+  std::array<JumpCacheEntry, kJumpCacheSlots> jump_cache_{};
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;
