@@ -106,6 +106,7 @@ check "kernel is random bytes" "random\.bin|kernel" -- --kernel "$work/random.bi
 check "kernel is a text file" "text\.txt|kernel" -- --kernel "$work/text.txt" --memory 16M
 check "--memory 0" "memory" -- --kernel "$good" --memory 0
 check "--memory 12Q" "memory|12Q" -- --kernel "$good" --memory 12Q
+check "--jit maybe" "takes on or off" -- --kernel "$good" --memory 16M --jit maybe
 check "--memory 100T" "memory|100T" -- --kernel "$good" --memory 100T
 check "unknown flag" "no-such-flag" -- --kernel "$good" --no-such-flag
 check "--console with a bad device" "console|tty7" -- --kernel "$good" --memory 16M --console tty7

@@ -28,6 +28,7 @@ cmdline = "console=ttyS0 quiet"
 memory = "1G"
 cpus = 2
 accel = "soft"
+jit = "off"
 kernel_format = "bzimage"
 load_addr = 0x8000
 console = "virtio"
@@ -70,6 +71,7 @@ mac = "52:54:00:00:00:02"
   EXPECT_EQ(r->memory, "1G");
   EXPECT_EQ(r->cpus, 2);
   EXPECT_EQ(r->accel, "soft");
+  EXPECT_EQ(r->jit, "off");
   EXPECT_EQ(r->kernel_format, "bzimage");
   EXPECT_EQ(r->load_addr, "32768");
   EXPECT_EQ(r->console, "virtio");
@@ -122,6 +124,7 @@ TEST(ConfigFile, ErrorsNameTheKey) {
       {"memory = 1.5", "vm.toml: memory: expected a size"},
       {"rng = \"yes\"", "vm.toml: rng: expected true or false"},
       {"accel = \"turbo\"", "vm.toml: accel:"},
+      {"jit = \"fast\"", "vm.toml: jit: --jit takes on or off (not 'fast')"},
       {"console = \"vga\"", "vm.toml: console: 'vga' is not one of: serial, virtio"},
       {"uuid = \"not-a-uuid\"", "vm.toml: uuid:"},
       {"kernel_format = \"pe\"", "vm.toml: kernel_format:"},
