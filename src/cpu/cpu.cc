@@ -226,16 +226,12 @@ const void* Cpu::jit_link(bool branch) {
   uint64_t target = branch ? next_rip : rip;
   uint64_t linear = seg[kCs].base + target;  // 64-bit code: no wrap
   uint64_t epoch = chain_epoch();
-  Block* next;
-  if (b->next[0].linear == linear && b->next[0].epoch == epoch)
-    next = b->next[0].block;
-  else if (b->next[1].linear == linear && b->next[1].epoch == epoch)
-    next = b->next[1].block;
-  else if (const JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
-           e.linear == linear && e.epoch == epoch)
+  Block* next = successor(*b, linear, epoch);
+  if (!next) {
+    const JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
+    if (e.linear != linear || e.epoch != epoch) return nullptr;
     next = e.block;
-  else
-    return nullptr;
+  }
   if (!next->jit_code || next->jit_cpl != cpl_) return nullptr;
   --chain_budget_;
   stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
@@ -288,15 +284,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     Block* block = nullptr;
     uint64_t linear = seg[kCs].base + rip;
     if (!long_mode()) linear &= 0xFFFFFFFF;
-    if (prev) {
-      for (const Successor& s : prev->next) {
-        if (s.linear == linear && s.epoch == prev_epoch) {
-          block = s.block;
-          ++stats_.chain_hits;
-          break;
-        }
-      }
-    }
+    if (prev && (block = successor(*prev, linear, prev_epoch))) ++stats_.chain_hits;
     if (!block) {
       block = fetch_block();
       if (!block) {

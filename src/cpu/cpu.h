@@ -466,13 +466,8 @@ class Cpu {
     if (!long_mode()) linear &= 0xFFFFFFFF;
     uint64_t epoch = chain_epoch();
     Block* b = cur_block_;
-    Block* next;
-    if (b->next[0].linear == linear && b->next[0].epoch == epoch)
-      next = b->next[0].block;
-    else if (b->next[1].linear == linear && b->next[1].epoch == epoch)
-      next = b->next[1].block;
-    else
-      return declined;
+    Block* next = successor(*b, linear, epoch);
+    if (!next) return declined;
     // A block due for translation (or translated) runs from the executor.
     if (next->heat >= jit_heat_limit_) return declined;
     next->heat += jit_heat_step_;
@@ -487,6 +482,12 @@ class Cpu {
     cur_insn_ = n;
     next_rip = (rip + n->len) & ip_mask_;
     return n->fn(*this, *n);
+  }
+  // The block b recorded as its successor at `linear` in this epoch, or nullptr.
+  [[gnu::always_inline]] static Block* successor(const Block& b, uint64_t linear, uint64_t epoch) {
+    for (const Successor& s : b.next)
+      if (s.linear == linear && s.epoch == epoch) return s.block;
+    return nullptr;
   }
   // Whether something the executor checks between blocks asks for it: the
   // chain budget spent, a stop request, code written by a device, an

@@ -9,6 +9,7 @@
 #include <xbyak/xbyak.h>
 #include <random>
 
+#include "cpu/jit/conditions.h"
 #include "cpu_test_util.h"
 
 namespace vessel::cpu {
@@ -311,15 +312,15 @@ class Generator : public Xbyak::CodeGenerator {
         break;
       case 15: {
         unsigned s = sz == 1 ? 8 : sz;
-        cmov_(pick(16), reg(s), reg(s));
+        jit_cc::cmovcc(*this, pick(16), reg(s), reg(s));
         break;
       }
       case 16:
-        setcc_(pick(16), reg(1));
+        jit_cc::setcc(*this, pick(16), reg(1));
         break;
       case 17: {  // a forward conditional branch over one instruction
         Xbyak::Label skip;
-        jcc_(pick(16), skip);
+        jit_cc::jcc(*this, pick(16), skip);
         one();
         L(skip);
         break;
@@ -334,162 +335,6 @@ class Generator : public Xbyak::CodeGenerator {
           mov(mem(sz), reg(sz));
         else
           xchg(reg(sz), reg(sz));  // interpreted (not a translated family)
-        break;
-    }
-  }
-  void cmov_(unsigned cc, const Xbyak::Reg& d, const Xbyak::Operand& s) {
-    switch (cc) {
-      case 0:
-        cmovo(d, s);
-        break;
-      case 1:
-        cmovno(d, s);
-        break;
-      case 2:
-        cmovb(d, s);
-        break;
-      case 3:
-        cmovnb(d, s);
-        break;
-      case 4:
-        cmovz(d, s);
-        break;
-      case 5:
-        cmovnz(d, s);
-        break;
-      case 6:
-        cmovbe(d, s);
-        break;
-      case 7:
-        cmovnbe(d, s);
-        break;
-      case 8:
-        cmovs(d, s);
-        break;
-      case 9:
-        cmovns(d, s);
-        break;
-      case 10:
-        cmovp(d, s);
-        break;
-      case 11:
-        cmovnp(d, s);
-        break;
-      case 12:
-        cmovl(d, s);
-        break;
-      case 13:
-        cmovnl(d, s);
-        break;
-      case 14:
-        cmovle(d, s);
-        break;
-      default:
-        cmovnle(d, s);
-        break;
-    }
-  }
-  void setcc_(unsigned cc, const Xbyak::Operand& o) {
-    switch (cc) {
-      case 0:
-        seto(o);
-        break;
-      case 1:
-        setno(o);
-        break;
-      case 2:
-        setb(o);
-        break;
-      case 3:
-        setnb(o);
-        break;
-      case 4:
-        setz(o);
-        break;
-      case 5:
-        setnz(o);
-        break;
-      case 6:
-        setbe(o);
-        break;
-      case 7:
-        setnbe(o);
-        break;
-      case 8:
-        sets(o);
-        break;
-      case 9:
-        setns(o);
-        break;
-      case 10:
-        setp(o);
-        break;
-      case 11:
-        setnp(o);
-        break;
-      case 12:
-        setl(o);
-        break;
-      case 13:
-        setnl(o);
-        break;
-      case 14:
-        setle(o);
-        break;
-      default:
-        setnle(o);
-        break;
-    }
-  }
-  void jcc_(unsigned cc, const Xbyak::Label& l) {
-    switch (cc) {
-      case 0:
-        jo(l, T_NEAR);
-        break;
-      case 1:
-        jno(l, T_NEAR);
-        break;
-      case 2:
-        jb(l, T_NEAR);
-        break;
-      case 3:
-        jnb(l, T_NEAR);
-        break;
-      case 4:
-        jz(l, T_NEAR);
-        break;
-      case 5:
-        jnz(l, T_NEAR);
-        break;
-      case 6:
-        jbe(l, T_NEAR);
-        break;
-      case 7:
-        jnbe(l, T_NEAR);
-        break;
-      case 8:
-        js(l, T_NEAR);
-        break;
-      case 9:
-        jns(l, T_NEAR);
-        break;
-      case 10:
-        jp(l, T_NEAR);
-        break;
-      case 11:
-        jnp(l, T_NEAR);
-        break;
-      case 12:
-        jl(l, T_NEAR);
-        break;
-      case 13:
-        jnl(l, T_NEAR);
-        break;
-      case 14:
-        jle(l, T_NEAR);
-        break;
-      default:
-        jnle(l, T_NEAR);
         break;
     }
   }

@@ -18,6 +18,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/jit/access.h"
+#include "cpu/jit/conditions.h"
 #include "cpu/jit/op_table.h"
 
 namespace vessel::cpu {
@@ -483,163 +484,6 @@ class Translator : public Xbyak::CodeGenerator {
         break;
     }
   }
-  void jcc(unsigned cc, const Xbyak::Label& l) {
-    switch (cc & 15) {
-      case 0:
-        jo(l, T_NEAR);
-        break;
-      case 1:
-        jno(l, T_NEAR);
-        break;
-      case 2:
-        jb(l, T_NEAR);
-        break;
-      case 3:
-        jnb(l, T_NEAR);
-        break;
-      case 4:
-        jz(l, T_NEAR);
-        break;
-      case 5:
-        jnz(l, T_NEAR);
-        break;
-      case 6:
-        jbe(l, T_NEAR);
-        break;
-      case 7:
-        jnbe(l, T_NEAR);
-        break;
-      case 8:
-        js(l, T_NEAR);
-        break;
-      case 9:
-        jns(l, T_NEAR);
-        break;
-      case 10:
-        jp(l, T_NEAR);
-        break;
-      case 11:
-        jnp(l, T_NEAR);
-        break;
-      case 12:
-        jl(l, T_NEAR);
-        break;
-      case 13:
-        jnl(l, T_NEAR);
-        break;
-      case 14:
-        jle(l, T_NEAR);
-        break;
-      default:
-        jnle(l, T_NEAR);
-        break;
-    }
-  }
-  void setcc(unsigned cc, const Xbyak::Operand& o) {
-    switch (cc & 15) {
-      case 0:
-        seto(o);
-        break;
-      case 1:
-        setno(o);
-        break;
-      case 2:
-        setb(o);
-        break;
-      case 3:
-        setnb(o);
-        break;
-      case 4:
-        setz(o);
-        break;
-      case 5:
-        setnz(o);
-        break;
-      case 6:
-        setbe(o);
-        break;
-      case 7:
-        setnbe(o);
-        break;
-      case 8:
-        sets(o);
-        break;
-      case 9:
-        setns(o);
-        break;
-      case 10:
-        setp(o);
-        break;
-      case 11:
-        setnp(o);
-        break;
-      case 12:
-        setl(o);
-        break;
-      case 13:
-        setnl(o);
-        break;
-      case 14:
-        setle(o);
-        break;
-      default:
-        setnle(o);
-        break;
-    }
-  }
-  void cmovcc(unsigned cc, const Xbyak::Reg& r, const Xbyak::Operand& o) {
-    switch (cc & 15) {
-      case 0:
-        cmovo(r, o);
-        break;
-      case 1:
-        cmovno(r, o);
-        break;
-      case 2:
-        cmovb(r, o);
-        break;
-      case 3:
-        cmovnb(r, o);
-        break;
-      case 4:
-        cmovz(r, o);
-        break;
-      case 5:
-        cmovnz(r, o);
-        break;
-      case 6:
-        cmovbe(r, o);
-        break;
-      case 7:
-        cmovnbe(r, o);
-        break;
-      case 8:
-        cmovs(r, o);
-        break;
-      case 9:
-        cmovns(r, o);
-        break;
-      case 10:
-        cmovp(r, o);
-        break;
-      case 11:
-        cmovnp(r, o);
-        break;
-      case 12:
-        cmovl(r, o);
-        break;
-      case 13:
-        cmovnl(r, o);
-        break;
-      case 14:
-        cmovle(r, o);
-        break;
-      default:
-        cmovnle(r, o);
-        break;
-    }
-  }
-
   // A memory operand's fast path: spill, address, TLB. Returns the label
   // to bind after the instruction's inline code.
   Xbyak::Label& memory(uint32_t i, Access kind, unsigned size) {
@@ -648,6 +492,20 @@ class Translator : public Xbyak::CodeGenerator {
     Xbyak::Label& after = new_label();
     emit_address(i, true);
     emit_tlb(kind, size, slow);
+    slow_path(i, slow, after);
+    return after;
+  }
+
+  // The 8-byte stack slot of a push (below RSP) or a pop (at RSP): rsi its
+  // address, rax its host address. Returns the label to bind after the
+  // instruction's inline code.
+  Xbyak::Label& stack(uint32_t i, bool push) {
+    spill();
+    Xbyak::Label& slow = new_label();
+    Xbyak::Label& after = new_label();
+    mov(rsi, greg(kRsp, 8));
+    if (push) sub(rsi, 8);
+    emit_tlb(push ? Access::kWrite : Access::kRead, 8, slow);
     slow_path(i, slow, after);
     return after;
   }
@@ -738,17 +596,11 @@ class Translator : public Xbyak::CodeGenerator {
         store_greg(in.r0, sz, rsi);
         return;
       case JitKind::kPush: {
-        spill();
         if (op.form == Form::kR)
           mov(rdx, greg(in.r0, 8));
         else
           mov(rdx, in.imm);
-        Xbyak::Label& slow = new_label();
-        Xbyak::Label& after = new_label();
-        mov(rsi, greg(kRsp, 8));
-        sub(rsi, 8);
-        emit_tlb(Access::kWrite, 8, slow);
-        slow_path(i, slow, after);
+        Xbyak::Label& after = stack(i, true);
         mov(qword[rax], rdx);
         mov(greg(kRsp, 8), rsi);
         host_flags_lost();
@@ -756,12 +608,7 @@ class Translator : public Xbyak::CodeGenerator {
         return;
       }
       case JitKind::kPop: {
-        spill();
-        Xbyak::Label& slow = new_label();
-        Xbyak::Label& after = new_label();
-        mov(rsi, greg(kRsp, 8));
-        emit_tlb(Access::kRead, 8, slow);
-        slow_path(i, slow, after);
+        Xbyak::Label& after = stack(i, false);
         mov(rdx, qword[rax]);
         add(rsi, 8);
         mov(greg(kRsp, 8), rsi);
@@ -776,14 +623,8 @@ class Translator : public Xbyak::CodeGenerator {
         leave_branch(i);
         return;
       case JitKind::kCall: {
-        spill();
-        Xbyak::Label& slow = new_label();
-        Xbyak::Label& after = new_label();
         lea(rdx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
-        mov(rsi, greg(kRsp, 8));
-        sub(rsi, 8);
-        emit_tlb(Access::kWrite, 8, slow);
-        slow_path(i, slow, after);  // the handler leaves (kEnd or kFault)
+        Xbyak::Label& after = stack(i, true);  // the slow path leaves (kEnd or kFault)
         mov(qword[rax], rdx);
         mov(greg(kRsp, 8), rsi);
         lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
@@ -792,12 +633,7 @@ class Translator : public Xbyak::CodeGenerator {
         return;
       }
       case JitKind::kRet: {
-        spill();
-        Xbyak::Label& slow = new_label();
-        Xbyak::Label& after = new_label();
-        mov(rsi, greg(kRsp, 8));
-        emit_tlb(Access::kRead, 8, slow);
-        slow_path(i, slow, after);
+        Xbyak::Label& after = stack(i, false);
         mov(rcx, qword[rax]);
         add(rsi, 8);
         mov(greg(kRsp, 8), rsi);
@@ -809,7 +645,7 @@ class Translator : public Xbyak::CodeGenerator {
         load_flags();
         spill();
         Xbyak::Label& taken = new_label();
-        jcc(op.op, taken);
+        jit_cc::jcc(*this, op.op, taken);
         int32_t target = static_cast<int32_t>(offsets_[i + 1] + in.imm);
         stubs_.emplace_back([this, i, &taken, target] {
           L(taken);
@@ -822,13 +658,13 @@ class Translator : public Xbyak::CodeGenerator {
         load_flags();
         Xbyak::Reg v = sized(sz, rdx);
         mov(v, greg(in.r0, sz));
-        cmovcc(in.op, v, greg(in.r1, sz));
+        jit_cc::cmovcc(*this, in.op, v, greg(in.r1, sz));
         store_greg(in.r0, sz, rdx);
         return;
       }
       case JitKind::kSetcc:
         load_flags();
-        setcc(in.op, greg(in.r0, 1));
+        jit_cc::setcc(*this, in.op, greg(in.r0, 1));
         return;
       case JitKind::kNone:
         break;
