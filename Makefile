@@ -1,7 +1,7 @@
 # The two entry points of README.md:
 #   make demo  - install what is needed, build, build the guest assets, boot the demo guest
 #   make test  - the same set-up, then the whole test suite
-.PHONY: all deps build build-asan assets demo test bench bench-cpu bench-io clean format
+.PHONY: all deps build build-asan assets demo test bench bench-cpu bench-io bench-work clean format
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -41,6 +41,10 @@ bench-cpu: build
 # Paravirtual I/O beside QEMU (bench/io.sh; ACCEL, BENCH_RUNS, ... in its header).
 bench-io: build assets
 	@bash bench/io.sh $(BUILD)
+
+# CPU-bound work inside the guest beside QEMU (bench/work.sh; ACCEL, BENCH_RUNS, ... in its header).
+bench-work: build assets
+	@bash bench/work.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files "*.cc" "*.h" ":!tests/guests")

@@ -75,12 +75,13 @@ def serve_blob(blob):
 
 
 def run_once(argv, timeout_s):
-    """Runs argv; returns ({marker: seconds since start}, exit status, hung, tail)."""
+    """Runs argv; returns ({marker: seconds since start}, exit status, hung, tail,
+    {marker: the rest of its line}) for lines with "IO-MARK marker ..."."""
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     fd = proc.stdout.fileno()
-    marks, pending, tail = {}, b"", b""
+    marks, values, pending, tail = {}, {}, b"", b""
     hung = False
     deadline = start + timeout_s
     while True:
@@ -102,12 +103,15 @@ def run_once(argv, timeout_s):
             text = line.decode("utf-8", "replace").strip()
             at = text.find("IO-MARK ")
             if at >= 0:
-                marks.setdefault(text[at + 8:].split()[0], now)
+                words = text[at + 8:].split(maxsplit=1)
+                if words:
+                    marks.setdefault(words[0], now)
+                    values.setdefault(words[0], words[1] if len(words) > 1 else "")
     if hung:
         os.killpg(proc.pid, signal.SIGKILL)
     status = proc.wait()
     proc.stdout.close()
-    return marks, status, hung, tail.decode("utf-8", "replace")
+    return marks, status, hung, tail.decode("utf-8", "replace"), values
 
 
 def vmm_argv(vmm, args, image, cmdline):
@@ -160,7 +164,7 @@ def main():
             for vmm in vmms:
                 with open(image, "wb") as f:
                     f.truncate((args.disk_mib + 16) << 20)
-                marks, status, hung, tail = run_once(vmm_argv(vmm, args, image, cmdline),
+                marks, status, hung, tail, _ = run_once(vmm_argv(vmm, args, image, cmdline),
                                                      args.timeout)
                 got = []
                 for step in STEPS:
