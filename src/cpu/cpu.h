@@ -312,6 +312,22 @@ class Cpu {
     if (insn.index != kNoReg) ea += gpr[insn.index] * insn.scale;
     return ea & size_mask(insn.addrsize);
   }
+  // Host memory behind `bytes` bytes at sreg:offset when the inline fast
+  // path covers them all (the segment allows the access, one page, a TLB
+  // hit for `kind`: RAM that may be read or written directly), else nullptr.
+  // Bulk string operations use it.
+  uint8_t* host_span(unsigned sreg, uint64_t offset, unsigned bytes, Access kind) {
+    uint64_t linear;
+    if (!linearize<true>(sreg, offset, bytes, kind == Access::kWrite, &linear) ||
+        (linear & 0xFFF) + bytes > 0x1000)
+      return nullptr;
+    return tlb_.lookup(kind, linear, cpl_ == 3);
+  }
+  // The base a linear address of sreg:offset adds (0 for all but FS and GS
+  // in 64-bit mode).
+  uint64_t segment_base(unsigned sreg) const {
+    return mode64() && sreg != kFs && sreg != kGs ? 0 : seg[sreg].base;
+  }
   void flush_tlb() { tlb_.flush(); }
   void flush_tlb_page(uint64_t linear) { tlb_.flush_page(linear); }
   // Reads `n` bytes of guest-physical memory inside one page (code fetch).

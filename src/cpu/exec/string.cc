@@ -8,6 +8,9 @@
 // trap reports it with RCX/RSI/RDI as they are after that iteration and RIP
 // on the instruction (on the next one after the last iteration). With TF
 // set each iteration is one step the same way.
+#include <algorithm>
+#include <cstring>
+
 #include "cpu/exec/handlers.h"
 #include "cpu/exec/operands.h"
 
@@ -15,6 +18,43 @@ namespace vessel::cpu {
 namespace {
 
 constexpr unsigned kBatch = 4096;
+
+// Runs up to `max` iterations of a forward REP STOS or MOVS as one host
+// memset/memmove when they stay inside one page of RAM for each operand
+// (writes only to pages the TLB lets the CPU write directly: no cached code,
+// no MMIO) and do not wrap the address size. Returns the iterations done (0:
+// take the one-at-a-time path).
+template <StringOp Op>
+uint64_t bulk(Cpu& c, const Insn& i, uint64_t si, uint64_t di, uint64_t max) {
+  const unsigned sz = i.opsize;
+  const uint64_t am = size_mask(i.addrsize);
+  auto room = [&](unsigned sreg, uint64_t off) {
+    uint64_t in_page = (0x1000 - ((c.segment_base(sreg) + off) & 0xFFF)) / sz;
+    uint64_t before_wrap = (am - off) / sz + 1;
+    return std::min(in_page, before_wrap);
+  };
+  uint64_t k = std::min(max, room(kEs, di));
+  if constexpr (Op == StringOp::kMovs) k = std::min(k, room(i.seg, si));
+  if (k < 2) return 0;
+  auto bytes = static_cast<unsigned>(k * sz);
+  uint8_t* d = c.host_span(kEs, di, bytes, Access::kWrite);
+  if (!d) return 0;
+  if constexpr (Op == StringOp::kStos) {
+    uint64_t v = c.reg(kRax, sz);
+    if (sz == 1) {
+      std::memset(d, static_cast<uint8_t>(v), bytes);
+    } else {
+      for (uint64_t e = 0; e < k; ++e) store_le(d + e * sz, sz, v);
+    }
+  } else {
+    const uint8_t* s = c.host_span(i.seg, si, bytes, Access::kRead);
+    // A destination just above its source repeats what was copied first:
+    // only the one-at-a-time path does that.
+    if (!s || (d > s && d < s + bytes)) return 0;
+    std::memmove(d, s, bytes);
+  }
+  return k;
+}
 
 template <StringOp Op>
 Flow string(Cpu& c, const Insn& i) {
@@ -43,6 +83,19 @@ Flow string(Cpu& c, const Insn& i) {
       return Flow::kEnd;
     }
     uint64_t si = c.gpr[kRsi] & am, di = c.gpr[kRdi] & am;
+    if constexpr (Op == StringOp::kStos || Op == StringOp::kMovs) {
+      // Forward REP STOS/MOVS over RAM: a page's worth of iterations at once.
+      if (rep && !watch && batch == kBatch && delta == sz) {
+        uint64_t k = bulk<Op>(c, i, si, di, std::min<uint64_t>(c.gpr[kRcx] & am, batch - n));
+        if (k) {
+          if (kUsesSi) c.set_reg(kRsi, as, (si + k * sz) & am);
+          c.set_reg(kRdi, as, (di + k * sz) & am);
+          c.set_reg(kRcx, as, (c.gpr[kRcx] - k) & am);
+          n += static_cast<unsigned>(k) - 1;
+          continue;
+        }
+      }
+    }
     uint64_t a = 0, b = 0;
     switch (Op) {
       case StringOp::kMovs:
