@@ -381,7 +381,7 @@ void expect_same(const Machine& a, const Machine& b, uint32_t seed) {
 
 TEST(CpuJit, RandomSequencesLeaveTheSameStateInBothTiers) {
   unsigned translated = 0;
-  for (uint32_t seed = 1; seed <= 400; ++seed) {
+  for (uint32_t seed = 1; seed <= 1000; ++seed) {
     Generator g(seed);
     g.program(48);
     std::vector<uint8_t> code(g.getCode(), g.getCode() + g.getSize());
@@ -396,7 +396,7 @@ TEST(CpuJit, RandomSequencesLeaveTheSameStateInBothTiers) {
     EXPECT_EQ(jit.cpu.jit_stats()->declined, 0u) << "seed " << seed;
     if (HasFailure()) break;
   }
-  EXPECT_EQ(translated, 400u);  // every program ran translated code
+  EXPECT_EQ(translated, 1000u);  // every program ran translated code
 }
 
 // A load from an unmapped page inside translated code: #PF with RIP, the

@@ -66,6 +66,7 @@ class Translator : public Xbyak::CodeGenerator {
     offsets_[block_.count] = off;
 
     mov(r12, qword[rbx + a_.rip]);
+    for (int8_t& w : where_) w = -1;
     for (uint32_t i = 0; i < block_.count; ++i) {
       if (plans_[i].inl) {
         emit_inline(i);
@@ -77,6 +78,7 @@ class Translator : public Xbyak::CodeGenerator {
     }
     // Fell off the end: RIP past the last record, on to the next block.
     spill();
+    write_back(dirty());
     lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[block_.count])]);
     mov(qword[rbx + a_.rip], rax);
     set_cur_insn(block_.count);
@@ -108,7 +110,7 @@ class Translator : public Xbyak::CodeGenerator {
     }
   }
 
-  static bool reg_ok(uint8_t r) { return r < kHighByte + 4; }
+  static bool reg_ok(uint8_t r) { return r < 16; }  // AH..BH: through the handler
   static bool size_ok(unsigned s) { return s == 1 || s == 2 || s == 4 || s == 8; }
   bool mem_ok(const Insn& in) const {
     if (in.addrsize != 8 && in.addrsize != 4) return false;
@@ -209,6 +211,99 @@ class Translator : public Xbyak::CodeGenerator {
     return p;
   }
 
+  // ---- Guest registers in host registers ---------------------------------
+  //
+  // Within a block, guest registers live in a pool of host registers once
+  // used, loaded on first use and written back ("dirty" ones) before
+  // anything that leaves the block or calls a handler. Slow paths and side
+  // exits, emitted out of line later, write back the registers that were
+  // dirty where they branch off (a snapshot) and, where they join again,
+  // reload the registers the main path has cached there.
+
+  static constexpr int kPool = 7;
+  static Xbyak::Reg64 pool(int slot) {
+    static const int kIdx[kPool] = {Xbyak::Operand::RBP, Xbyak::Operand::R13, Xbyak::Operand::R14,
+                                    Xbyak::Operand::R15, Xbyak::Operand::R9,  Xbyak::Operand::R10,
+                                    Xbyak::Operand::R11};
+    return Xbyak::Reg64(kIdx[slot]);
+  }
+  struct Slot {
+    int8_t guest = -1;
+    bool dirty = false;
+    uint32_t used = 0;
+  };
+  struct Cached {
+    uint8_t guest;
+    int8_t slot;
+  };
+  using Snapshot = std::vector<Cached>;
+
+  Xbyak::Address gpr_mem(unsigned r) { return qword[rbx + a_.gpr + static_cast<int32_t>(r * 8)]; }
+
+  // Guest register r (0-15) in its host register; loaded unless `load` is
+  // false (the caller writes all 64 bits, or the low 32).
+  Xbyak::Reg64 cached(unsigned r, bool load = true) {
+    int s = where_[r];
+    if (s < 0) {
+      s = victim();
+      if (load) mov(pool(s), gpr_mem(r));
+      slots_[s] = Slot{static_cast<int8_t>(r), false, 0};
+      where_[r] = static_cast<int8_t>(s);
+    }
+    slots_[s].used = ++clock_;
+    return pool(s);
+  }
+  // Guest register r about to be written with a `size`-byte result: its
+  // host register (holding the old value where a narrow write merges).
+  Xbyak::Reg64 def(unsigned r, unsigned size) {
+    Xbyak::Reg64 h = cached(r, size < 4);
+    slots_[where_[r]].dirty = true;
+    return h;
+  }
+  void touch(unsigned r) { slots_[where_[r]].dirty = true; }
+  // A free slot, or the least recently used one (written back if dirty).
+  int victim() {
+    int best = 0;
+    for (int s = 0; s < kPool; ++s) {
+      if (slots_[s].guest < 0) return s;
+      if (slots_[s].used < slots_[best].used) best = s;
+    }
+    if (slots_[best].dirty) mov(gpr_mem(slots_[best].guest), pool(best));
+    where_[slots_[best].guest] = -1;
+    slots_[best] = Slot{};
+    return best;
+  }
+  Snapshot dirty() const {
+    Snapshot out;
+    for (int s = 0; s < kPool; ++s)
+      if (slots_[s].guest >= 0 && slots_[s].dirty)
+        out.push_back({static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)});
+    return out;
+  }
+  Snapshot cached_now() const {
+    Snapshot out;
+    for (int s = 0; s < kPool; ++s)
+      if (slots_[s].guest >= 0)
+        out.push_back({static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)});
+    return out;
+  }
+  void write_back(const Snapshot& regs) {
+    for (const Cached& c : regs) mov(gpr_mem(c.guest), pool(c.slot));
+  }
+  void reload(const Snapshot& regs) {
+    for (const Cached& c : regs) mov(pool(c.slot), gpr_mem(c.guest));
+  }
+  // Main path: every dirty register to the Cpu (they stay cached, clean).
+  void write_back_all() {
+    write_back(dirty());
+    for (Slot& s : slots_) s.dirty = false;
+  }
+  // After a handler ran: the Cpu's registers are the truth.
+  void forget_all() {
+    for (Slot& s : slots_) s = Slot{};
+    for (int8_t& w : where_) w = -1;
+  }
+
   // ---- Operands -------------------------------------------------------------
 
   Xbyak::Address sized(unsigned size, const Xbyak::RegExp& e) {
@@ -235,20 +330,9 @@ class Translator : public Xbyak::CodeGenerator {
         return r;
     }
   }
-  // Guest register r (AH..BH as 16..19) of `size` bytes, in the Cpu.
-  Xbyak::Address greg(unsigned r, unsigned size) {
-    int32_t off = a_.gpr + static_cast<int32_t>(r >= kHighByte ? (r - kHighByte) * 8 + 1 : r * 8);
-    return sized(size, rbx + off);
-  }
-  // Writes `size` bytes of host register v to guest register r; a 4-byte
-  // write clears the upper half (v's upper half is zero: a 32-bit host
-  // operation produced it).
-  void store_greg(unsigned r, unsigned size, const Xbyak::Reg64& v) {
-    if (size == 4)
-      mov(greg(r, 8), v);
-    else
-      mov(greg(r, size), sized(size, v));
-  }
+  // Guest register r's low `size` bytes, for reading (or in-place updates:
+  // then touch(r)).
+  Xbyak::Reg src(unsigned r, unsigned size) { return sized(size, cached(r)); }
   // An ALU immediate as Xbyak takes it: 8-bit and 32-bit ones as they are,
   // 16-bit ones sign-extended to 32 bits.
   static uint32_t imm_of(const Insn& in, unsigned size) {
@@ -266,16 +350,16 @@ class Translator : public Xbyak::CodeGenerator {
     } else {
       auto disp = static_cast<int32_t>(in.disp);
       bool base = in.base != kNoReg, index = in.index != kNoReg;
-      if (base) mov(rsi, qword[rbx + a_.gpr + in.base * 8]);
-      if (index) mov(rax, qword[rbx + a_.gpr + in.index * 8]);
-      if (base && index)
-        lea(rsi, ptr[rsi + rax * in.scale + disp]);
-      else if (base && disp)
-        lea(rsi, ptr[rsi + disp]);
-      else if (index)
-        lea(rsi, ptr[rax * in.scale + disp]);
-      else if (!base)
+      if (base && index) {
+        Xbyak::Reg64 b = cached(in.base), x = cached(in.index);
+        lea(rsi, ptr[b + x * in.scale + disp]);
+      } else if (base) {
+        lea(rsi, ptr[cached(in.base) + disp]);
+      } else if (index) {
+        lea(rsi, ptr[cached(in.index) * in.scale + disp]);
+      } else {
         mov(rsi, static_cast<uint64_t>(static_cast<int64_t>(disp)));
+      }
     }
     if (in.addrsize == 4) mov(esi, esi);
     if (linear && in.seg == kFs) add(rsi, qword[rbx + a_.fs_base]);
@@ -319,10 +403,13 @@ class Translator : public Xbyak::CodeGenerator {
     mem_stale_ = false;
   }
   // Loads the guest flags from the Cpu into the host's RFLAGS (materializing
-  // a lazy form first). POPF from user mode changes no system flag that
-  // matters: IF and IOPL stay, and TF, DF, AC come back clear.
+  // a lazy form first, a call: cached registers are written back first).
+  // POPF from user mode changes no system flag that matters: IF and IOPL
+  // stay, and TF, DF, AC come back clear.
   void load_flags() {
     if (host_valid_) return;
+    write_back_all();
+    forget_all();
     emit_load_flags();
     host_valid_ = true;
   }
@@ -354,7 +441,8 @@ class Translator : public Xbyak::CodeGenerator {
     mov(eax, flow);
     jmp(exits_.exit, T_NEAR);
   }
-  // A near branch of record i to RIP rcx: on to the next block.
+  // A near branch of record i to RIP rcx: on to the next block (registers
+  // already written back).
   void leave_branch(uint32_t i) {
     mov(qword[rbx + a_.next_rip], rcx);
     set_cur_insn(i);
@@ -368,7 +456,7 @@ class Translator : public Xbyak::CodeGenerator {
   }
   Xbyak::Label& new_label() { return labels_.emplace_back(); }
 
-  // Calls record i's handler (the guest flags already in the Cpu) and leaves
+  // Calls record i's handler (the guest state already in the Cpu) and leaves
   // when it did not complete normally or dropped cached code.
   void emit_handler_call(uint32_t i) {
     const Insn& in = insns_[i];
@@ -404,20 +492,57 @@ class Translator : public Xbyak::CodeGenerator {
   }
   void emit_call(uint32_t i) {
     spill();
+    write_back_all();
     emit_handler_call(i);
+    forget_all();
     host_valid_ = mem_stale_ = false;
   }
-  // The slow path of an inline record with a memory operand: the whole
-  // instruction through its handler, then back to `after` with the flags
-  // where the fast path leaves them.
-  void slow_path(uint32_t i, Xbyak::Label& slow, Xbyak::Label& after) {
+
+  // A memory operand's fast path and its slow path: the whole instruction
+  // through its handler, out of line, joining again at `after` with the
+  // registers and flags where the fast path leaves them.
+  struct SlowPath {
+    uint32_t i;
+    Xbyak::Label slow, after;
+    Snapshot dirty_before, cached_after;
+  };
+  SlowPath& slow_path(uint32_t i) {
+    SlowPath& sp = slow_paths_.emplace_back();
+    sp.i = i;
     bool writes = plans_[i].writes;
-    stubs_.emplace_back([this, i, &slow, &after, writes] {
-      L(slow);
-      emit_handler_call(i);
+    stubs_.emplace_back([this, &sp, writes] {
+      L(sp.slow);
+      write_back(sp.dirty_before);
+      emit_handler_call(sp.i);
       if (writes) emit_load_flags();
-      jmp(after, T_NEAR);
+      reload(sp.cached_after);
+      jmp(sp.after, T_NEAR);
     });
+    return sp;
+  }
+  // Branches to the slow path when the TLB misses: rax = host address.
+  SlowPath& memory(uint32_t i, Access kind, unsigned size) {
+    spill();
+    SlowPath& sp = slow_path(i);
+    emit_address(i, true);
+    sp.dirty_before = dirty();
+    emit_tlb(kind, size, sp.slow);
+    return sp;
+  }
+  // The 8-byte stack slot of a push (below RSP) or a pop (at RSP): rsi its
+  // address, rax its host address.
+  SlowPath& stack(uint32_t i, bool push) {
+    spill();
+    SlowPath& sp = slow_path(i);
+    Xbyak::Reg64 sp_reg = cached(kRsp);
+    lea(rsi, ptr[sp_reg - (push ? 8 : 0)]);
+    sp.dirty_before = dirty();
+    emit_tlb(push ? Access::kWrite : Access::kRead, 8, sp.slow);
+    return sp;
+  }
+  void join(SlowPath& sp) {
+    sp.cached_after = cached_now();
+    L(sp.after);
   }
 
   // ---- Inline records -------------------------------------------------------
@@ -484,31 +609,6 @@ class Translator : public Xbyak::CodeGenerator {
         break;
     }
   }
-  // A memory operand's fast path: spill, address, TLB. Returns the label
-  // to bind after the instruction's inline code.
-  Xbyak::Label& memory(uint32_t i, Access kind, unsigned size) {
-    spill();
-    Xbyak::Label& slow = new_label();
-    Xbyak::Label& after = new_label();
-    emit_address(i, true);
-    emit_tlb(kind, size, slow);
-    slow_path(i, slow, after);
-    return after;
-  }
-
-  // The 8-byte stack slot of a push (below RSP) or a pop (at RSP): rsi its
-  // address, rax its host address. Returns the label to bind after the
-  // instruction's inline code.
-  Xbyak::Label& stack(uint32_t i, bool push) {
-    spill();
-    Xbyak::Label& slow = new_label();
-    Xbyak::Label& after = new_label();
-    mov(rsi, greg(kRsp, 8));
-    if (push) sub(rsi, 8);
-    emit_tlb(push ? Access::kWrite : Access::kRead, 8, slow);
-    slow_path(i, slow, after);
-    return after;
-  }
 
   void emit_inline(uint32_t i) {
     const Insn& in = insns_[i];
@@ -520,20 +620,19 @@ class Translator : public Xbyak::CodeGenerator {
       case JitKind::kUnary: {
         auto u = static_cast<UnaryOp>(op.op);
         if (u == UnaryOp::kInc || u == UnaryOp::kDec) load_flags();
-        Xbyak::Reg v = sized(sz, rdx);
-        mov(v, greg(in.r0, sz));
+        Xbyak::Reg v = src(in.r0, sz);
+        touch(in.r0);
         if (u == UnaryOp::kInc) inc(v);
         if (u == UnaryOp::kDec) dec(v);
         if (u == UnaryOp::kNeg) neg(v);
         if (u == UnaryOp::kNot) not_(v);
-        store_greg(in.r0, sz, rdx);
         if (u != UnaryOp::kNot) flags_in_host();
         return;
       }
       case JitKind::kShift: {
-        Xbyak::Reg v = sized(sz, rdx);
+        Xbyak::Reg v = src(in.r0, sz);
+        touch(in.r0);
         auto count = static_cast<uint8_t>(in.imm & (sz == 8 ? 63 : 31));
-        mov(v, greg(in.r0, sz));
         switch (static_cast<ShiftOp>(op.op)) {
           case ShiftOp::kRol:
             rol(v, count);
@@ -551,19 +650,17 @@ class Translator : public Xbyak::CodeGenerator {
             shl(v, count);
             break;
         }
-        store_greg(in.r0, sz, rdx);
         flags_in_host();  // dead (the plan checked): whatever they are
         return;
       }
       case JitKind::kImul: {
-        Xbyak::Reg v = sized(sz, rdx);
-        if (op.form == Form::kRRI) {
-          imul(v, greg(in.r1, sz), static_cast<int>(static_cast<int32_t>(in.imm)));
-        } else {
-          mov(v, greg(in.r0, sz));
-          imul(v, greg(in.r1, sz));
-        }
-        store_greg(in.r0, sz, rdx);
+        Xbyak::Reg s = src(in.r1, sz);
+        Xbyak::Reg d = sized(sz, op.form == Form::kRRI ? def(in.r0, sz) : cached(in.r0));
+        touch(in.r0);
+        if (op.form == Form::kRRI)
+          imul(d, s, static_cast<int>(static_cast<int32_t>(in.imm)));
+        else
+          imul(d, s);
         flags_in_host();  // dead (the plan checked)
         return;
       }
@@ -572,73 +669,84 @@ class Translator : public Xbyak::CodeGenerator {
       case JitKind::kMovzx:
       case JitKind::kMovsx: {
         bool sign = op.kind == JitKind::kMovsx;
-        Xbyak::Label* after = nullptr;
-        if (op.form == Form::kRM) after = &memory(i, Access::kRead, in.size2);
-        Xbyak::Address src =
-            op.form == Form::kRM ? sized(in.size2, rax + 0) : greg(in.r1, in.size2);
-        Xbyak::Reg dst = sized(sz == 8 && !sign ? 4 : sz, rdx);
-        if (sign && in.size2 == 4)
-          movsxd(rdx, src);
-        else if (sign)
-          movsx(dst, src);
-        else
-          movzx(dst, src);
-        store_greg(in.r0, sz, rdx);
-        if (after) {
+        SlowPath* sp = nullptr;
+        if (op.form == Form::kRM) sp = &memory(i, Access::kRead, in.size2);
+        // The source first: def() may hand out r0's register unloaded.
+        Xbyak::Reg from_reg = sp ? Xbyak::Reg() : src(in.r1, in.size2);
+        Xbyak::Reg64 d = def(in.r0, sz);
+        Xbyak::Reg dst = sized(sz == 8 && !sign ? 4 : sz, d);
+        auto extend = [&](const Xbyak::Operand& from) {
+          if (sign && in.size2 == 4)
+            movsxd(d, from);
+          else if (sign)
+            movsx(dst, from);
+          else
+            movzx(dst, from);
+        };
+        if (sp) {
+          extend(sized(in.size2, rax + 0));
           host_flags_lost();
-          L(*after);
+          join(*sp);
+        } else {
+          extend(from_reg);
         }
         return;
       }
-      case JitKind::kLea:
+      case JitKind::kLea: {
         emit_address(i, false);
-        if (sz == 4 && in.addrsize == 8) mov(esi, esi);
-        store_greg(in.r0, sz, rsi);
-        return;
-      case JitKind::kPush: {
-        if (op.form == Form::kR)
-          mov(rdx, greg(in.r0, 8));
+        Xbyak::Reg64 d = def(in.r0, sz);
+        if (sz == 8)
+          mov(d, rsi);
         else
+          mov(sized(sz, d), sized(sz, rsi));  // 4 bytes: zero-extends
+        return;
+      }
+      case JitKind::kPush: {
+        SlowPath& sp = stack(i, true);
+        if (op.form == Form::kR) {
+          mov(qword[rax], cached(in.r0));
+        } else {
           mov(rdx, in.imm);
-        Xbyak::Label& after = stack(i, true);
-        mov(qword[rax], rdx);
-        mov(greg(kRsp, 8), rsi);
+          mov(qword[rax], rdx);
+        }
+        mov(def(kRsp, 8), rsi);
         host_flags_lost();
-        L(after);
+        join(sp);
         return;
       }
       case JitKind::kPop: {
-        Xbyak::Label& after = stack(i, false);
+        SlowPath& sp = stack(i, false);
         mov(rdx, qword[rax]);
-        add(rsi, 8);
-        mov(greg(kRsp, 8), rsi);
-        mov(greg(in.r0, 8), rdx);
+        lea(def(kRsp, 8), ptr[rsi + 8]);
+        mov(def(in.r0, 8), rdx);
         host_flags_lost();
-        L(after);
+        join(sp);
         return;
       }
       case JitKind::kJmp:
         spill();
+        write_back_all();
         lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
         leave_branch(i);
         return;
       case JitKind::kCall: {
         lea(rdx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
-        Xbyak::Label& after = stack(i, true);  // the slow path leaves (kEnd or kFault)
+        SlowPath& sp = stack(i, true);  // the slow path leaves (kEnd or kFault)
         mov(qword[rax], rdx);
-        mov(greg(kRsp, 8), rsi);
+        mov(def(kRsp, 8), rsi);
+        write_back_all();
         lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
         leave_branch(i);
-        L(after);
+        join(sp);
         return;
       }
       case JitKind::kRet: {
-        Xbyak::Label& after = stack(i, false);
+        SlowPath& sp = stack(i, false);
         mov(rcx, qword[rax]);
-        add(rsi, 8);
-        mov(greg(kRsp, 8), rsi);
+        lea(def(kRsp, 8), ptr[rsi + 8]);
+        write_back_all();
         leave_branch(i);
-        L(after);
+        join(sp);
         return;
       }
       case JitKind::kJcc: {
@@ -647,8 +755,9 @@ class Translator : public Xbyak::CodeGenerator {
         Xbyak::Label& taken = new_label();
         jit_cc::jcc(*this, op.op, taken);
         int32_t target = static_cast<int32_t>(offsets_[i + 1] + in.imm);
-        stubs_.emplace_back([this, i, &taken, target] {
+        stubs_.emplace_back([this, i, &taken, target, regs = dirty()] {
           L(taken);
+          write_back(regs);
           lea(rcx, ptr[r12 + target]);
           leave_branch(i);
         });
@@ -656,16 +765,19 @@ class Translator : public Xbyak::CodeGenerator {
       }
       case JitKind::kCmov: {
         load_flags();
-        Xbyak::Reg v = sized(sz, rdx);
-        mov(v, greg(in.r0, sz));
-        jit_cc::cmovcc(*this, in.op, v, greg(in.r1, sz));
-        store_greg(in.r0, sz, rdx);
+        Xbyak::Reg s = src(in.r1, sz);
+        Xbyak::Reg d = src(in.r0, sz);  // a 32-bit CMOV always writes (zero-extends)
+        touch(in.r0);
+        jit_cc::cmovcc(*this, in.op, d, s);
         return;
       }
-      case JitKind::kSetcc:
+      case JitKind::kSetcc: {
         load_flags();
-        jit_cc::setcc(*this, in.op, greg(in.r0, 1));
+        Xbyak::Reg d = src(in.r0, 1);
+        touch(in.r0);
+        jit_cc::setcc(*this, in.op, d);
         return;
+      }
       case JitKind::kNone:
         break;
     }
@@ -675,39 +787,35 @@ class Translator : public Xbyak::CodeGenerator {
     const Insn& in = insns_[i];
     const unsigned sz = in.opsize;
     const bool store = op != AluOp::kCmp && op != AluOp::kTest;
-    Xbyak::Reg d = sized(sz, rdx), s = sized(sz, r8);
     switch (form) {
       case Form::kRR:
-      case Form::kRI:
+      case Form::kRI: {
         if (op == AluOp::kAdc || op == AluOp::kSbb) load_flags();
-        mov(d, greg(in.r0, sz));
         if (form == Form::kRR) {
-          mov(s, greg(in.r1, sz));
+          Xbyak::Reg s = src(in.r1, sz);
+          Xbyak::Reg d = src(in.r0, sz);
           alu(op, d, s);
         } else {
-          alu(op, d, imm_of(in, sz));
+          alu(op, src(in.r0, sz), imm_of(in, sz));
         }
-        if (store) store_greg(in.r0, sz, rdx);
+        if (store) touch(in.r0);
         break;
+      }
       case Form::kRM: {
-        Xbyak::Label& after = memory(i, Access::kRead, sz);
-        mov(s, sized(sz, rax + 0));
-        mov(d, greg(in.r0, sz));
-        alu(op, d, s);
-        if (store) store_greg(in.r0, sz, rdx);
-        L(after);
+        SlowPath& sp = memory(i, Access::kRead, sz);
+        alu(op, src(in.r0, sz), sized(sz, rax + 0));
+        if (store) touch(in.r0);
+        join(sp);
         break;
       }
       case Form::kMR:
       case Form::kMI: {
-        Xbyak::Label& after = memory(i, store ? Access::kWrite : Access::kRead, sz);
-        if (form == Form::kMR) {
-          mov(s, greg(in.r1, sz));
-          alu(op, sized(sz, rax + 0), s);
-        } else {
+        SlowPath& sp = memory(i, store ? Access::kWrite : Access::kRead, sz);
+        if (form == Form::kMR)
+          alu(op, sized(sz, rax + 0), src(in.r1, sz));
+        else
           alu(op, sized(sz, rax + 0), imm_of(in, sz));
-        }
-        L(after);
+        join(sp);
         break;
       }
       default:
@@ -719,38 +827,38 @@ class Translator : public Xbyak::CodeGenerator {
   void emit_mov(uint32_t i, Form form) {
     const Insn& in = insns_[i];
     const unsigned sz = in.opsize;
-    Xbyak::Reg v = sized(sz, rdx);
     switch (form) {
-      case Form::kRR:
-        mov(v, greg(in.r1, sz));
-        store_greg(in.r0, sz, rdx);
+      case Form::kRR: {
+        Xbyak::Reg s = src(in.r1, sz);
+        mov(sized(sz, def(in.r0, sz)), s);  // 4 bytes: zero-extends
         return;
+      }
       case Form::kRI:
-        if (sz == 8)
-          mov(rdx, in.imm);
-        else
+        if (sz == 8) {
+          mov(def(in.r0, 8), in.imm);
+        } else if (sz == 4) {
+          mov(def(in.r0, 4).cvt32(), static_cast<uint32_t>(in.imm));
+        } else {
           mov(edx, static_cast<uint32_t>(in.imm & size_mask(sz)));
-        store_greg(in.r0, sz, rdx);
+          mov(sized(sz, def(in.r0, sz)), sized(sz, rdx));
+        }
         return;
       case Form::kRM: {
-        Xbyak::Label& after = memory(i, Access::kRead, sz);
-        mov(v, sized(sz, rax + 0));
-        store_greg(in.r0, sz, rdx);
+        SlowPath& sp = memory(i, Access::kRead, sz);
+        mov(sized(sz, def(in.r0, sz)), sized(sz, rax + 0));
         host_flags_lost();
-        L(after);
+        join(sp);
         return;
       }
       case Form::kMR:
       case Form::kMI: {
-        Xbyak::Label& after = memory(i, Access::kWrite, sz);
-        if (form == Form::kMR) {
-          mov(v, greg(in.r1, sz));
-          mov(sized(sz, rax + 0), v);
-        } else {
+        SlowPath& sp = memory(i, Access::kWrite, sz);
+        if (form == Form::kMR)
+          mov(sized(sz, rax + 0), src(in.r1, sz));
+        else
           mov(sized(sz, rax + 0), sz == 8 ? in.imm : in.imm & size_mask(sz));
-        }
         host_flags_lost();
-        L(after);
+        join(sp);
         return;
       }
       default:
@@ -766,6 +874,10 @@ class Translator : public Xbyak::CodeGenerator {
   std::vector<Plan> plans_;
   std::vector<uint32_t> offsets_;  // bytes from the block's start to each record
   std::deque<Xbyak::Label> labels_;
+  std::deque<SlowPath> slow_paths_;
+  Slot slots_[kPool];
+  int8_t where_[16];  // guest register -> slot, or -1
+  uint32_t clock_ = 0;
   std::vector<std::function<void()>> stubs_;
   bool host_valid_ = false;  // the host's RFLAGS hold the guest flags
   bool mem_stale_ = false;   // ...and the Cpu's copy is older (implies host_valid_)
