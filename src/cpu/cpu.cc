@@ -215,7 +215,13 @@ void Cpu::set_jit(const JitOptions& options) {
     });
     return;
   }
-  if (!jit_) jit_ = std::make_unique<Jit>(*this);
+  if (!jit_ || jit_->code_bytes() != options.code_bytes) {
+    blocks_.for_each([](Block& b) {
+      b.jit_code = nullptr;
+      b.jit_failed = false;
+    });
+    jit_ = std::make_unique<Jit>(*this, options.code_bytes);
+  }
   jit_heat_limit_ = options.threshold;
   jit_heat_step_ = 1;
 }

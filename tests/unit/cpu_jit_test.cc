@@ -180,7 +180,7 @@ class Generator : public Xbyak::CodeGenerator {
 
   void one() {
     unsigned sz = size();
-    switch (pick(20)) {
+    switch (pick(23)) {
       case 0: {  // mov r, imm (64-bit: any value)
         if (sz == 8)
           mov(reg64(), value());
@@ -330,11 +330,54 @@ class Generator : public Xbyak::CodeGenerator {
         dd(0);
         calls_.push_back(getSize());
         break;
-      default:
+      case 19:
         if (pick(2))
           mov(mem(sz), reg(sz));
         else
           xchg(reg(sz), reg(sz));  // interpreted (not a translated family)
+        break;
+      case 20: {  // shifts and rotates by CL
+        Xbyak::Reg r = reg(sz);
+        switch (pick(5)) {
+          case 0:
+            shl(r, cl);
+            break;
+          case 1:
+            shr(r, cl);
+            break;
+          case 2:
+            sar(r, cl);
+            break;
+          case 3:
+            rol(r, cl);
+            break;
+          default:
+            ror(r, cl);
+            break;
+        }
+        break;
+      }
+      case 21:
+        switch (pick(3)) {
+          case 0:
+            nop();
+            break;
+          case 1:
+            pause();
+            break;
+          default:
+            db(0xF3);
+            db(0x0F);
+            db(0x1E);
+            db(0xFA);
+            break;  // endbr64
+        }
+        break;
+      default:  // LEAVE with RBP into the stack page (and RSP moved there)
+        if (pushed_ == 0) {
+          lea(rbp, ptr[rsp - static_cast<int>(8 * (1 + pick(8)))]);
+          leave();
+        }
         break;
     }
   }
@@ -446,6 +489,36 @@ TEST(CpuJit, StoresIntoTheRunningBlockTakeEffectAtOnce) {
   m.cpu.gpr[kRsp] = kStack;
   ASSERT_EQ(testing::run(m.cpu), CpuExit::kHalted);
   EXPECT_EQ(m.cpu.gpr[kRax], 7u);
+}
+
+// A code buffer too small for every block: it is flushed whole when full,
+// translation goes on, and the program's result is unchanged.
+TEST(CpuJit, AFullCodeBufferIsFlushedWhole) {
+  Machine m(true);
+  m.cpu.set_jit(JitOptions{true, 0, 16 * 1024});
+  // 200 blocks: "add eax, k; jmp next" each, run 20 times by an outer loop.
+  std::vector<uint8_t> code = {0xB9, 0x14, 0x00, 0x00, 0x00};  // mov ecx, 20
+  size_t loop = code.size();
+  for (unsigned k = 0; k < 200; ++k) {
+    code.insert(code.end(), {0x83, 0xC0, static_cast<uint8_t>(k % 100)});  // add eax, k % 100
+    code.insert(code.end(), {0xEB, 0x00});                                  // jmp (next)
+  }
+  code.insert(code.end(), {0xFF, 0xC9});  // dec ecx
+  auto back = static_cast<int32_t>(loop - (code.size() + 6));
+  code.insert(code.end(), {0x0F, 0x85});  // jnz loop (rel32)
+  for (int b = 0; b < 4; ++b) code.push_back(static_cast<uint8_t>(back >> (8 * b)));
+  code.push_back(0xF4);
+  std::memcpy(m.bus.mem.data() + kCode, code.data(), code.size());
+  m.cpu.rip = kCode;
+  m.cpu.gpr[kRsp] = kStack;
+  ASSERT_EQ(testing::run(m.cpu), CpuExit::kHalted);
+  uint64_t per_pass = 0;
+  for (unsigned k = 0; k < 200; ++k) per_pass += k % 100;
+  EXPECT_EQ(m.cpu.gpr[kRax], 20 * per_pass);
+  ASSERT_NE(m.cpu.jit_stats(), nullptr);
+  EXPECT_GT(m.cpu.jit_stats()->flushes, 0u);
+  EXPECT_LE(m.cpu.jit_stats()->code_bytes, 16u * 1024);
+  EXPECT_EQ(m.cpu.jit_stats()->declined, 0u);
 }
 
 // A hot loop runs linked translated blocks: the instruction count stays

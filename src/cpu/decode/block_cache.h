@@ -20,6 +20,8 @@
 
 namespace vessel::cpu {
 
+struct JitAccess;
+
 // Decode modes (what changes how bytes decode): default code size.
 enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
 
@@ -152,6 +154,7 @@ class BlockCache {
   void add_page(uint64_t page, Block* block);
   void remove_page(uint64_t page, Block* block);
 
+  friend struct JitAccess;  // translated code reads the epoch (jit/)
   std::unordered_map<uint64_t, BlockPtr> map_;
   std::unordered_map<uint64_t, std::vector<Block*>> pages_;  // gpa page -> blocks touching it
   std::array<Block*, kFrontSlots> front_{};

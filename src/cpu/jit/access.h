@@ -21,7 +21,29 @@ struct JitAccess {
         tlb{at(c, &c.tlb_.tables_[0][0]), at(c, &c.tlb_.tables_[1][0]),
             at(c, &c.tlb_.tables_[2][0])},
         fs_base(at(c, &c.seg[kFs].base)),
-        gs_base(at(c, &c.seg[kGs].base)) {}
+        gs_base(at(c, &c.seg[kGs].base)),
+        cs_base(at(c, &c.seg[kCs].base)),
+        chain_budget(at(c, &c.chain_budget_)),
+        stop(at(c, &c.stop_)),
+        code_write_hint(at(c, &c.code_write_hint_)),
+        interrupt_shadow(at(c, &c.interrupt_shadow)),
+        rflags(at(c, &c.rflags_)),
+        debug_armed(at(c, &c.debug_armed_)),
+        intr(at(c, &c.intr_)),
+        intr_hint(at(c, &c.intr_hint_)),
+        tlb_epoch(at(c, &c.tlb_.epoch_)),
+        blocks_epoch(at(c, &c.blocks_.epoch_)),
+        mode_epoch(at(c, &c.mode_epoch_)),
+        cur_block(at(c, &c.cur_block_)),
+        block_epoch(at(c, &c.block_epoch_)),
+        cpl(at(c, &c.cpl_)),
+        instructions(at(c, &c.stats_.instructions)),
+        blocks(at(c, &c.stats_.blocks)),
+        chain_hits(at(c, &c.stats_.chain_hits)) {
+    static_assert(sizeof(c.chain_budget_) == 4 && sizeof(c.cpl_) == 4);
+    static_assert(sizeof(c.interrupt_shadow) == 1 && sizeof(c.debug_armed_) == 1);
+    static_assert(sizeof(Counter) == 8);
+  }
 
   static int32_t at(const Cpu& c, const void* field) {
     return static_cast<int32_t>(static_cast<const char*>(field) -
@@ -35,6 +57,10 @@ struct JitAccess {
   int32_t gpr, rip, next_rip, cur_insn, code_invalidated, flags_value, flags_lazy;
   int32_t tlb[3];
   int32_t fs_base, gs_base;
+  // What the linking fast path (Jit's entry stub) reads and writes.
+  int32_t cs_base, chain_budget, stop, code_write_hint, interrupt_shadow, rflags, debug_armed, intr,
+      intr_hint, tlb_epoch, blocks_epoch, mode_epoch, cur_block, block_epoch, cpl, instructions,
+      blocks, chain_hits;
 };
 
 }  // namespace vessel::cpu

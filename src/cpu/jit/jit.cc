@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <xbyak/xbyak.h>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -32,7 +33,7 @@ namespace {
 // link_end/link_chain: see JitExits.
 class EntryStub : public Xbyak::CodeGenerator {
  public:
-  EntryStub(uint8_t* at, size_t room) : CodeGenerator(room, at) {
+  EntryStub(uint8_t* at, size_t room, const JitAccess& a) : CodeGenerator(room, at), a_(a) {
     push(rbx);
     push(rbp);
     push(r12);
@@ -59,9 +60,98 @@ class EntryStub : public Xbyak::CodeGenerator {
   JitExits exits;
 
  private:
+  // Cpu::jit_link's common case in host code (the C++ function does the
+  // rest): nothing needs the executor and the block that ended lists the
+  // target as a successor in this epoch, with translated code for this CPL.
   const void* link(bool branch) {
     align(16);
     const void* at = getCurr();
+    Xbyak::Label slow, second, found, no_intr;
+    constexpr uint32_t kTfRf = 0x100 | 0x10000, kIf = 0x200;
+    // Cpu::executor_needed().
+    cmp(dword[rbx + a_.chain_budget], 0);
+    je(slow, T_NEAR);
+    mov(rax, qword[rbx + a_.stop]);
+    cmp(byte[rax], 0);
+    jne(slow, T_NEAR);
+    mov(rax, qword[rbx + a_.code_write_hint]);
+    test(rax, rax);
+    Xbyak::Label no_hint;
+    jz(no_hint);
+    cmp(byte[rax], 0);
+    jne(slow, T_NEAR);
+    L(no_hint);
+    cmp(byte[rbx + a_.interrupt_shadow], 0);
+    jne(slow, T_NEAR);
+    cmp(byte[rbx + a_.debug_armed], 0);
+    jne(slow, T_NEAR);
+    mov(rax, qword[rbx + a_.rflags]);
+    test(eax, kTfRf);
+    jnz(slow, T_NEAR);
+    test(eax, kIf);
+    jz(no_intr);
+    cmp(qword[rbx + a_.intr], 0);
+    je(no_intr);
+    mov(rax, qword[rbx + a_.intr_hint]);
+    test(rax, rax);
+    jz(slow, T_NEAR);
+    cmp(byte[rax], 0);
+    jne(slow, T_NEAR);
+    L(no_intr);
+    // The successor: r9 = target RIP, rcx = its linear address, rdx = epoch.
+    mov(r9, qword[rbx + (branch ? a_.next_rip : a_.rip)]);
+    mov(rcx, r9);
+    add(rcx, qword[rbx + a_.cs_base]);
+    mov(rdx, qword[rbx + a_.tlb_epoch]);
+    add(rdx, qword[rbx + a_.blocks_epoch]);
+    add(rdx, qword[rbx + a_.mode_epoch]);
+    mov(rsi, qword[rbx + a_.cur_block]);
+    constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
+    constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
+    constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
+    constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
+    constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
+    cmp(rcx, qword[rsi + kNext + kLinear]);
+    jne(second);
+    cmp(rdx, qword[rsi + kNext + kEpoch]);
+    jne(second);
+    mov(rdi, qword[rsi + kNext + kBlock]);
+    jmp(found);
+    L(second);
+    cmp(rcx, qword[rsi + kNext + kSucc + kLinear]);
+    jne(slow, T_NEAR);
+    cmp(rdx, qword[rsi + kNext + kSucc + kEpoch]);
+    jne(slow, T_NEAR);
+    mov(rdi, qword[rsi + kNext + kSucc + kBlock]);
+    L(found);
+    mov(rax, qword[rdi + static_cast<int32_t>(offsetof(Block, jit_code))]);
+    test(rax, rax);
+    jz(slow, T_NEAR);
+    movzx(r8d, byte[rdi + static_cast<int32_t>(offsetof(Block, jit_cpl))]);
+    cmp(r8d, dword[rbx + a_.cpl]);
+    jne(slow, T_NEAR);
+    // Entered through the link: the executor's bookkeeping.
+    dec(dword[rbx + a_.chain_budget]);
+    // Records done in the block that ended: (cur_insn_ - its first) / 40.
+    static_assert(sizeof(Insn) == 40);
+    mov(r8, qword[rbx + a_.cur_insn]);
+    sub(r8, rsi);
+    sub(r8, static_cast<uint32_t>(sizeof(Block)));
+    shr(r8d, 3);
+    imul(r8d, r8d, 0xCCCD);  // / 5, exact below 2^16
+    shr(r8d, 18);
+    if (branch) add(r8d, 1);
+    add(qword[rbx + a_.instructions], r8);
+    add(qword[rbx + a_.blocks], 1);
+    add(qword[rbx + a_.chain_hits], 1);
+    mov(qword[rbx + a_.rip], r9);
+    mov(qword[rbx + a_.cur_block], rdi);
+    mov(qword[rbx + a_.block_epoch], rdx);
+    lea(r8, ptr[rdi + static_cast<uint32_t>(sizeof(Block))]);
+    mov(qword[rbx + a_.cur_insn], r8);
+    jmp(rax);
+
+    L(slow);
     Xbyak::Label declined;
     mov(rdi, rbx);
     mov(esi, branch ? 1 : 0);
@@ -75,16 +165,17 @@ class EntryStub : public Xbyak::CodeGenerator {
     jmp(exits.exit, T_NEAR);
     return at;
   }
+  JitAccess a_;
 };
 
 }  // namespace
 
-Jit::Jit(Cpu& cpu) : cpu_(cpu) {
-  void* p = mmap(nullptr, kCodeBytes, PROT_READ | PROT_WRITE | PROT_EXEC,
+Jit::Jit(Cpu& cpu, size_t code_bytes) : cpu_(cpu), code_bytes_(code_bytes) {
+  void* p = mmap(nullptr, code_bytes_, PROT_READ | PROT_WRITE | PROT_EXEC,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   code_ = static_cast<uint8_t*>(p);
-  EntryStub stub(code_, kCodeBytes);
+  EntryStub stub(code_, code_bytes_, JitAccess(cpu_));
   enter_ = reinterpret_cast<EnterFn>(code_);
   exits_ = stub.exits;
   stub_bytes_ = used_ = stub.getSize();
@@ -92,7 +183,7 @@ Jit::Jit(Cpu& cpu) : cpu_(cpu) {
 }
 
 Jit::~Jit() {
-  munmap(code_, kCodeBytes);
+  munmap(code_, code_bytes_);
 }
 
 void Jit::reset_code() {
@@ -112,7 +203,7 @@ void Jit::translate(Block& block) {
     reset_code();
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    TranslateResult r = translate_block(cpu_, block, code_ + used_, kCodeBytes - used_, exits_);
+    TranslateResult r = translate_block(cpu_, block, code_ + used_, code_bytes_ - used_, exits_);
     if (r.status == TranslateStatus::kDone) {
       block.jit_code = code_ + used_;
       block.jit_cpl = static_cast<uint8_t>(cpu_.cpl());

@@ -31,6 +31,8 @@ struct JitOptions {
   static constexpr uint32_t kDefaultThreshold = 16;
   bool enabled = true;
   uint32_t threshold = kDefaultThreshold;
+  // The code buffer: flushed whole when a translation does not fit.
+  size_t code_bytes = size_t{32} << 20;
   static JitOptions from_env();
 };
 
@@ -45,9 +47,7 @@ struct JitStats {
 
 class Jit {
  public:
-  static constexpr size_t kCodeBytes = 32u << 20;
-
-  explicit Jit(Cpu& cpu);
+  Jit(Cpu& cpu, size_t code_bytes);
   ~Jit();
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
@@ -61,12 +61,14 @@ class Jit {
   Flow run(const Block& block);
 
   const JitStats& stats() const { return stats_; }
+  size_t code_bytes() const { return code_bytes_; }
 
  private:
   void reset_code();
 
   Cpu& cpu_;
-  uint8_t* code_ = nullptr;  // kCodeBytes, read/write/execute
+  uint8_t* code_ = nullptr;  // code_bytes_, read/write/execute
+  size_t code_bytes_;
   size_t used_ = 0;          // bytes in use (the entry stub first)
   size_t stub_bytes_ = 0;    // the entry/exit stub at the start
   using EnterFn = Flow (*)(Cpu*, const void*);

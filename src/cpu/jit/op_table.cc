@@ -39,6 +39,12 @@ class OpTable {
     add(kJmpRel, {JitKind::kJmp, 0, Form::kI});
     add(kCallRel, {JitKind::kCall, 0, Form::kI});
     add(kRet, {JitKind::kRet, 0, Form::kNone});
+    add(kNop, {JitKind::kNop, 0, Form::kNone});
+    add(kNopSystem, {JitKind::kNop, 0, Form::kNone});
+    add(kLeave, {JitKind::kLeave, 0, Form::kNone});
+    for (uint8_t op = 0; op <= static_cast<uint8_t>(ShiftOp::kSar); ++op)
+      for (unsigned size : kSizes)
+        add(alu_shift(static_cast<ShiftOp>(op), Form::kRR, size), {JitKind::kShift, op, Form::kRR});
   }
 
   JitOp find(Handler h) const {

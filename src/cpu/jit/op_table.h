@@ -28,6 +28,8 @@ enum class JitKind : uint8_t {
   kJcc,    // condition in op
   kCmov,   // condition in op
   kSetcc,  // condition in op
+  kNop,    // NOP, hint NOPs (ENDBR, PAUSE, prefetches, fences): nothing to do
+  kLeave,
 };
 
 struct JitOp {

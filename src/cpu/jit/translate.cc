@@ -146,13 +146,20 @@ class Translator : public Xbyak::CodeGenerator {
         return done(p, inc_dec, u != UnaryOp::kNot, false);
       }
       case JitKind::kShift: {
+        // By an immediate (kRI) or CL (kRR); inline only where the flags
+        // (partly undefined, unchanged for a count of 0) are dead.
         auto s = static_cast<ShiftOp>(op.op);
         unsigned count = in.imm & (sz == 8 ? 63 : 31);
-        if (live_after || count == 0 || !size_ok(sz) || !reg_ok(in.r0) || s == ShiftOp::kRcl ||
-            s == ShiftOp::kRcr)
+        if (live_after || (op.form == Form::kRI && count == 0) || !size_ok(sz) || !reg_ok(in.r0) ||
+            s == ShiftOp::kRcl || s == ShiftOp::kRcr)
           return p;
         return done(p, false, true, false);
       }
+      case JitKind::kNop:
+        return done(p, false, false, false);
+      case JitKind::kLeave:
+        if (sz != 8) return p;
+        return done(p, false, false, true);
       case JitKind::kImul:
         if (live_after || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1) ||
             (op.form != Form::kRR && op.form != Form::kRRI))
@@ -630,27 +637,51 @@ class Translator : public Xbyak::CodeGenerator {
         return;
       }
       case JitKind::kShift: {
+        // The host masks the count as the guest does (5 bits, 6 for 64-bit).
+        if (op.form == Form::kRR) mov(ecx, src(kRcx, 4));
         Xbyak::Reg v = src(in.r0, sz);
         touch(in.r0);
-        auto count = static_cast<uint8_t>(in.imm & (sz == 8 ? 63 : 31));
-        switch (static_cast<ShiftOp>(op.op)) {
-          case ShiftOp::kRol:
-            rol(v, count);
-            break;
-          case ShiftOp::kRor:
-            ror(v, count);
-            break;
-          case ShiftOp::kShr:
-            shr(v, count);
-            break;
-          case ShiftOp::kSar:
-            sar(v, count);
-            break;
-          default:
-            shl(v, count);
-            break;
-        }
+        auto imm = static_cast<uint8_t>(in.imm & (sz == 8 ? 63 : 31));
+        auto shift = [&](auto by) {
+          switch (static_cast<ShiftOp>(op.op)) {
+            case ShiftOp::kRol:
+              rol(v, by);
+              break;
+            case ShiftOp::kRor:
+              ror(v, by);
+              break;
+            case ShiftOp::kShr:
+              shr(v, by);
+              break;
+            case ShiftOp::kSar:
+              sar(v, by);
+              break;
+            default:
+              shl(v, by);
+              break;
+          }
+        };
+        if (op.form == Form::kRR)
+          shift(cl);
+        else
+          shift(imm);
         flags_in_host();  // dead (the plan checked): whatever they are
+        return;
+      }
+      case JitKind::kNop:
+        return;
+      case JitKind::kLeave: {
+        // RSP = RBP, then POP RBP.
+        spill();
+        SlowPath& sp = slow_path(i);
+        mov(rsi, cached(kRbp));
+        sp.dirty_before = dirty();
+        emit_tlb(Access::kRead, 8, sp.slow);
+        mov(rdx, qword[rax]);
+        lea(def(kRsp, 8), ptr[rsi + 8]);
+        mov(def(kRbp, 8), rdx);
+        host_flags_lost();
+        join(sp);
         return;
       }
       case JitKind::kImul: {
