@@ -292,16 +292,23 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     if (!long_mode()) linear &= 0xFFFFFFFF;
     if (prev && (block = successor(*prev, linear, prev_epoch))) ++stats_.chain_hits;
     if (!block) {
-      block = fetch_block();
-      if (!block) {
-        prev = nullptr;
-        continue;  // fetch fault pending
+      // A block fetched at this address in this epoch (the same mapping),
+      // else the page walk and the block cache.
+      JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
+      if (e.linear == linear && e.epoch == chain_epoch()) {
+        block = e.block;
+      } else {
+        block = fetch_block();
+        if (!block) {
+          prev = nullptr;
+          continue;  // fetch fault pending
+        }
+        e = JumpCacheEntry{linear, chain_epoch(), block};
       }
       if (prev && prev_epoch == chain_epoch()) {
         prev->next[1] = prev->next[0];
         prev->next[0] = Successor{linear, prev_epoch, block};
       }
-      jump_cache_[jump_slot(linear)] = JumpCacheEntry{linear, chain_epoch(), block};
     }
     ++stats_.blocks;
     bool tf = flag_tf();
