@@ -220,7 +220,7 @@ void Cpu::set_jit(const JitOptions& options) {
       b.jit_code = nullptr;
       b.jit_failed = false;
     });
-    jit_ = std::make_unique<Jit>(*this, options.code_bytes);
+    jit_ = std::make_unique<Jit>(*this, options.code_bytes, options.perf_map);
   }
   jit_heat_limit_ = options.threshold;
   jit_heat_step_ = 1;

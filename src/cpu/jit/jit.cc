@@ -3,12 +3,14 @@
 #include "cpu/jit/jit.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <xbyak/xbyak.h>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "cpu/cpu.h"
 #include "cpu/jit/access.h"
@@ -18,6 +20,8 @@ namespace vessel::cpu {
 
 JitOptions JitOptions::from_env() {
   JitOptions o;
+  const char* map = std::getenv("VESSEL_JIT_PERFMAP");
+  o.perf_map = map && std::strcmp(map, "1") == 0;
   const char* v = std::getenv("VESSEL_JIT");
   if (!v) return o;
   if (std::strcmp(v, "off") == 0) o.enabled = false;
@@ -170,7 +174,11 @@ class EntryStub : public Xbyak::CodeGenerator {
 
 }  // namespace
 
-Jit::Jit(Cpu& cpu, size_t code_bytes) : cpu_(cpu), code_bytes_(code_bytes) {
+Jit::Jit(Cpu& cpu, size_t code_bytes, bool perf_map) : cpu_(cpu), code_bytes_(code_bytes) {
+  if (perf_map) {
+    std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+    perf_map_ = std::fopen(path.c_str(), "a");
+  }
   void* p = mmap(nullptr, code_bytes_, PROT_READ | PROT_WRITE | PROT_EXEC,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
@@ -179,10 +187,14 @@ Jit::Jit(Cpu& cpu, size_t code_bytes) : cpu_(cpu), code_bytes_(code_bytes) {
   enter_ = reinterpret_cast<EnterFn>(code_);
   exits_ = stub.exits;
   stub_bytes_ = used_ = stub.getSize();
+  if (perf_map_)
+    std::fprintf(perf_map_, "%lx %zx vessel-jit-entry-and-link\n",
+                 reinterpret_cast<unsigned long>(code_), stub_bytes_);
   cache_flushes_ = cpu_.block_cache().stats().flushes;
 }
 
 Jit::~Jit() {
+  if (perf_map_) std::fclose(perf_map_);
   munmap(code_, code_bytes_);
 }
 
@@ -206,6 +218,10 @@ void Jit::translate(Block& block) {
     TranslateResult r = translate_block(cpu_, block, code_ + used_, code_bytes_ - used_, exits_);
     if (r.status == TranslateStatus::kDone) {
       block.jit_code = code_ + used_;
+      if (perf_map_)
+        std::fprintf(perf_map_, "%lx %zx vessel-jit-%llx\n",
+                     reinterpret_cast<unsigned long>(code_ + used_), r.bytes,
+                     static_cast<unsigned long long>(block.gpa));
       block.jit_cpl = static_cast<uint8_t>(cpu_.cpl());
       used_ += (r.bytes + 15) & ~size_t{15};
       ++stats_.blocks;

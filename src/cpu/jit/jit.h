@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 
 #include "cpu/decode/insn.h"
@@ -28,11 +29,14 @@ struct Block;
 struct JitOptions {
   // Default: on, with a block translated once it has run kDefaultThreshold
   // times; VESSEL_JIT=off|on|always overrides it (always: threshold 0).
+  // VESSEL_JIT_PERFMAP=1 writes /tmp/perf-PID.map (one symbol per translated
+  // block, named by its guest-physical address) for `perf report`.
   static constexpr uint32_t kDefaultThreshold = 16;
   bool enabled = true;
   uint32_t threshold = kDefaultThreshold;
   // The code buffer: flushed whole when a translation does not fit.
   size_t code_bytes = size_t{32} << 20;
+  bool perf_map = false;
   static JitOptions from_env();
 };
 
@@ -47,7 +51,7 @@ struct JitStats {
 
 class Jit {
  public:
-  Jit(Cpu& cpu, size_t code_bytes);
+  Jit(Cpu& cpu, size_t code_bytes, bool perf_map = false);
   ~Jit();
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
@@ -69,13 +73,14 @@ class Jit {
   Cpu& cpu_;
   uint8_t* code_ = nullptr;  // code_bytes_, read/write/execute
   size_t code_bytes_;
-  size_t used_ = 0;          // bytes in use (the entry stub first)
-  size_t stub_bytes_ = 0;    // the entry/exit stub at the start
+  size_t used_ = 0;        // bytes in use (the entry stub first)
+  size_t stub_bytes_ = 0;  // the entry/exit stub at the start
   using EnterFn = Flow (*)(Cpu*, const void*);
   EnterFn enter_ = nullptr;
   JitExits exits_;              // in the entry stub
   uint64_t cache_flushes_ = 0;  // the block cache's flush count the code was made in
   JitStats stats_;
+  std::FILE* perf_map_ = nullptr;
 };
 
 }  // namespace vessel::cpu
