@@ -781,13 +781,19 @@ class Translator : public Xbyak::CodeGenerator {
         return;
       }
       case JitKind::kJcc: {
+        // The branch right after the instruction that set the flags (the
+        // host fuses CMP/TEST with it); the taken side stores the flags.
         load_flags();
-        spill();
         Xbyak::Label& taken = new_label();
         jit_cc::jcc(*this, op.op, taken);
         int32_t target = static_cast<int32_t>(offsets_[i + 1] + in.imm);
-        stubs_.emplace_back([this, i, &taken, target, regs = dirty()] {
+        stubs_.emplace_back([this, i, &taken, target, regs = dirty(), stale = mem_stale_] {
           L(taken);
+          if (stale) {
+            pushf();
+            pop(qword[rbx + a_.flags_value]);
+            mov(byte[rbx + a_.flags_lazy], 0);
+          }
           write_back(regs);
           lea(rcx, ptr[r12 + target]);
           leave_branch(i);
