@@ -20,31 +20,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build=${1:-build}
-vessel=${VESSEL:-$build/vessel}
-qemu=${QEMU:-qemu-system-x86_64}
-guest=${GUEST:-$build/guest}
-
-for f in "$vessel" "$guest/vmlinuz" "$guest/initramfs.cpio.gz"; do
-  [ -e "$f" ] || {
-    echo "bench: $f is missing: run 'make build assets'" >&2
-    exit 1
-  }
-done
-command -v "$qemu" >/dev/null || {
-  echo "bench: $qemu not found (Debian package qemu-system-x86)" >&2
-  exit 1
-}
-accel=${ACCEL:-}
-case "$accel" in
-"") if "$vessel" --probe-accel 2>/dev/null | grep -q '^kvm: fast'; then accel=kvm; else accel=soft; fi ;;
-kvm) ;;
-soft | tcg) accel=soft ;;
-*)
-  echo "bench: ACCEL must be kvm, soft or tcg (not '$accel')" >&2
-  exit 1
-  ;;
-esac
+# shellcheck source=bench/guest-vm.sh
+source "$here/guest-vm.sh" "${1:-build}"
 busybox=${BUSYBOX:-$(command -v busybox || true)}
 [ "$busybox" = none ] && busybox=
 

@@ -227,26 +227,18 @@ void Cpu::set_jit(const JitOptions& options) {
 }
 
 const void* Cpu::jit_link(bool branch) {
-  Block* b = cur_block_;
   if (executor_needed()) return nullptr;
   uint64_t target = branch ? next_rip : rip;
   uint64_t linear = seg[kCs].base + target;  // 64-bit code: no wrap
   uint64_t epoch = chain_epoch();
-  Block* next = successor(*b, linear, epoch);
+  Block* next = successor(*cur_block_, linear, epoch);
   if (!next) {
     const JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
     if (e.linear != linear || e.epoch != epoch) return nullptr;
     next = e.block;
   }
   if (!next->jit_code || next->jit_cpl != cpl_) return nullptr;
-  --chain_budget_;
-  stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
-  ++stats_.blocks;
-  ++stats_.chain_hits;
-  rip = target;
-  cur_block_ = next;
-  block_epoch_ = epoch;
-  cur_insn_ = next->insns();
+  enter_linked(next, target, epoch, branch);
   return next->jit_code;
 }
 

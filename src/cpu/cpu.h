@@ -481,21 +481,13 @@ class Cpu {
     uint64_t linear = seg[kCs].base + target;
     if (!long_mode()) linear &= 0xFFFFFFFF;
     uint64_t epoch = chain_epoch();
-    Block* b = cur_block_;
-    Block* next = successor(*b, linear, epoch);
+    Block* next = successor(*cur_block_, linear, epoch);
     if (!next) return declined;
     // A block due for translation (or translated) runs from the executor.
     if (next->heat >= jit_heat_limit_) return declined;
     next->heat += jit_heat_step_;
-    --chain_budget_;
-    stats_.instructions += static_cast<uint64_t>(cur_insn_ - b->insns()) + (branch ? 1 : 0);
-    ++stats_.blocks;
-    ++stats_.chain_hits;
-    rip = target;
-    cur_block_ = next;
-    block_epoch_ = epoch;
-    const Insn* n = next->insns();
-    cur_insn_ = n;
+    enter_linked(next, target, epoch, branch);
+    const Insn* n = cur_insn_;
     next_rip = (rip + n->len) & ip_mask_;
     return n->fn(*this, *n);
   }
@@ -504,6 +496,21 @@ class Cpu {
     for (const Successor& s : b.next)
       if (s.linear == linear && s.epoch == epoch) return s.block;
     return nullptr;
+  }
+  // Moves on from cur_block_ (ended at cur_insn_, after that record when
+  // `branch`) into block `next` at RIP `target` without the executor, with
+  // its bookkeeping (Jit's entry stub does the same in host code).
+  [[gnu::always_inline]] void enter_linked(Block* next, uint64_t target, uint64_t epoch,
+                                           bool branch) {
+    --chain_budget_;
+    stats_.instructions +=
+        static_cast<uint64_t>(cur_insn_ - cur_block_->insns()) + (branch ? 1 : 0);
+    ++stats_.blocks;
+    ++stats_.chain_hits;
+    rip = target;
+    cur_block_ = next;
+    block_epoch_ = epoch;
+    cur_insn_ = next->insns();
   }
   // Whether something the executor checks between blocks asks for it: the
   // chain budget spent, a stop request, code written by a device, an
