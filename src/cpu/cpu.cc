@@ -205,23 +205,16 @@ bool Cpu::try_jit(Block& block) {
 }
 
 void Cpu::set_jit(const JitOptions& options) {
-  if (!options.enabled) {
+  if (jit_ && (!options.enabled || jit_->code_bytes() != options.code_bytes)) {
+    blocks_.forget_translations();
     jit_.reset();
+  }
+  if (!options.enabled) {
     jit_heat_limit_ = ~0u;
     jit_heat_step_ = 0;
-    blocks_.for_each([](Block& b) {
-      b.jit_code = nullptr;
-      b.heat = 0;
-    });
     return;
   }
-  if (!jit_ || jit_->code_bytes() != options.code_bytes) {
-    blocks_.for_each([](Block& b) {
-      b.jit_code = nullptr;
-      b.jit_failed = false;
-    });
-    jit_ = std::make_unique<Jit>(*this, options.code_bytes, options.perf_map);
-  }
+  if (!jit_) jit_ = std::make_unique<Jit>(*this, options.code_bytes, options.perf_map);
   jit_heat_limit_ = options.threshold;
   jit_heat_step_ = 1;
 }
@@ -232,12 +225,8 @@ const void* Cpu::jit_link(bool branch) {
   uint64_t linear = seg[kCs].base + target;  // 64-bit code: no wrap
   uint64_t epoch = chain_epoch();
   Block* next = successor(*cur_block_, linear, epoch);
-  if (!next) {
-    const JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
-    if (e.linear != linear || e.epoch != epoch) return nullptr;
-    next = e.block;
-  }
-  if (!next->jit_code || next->jit_cpl != cpl_) return nullptr;
+  if (!next) next = jump_cached(linear, epoch);
+  if (!next || !next->jit_code || next->jit_cpl != cpl_) return nullptr;
   enter_linked(next, target, epoch, branch);
   return next->jit_code;
 }
@@ -286,16 +275,14 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     if (!block) {
       // A block fetched at this address in this epoch (the same mapping),
       // else the page walk and the block cache.
-      JumpCacheEntry& e = jump_cache_[jump_slot(linear)];
-      if (e.linear == linear && e.epoch == chain_epoch()) {
-        block = e.block;
-      } else {
+      block = jump_cached(linear, chain_epoch());
+      if (!block) {
         block = fetch_block();
         if (!block) {
           prev = nullptr;
           continue;  // fetch fault pending
         }
-        e = JumpCacheEntry{linear, chain_epoch(), block};
+        jump_entry(linear) = JumpCacheEntry{linear, chain_epoch(), block};
       }
       if (prev && prev_epoch == chain_epoch()) {
         prev->next[1] = prev->next[0];

@@ -96,10 +96,11 @@ inline constexpr uint32_t kNoErrorCode = 0xFFFFFFFF;
 
 class Cpu {
  public:
-  explicit Cpu(CpuBus& bus) : bus_(&bus), code_write_hint_(bus.code_write_hint()) {
+  explicit Cpu(CpuBus& bus, const JitOptions& jit = JitOptions::from_env())
+      : bus_(&bus), code_write_hint_(bus.code_write_hint()) {
     blocks_.set_bus(&bus);
     reset();
-    set_jit(JitOptions::from_env());
+    set_jit(jit);
   }
   ~Cpu();
   Cpu(const Cpu&) = delete;
@@ -639,6 +640,13 @@ class Cpu {
     return static_cast<unsigned>(linear ^ (linear >> 10)) & (kJumpCacheSlots - 1);
   }
   std::array<JumpCacheEntry, kJumpCacheSlots> jump_cache_{};
+  // The jump cache's slot for `linear`, and its block when the entry was
+  // made at that address in `epoch` (else nullptr).
+  JumpCacheEntry& jump_entry(uint64_t linear) { return jump_cache_[jump_slot(linear)]; }
+  Block* jump_cached(uint64_t linear, uint64_t epoch) {
+    const JumpCacheEntry& e = jump_entry(linear);
+    return e.linear == linear && e.epoch == epoch ? e.block : nullptr;
+  }
   Tlb tlb_;
   BlockCache blocks_;
   CpuStats stats_;

@@ -13,8 +13,7 @@ namespace vessel {
 
 SoftVcpu::SoftVcpu(int id, const GuestMemory& memory, IoHandler& io, Lapic* lapic, uint64_t boot_ns,
                    const cpu::JitOptions& jit)
-    : id_(id), lapic_(lapic), bus_(memory, io, lapic, boot_ns), cpu_(bus_) {
-  cpu_.set_jit(jit);
+    : id_(id), lapic_(lapic), bus_(memory, io, lapic, boot_ns), cpu_(bus_, jit) {
   const char* profile = std::getenv("VESSEL_SOFT_PROFILE");
   if (profile && std::string_view(profile) == "1") cpu_.enable_profile();
   if (lapic_) {

@@ -138,10 +138,13 @@ class BlockCache {
   void retire() { graveyard_.clear(); }
 
   const BlockCacheStats& stats() const { return stats_; }
-  // Calls f(Block&) for every cached block.
-  template <typename F>
-  void for_each(F&& f) {
-    for (auto& [key, block] : map_) f(*block);
+  // Drops every block's translated code (the translating tier's buffer was
+  // reset or the tier replaced); blocks may be translated again.
+  void forget_translations() {
+    for (auto& [key, block] : map_) {
+      block->jit_code = nullptr;
+      block->jit_failed = false;
+    }
   }
   // Counts drops and flushes: a Block* remembered elsewhere is valid only
   // while the epoch it was taken in lasts.

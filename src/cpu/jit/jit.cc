@@ -199,10 +199,7 @@ Jit::~Jit() {
 }
 
 void Jit::reset_code() {
-  cpu_.block_cache().for_each([](Block& b) {
-    b.jit_code = nullptr;
-    b.jit_failed = false;
-  });
+  cpu_.block_cache().forget_translations();
   used_ = stub_bytes_;
   ++stats_.flushes;
 }

@@ -3,9 +3,9 @@
 // tiers (a Block carries its translated code), so invalidation on stores
 // into code, on flushes and on capacity stays in one place.
 //
-// Translated code keeps the guest state in the Cpu (rbx pins it): guest
-// registers are read and written there, so every exit leaves the state
-// precise. Frequent integer instructions are emitted inline, with the
+// Translated code pins the Cpu in rbx and caches guest registers in host
+// registers within a block, writing them back before every exit, so every
+// exit leaves the state precise. Frequent integer instructions are emitted inline, with the
 // software TLB's fast path for their memory operands; anything else (and
 // every slow path) calls the record's interpreter handler, so coverage is
 // total. Condition flags live in the host's RFLAGS between instructions and

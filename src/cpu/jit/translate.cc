@@ -1,9 +1,10 @@
 // The translator. Register use in translated code:
 //   rbx  the Cpu (pinned; the entry stub sets it)
 //   r12  RIP of the block's first instruction (loaded on entry)
+//   rbp, r13-r15, r9-r11  guest registers cached within the block
 //   rsi  linear address of a memory operand; rax its host address
-//   rdx, r8  operand values; rax, rcx, rdi scratch
-// Guest registers stay in Cpu::gpr. Guest condition flags are in one of two
+//   rax, rcx, rdx, rdi scratch
+// Guest condition flags are in one of two
 // places, tracked while emitting: the host's RFLAGS (after an inline ALU
 // instruction) or the Cpu's LazyFlags. They are stored from RFLAGS to the
 // Cpu ("spilled") before anything that can leave the block or look at them
@@ -180,14 +181,13 @@ class Translator : public Xbyak::CodeGenerator {
         if (op.kind == JitKind::kMovzx && in.size2 == 4) return p;
         return done(p, false, false, op.form == Form::kRM);
       case JitKind::kLea:
-        if (!(sz == 2 || sz == 4 || sz == 8) || !reg_ok(in.r0) || in.r0 >= 16 || !mem_ok(in))
-          return p;
+        if (!(sz == 2 || sz == 4 || sz == 8) || !reg_ok(in.r0)) return p;
         return done(p, false, false, false);
       case JitKind::kPush:
-        if (sz != 8 || (op.form == Form::kR && in.r0 >= 16)) return p;
+        if (sz != 8 || (op.form == Form::kR && !reg_ok(in.r0))) return p;
         return done(p, false, false, true);
       case JitKind::kPop:
-        if (sz != 8 || in.r0 >= 16) return p;
+        if (sz != 8 || !reg_ok(in.r0)) return p;
         return done(p, false, false, true);
       case JitKind::kJmp:
       case JitKind::kCall:
@@ -198,8 +198,7 @@ class Translator : public Xbyak::CodeGenerator {
         if (sz != 8) return p;
         return done(p, true, false, true);
       case JitKind::kCmov:
-        if (op.form != Form::kRR || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1) ||
-            in.r0 >= 16 || in.r1 >= 16)
+        if (op.form != Form::kRR || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1))
           return p;
         return done(p, true, false, false);
       case JitKind::kSetcc:
@@ -280,20 +279,15 @@ class Translator : public Xbyak::CodeGenerator {
     slots_[best] = Slot{};
     return best;
   }
-  Snapshot dirty() const {
+  // The registers cached now (only the dirty ones when `dirty_only`).
+  Snapshot cached_now(bool dirty_only = false) const {
     Snapshot out;
     for (int s = 0; s < kPool; ++s)
-      if (slots_[s].guest >= 0 && slots_[s].dirty)
+      if (slots_[s].guest >= 0 && (slots_[s].dirty || !dirty_only))
         out.push_back({static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)});
     return out;
   }
-  Snapshot cached_now() const {
-    Snapshot out;
-    for (int s = 0; s < kPool; ++s)
-      if (slots_[s].guest >= 0)
-        out.push_back({static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)});
-    return out;
-  }
+  Snapshot dirty() const { return cached_now(true); }
   void write_back(const Snapshot& regs) {
     for (const Cached& c : regs) mov(gpr_mem(c.guest), pool(c.slot));
   }
@@ -404,10 +398,13 @@ class Translator : public Xbyak::CodeGenerator {
   // Changes no register and no flag.
   void spill() {
     if (!mem_stale_) return;
+    emit_spill();
+    mem_stale_ = false;
+  }
+  void emit_spill() {
     pushf();
     pop(qword[rbx + a_.flags_value]);
     mov(byte[rbx + a_.flags_lazy], 0);
-    mem_stale_ = false;
   }
   // Loads the guest flags from the Cpu into the host's RFLAGS (materializing
   // a lazy form first, a call: cached registers are written back first).
@@ -460,6 +457,10 @@ class Translator : public Xbyak::CodeGenerator {
     mov(qword[rbx + a_.rip], rax);
     lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
     mov(qword[rbx + a_.next_rip], rax);
+  }
+  // A relative branch's target: bytes from the block's first instruction.
+  int32_t target_offset(uint32_t i) const {
+    return static_cast<int32_t>(offsets_[i + 1] + insns_[i].imm);
   }
   Xbyak::Label& new_label() { return labels_.emplace_back(); }
 
@@ -536,13 +537,12 @@ class Translator : public Xbyak::CodeGenerator {
     emit_tlb(kind, size, sp.slow);
     return sp;
   }
-  // The 8-byte stack slot of a push (below RSP) or a pop (at RSP): rsi its
-  // address, rax its host address.
-  SlowPath& stack(uint32_t i, bool push) {
+  // The 8-byte stack slot of a push (below RSP) or a pop (at `top`: RSP, or
+  // RBP for LEAVE): rsi its address, rax its host address.
+  SlowPath& stack(uint32_t i, bool push, unsigned top = kRsp) {
     spill();
     SlowPath& sp = slow_path(i);
-    Xbyak::Reg64 sp_reg = cached(kRsp);
-    lea(rsi, ptr[sp_reg - (push ? 8 : 0)]);
+    lea(rsi, ptr[cached(top) - (push ? 8 : 0)]);
     sp.dirty_before = dirty();
     emit_tlb(push ? Access::kWrite : Access::kRead, 8, sp.slow);
     return sp;
@@ -670,20 +670,6 @@ class Translator : public Xbyak::CodeGenerator {
       }
       case JitKind::kNop:
         return;
-      case JitKind::kLeave: {
-        // RSP = RBP, then POP RBP.
-        spill();
-        SlowPath& sp = slow_path(i);
-        mov(rsi, cached(kRbp));
-        sp.dirty_before = dirty();
-        emit_tlb(Access::kRead, 8, sp.slow);
-        mov(rdx, qword[rax]);
-        lea(def(kRsp, 8), ptr[rsi + 8]);
-        mov(def(kRbp, 8), rdx);
-        host_flags_lost();
-        join(sp);
-        return;
-      }
       case JitKind::kImul: {
         Xbyak::Reg s = src(in.r1, sz);
         Xbyak::Reg d = sized(sz, op.form == Form::kRRI ? def(in.r0, sz) : cached(in.r0));
@@ -745,11 +731,14 @@ class Translator : public Xbyak::CodeGenerator {
         join(sp);
         return;
       }
-      case JitKind::kPop: {
-        SlowPath& sp = stack(i, false);
+      case JitKind::kPop:
+      case JitKind::kLeave: {
+        // LEAVE: RSP = RBP, then POP RBP.
+        bool leave = op.kind == JitKind::kLeave;
+        SlowPath& sp = stack(i, false, leave ? kRbp : kRsp);
         mov(rdx, qword[rax]);
         lea(def(kRsp, 8), ptr[rsi + 8]);
-        mov(def(in.r0, 8), rdx);
+        mov(def(leave ? unsigned{kRbp} : in.r0, 8), rdx);
         host_flags_lost();
         join(sp);
         return;
@@ -757,7 +746,7 @@ class Translator : public Xbyak::CodeGenerator {
       case JitKind::kJmp:
         spill();
         write_back_all();
-        lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
+        lea(rcx, ptr[r12 + target_offset(i)]);
         leave_branch(i);
         return;
       case JitKind::kCall: {
@@ -766,7 +755,7 @@ class Translator : public Xbyak::CodeGenerator {
         mov(qword[rax], rdx);
         mov(def(kRsp, 8), rsi);
         write_back_all();
-        lea(rcx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1] + in.imm)]);
+        lea(rcx, ptr[r12 + target_offset(i)]);
         leave_branch(i);
         join(sp);
         return;
@@ -786,14 +775,10 @@ class Translator : public Xbyak::CodeGenerator {
         load_flags();
         Xbyak::Label& taken = new_label();
         jit_cc::jcc(*this, op.op, taken);
-        int32_t target = static_cast<int32_t>(offsets_[i + 1] + in.imm);
+        int32_t target = target_offset(i);
         stubs_.emplace_back([this, i, &taken, target, regs = dirty(), stale = mem_stale_] {
           L(taken);
-          if (stale) {
-            pushf();
-            pop(qword[rbx + a_.flags_value]);
-            mov(byte[rbx + a_.flags_lazy], 0);
-          }
+          if (stale) emit_spill();
           write_back(regs);
           lea(rcx, ptr[r12 + target]);
           leave_branch(i);
