@@ -114,20 +114,28 @@ def run_once(argv, timeout_s):
     return marks, status, hung, tail.decode("utf-8", "replace"), values
 
 
-def vmm_argv(vmm, args, image, cmdline):
+def guest_argv(vmm, args, cmdline):
+    """The Linux guest booted with `cmdline` under vessel or QEMU (q35) on
+    args.accel with args.memory, its console on stdout; no devices yet."""
     if vmm == "vessel":
         return [args.vessel, "--accel", args.accel, "--memory", args.memory,
-                "--kernel", args.kernel, "--initrd", args.initrd, "--cmdline", cmdline,
-                "--disk", f"{image},format=raw,cache={args.cache},aio={args.aio}",
-                "--net", "user"]
+                "--kernel", args.kernel, "--initrd", args.initrd, "--cmdline", cmdline]
     accel = "kvm" if args.accel == "kvm" else "tcg"
     return [args.qemu, "-machine", "q35", "-accel", accel,
             "-cpu", "host" if accel == "kvm" else "max", "-m", args.memory, "-nodefaults",
             "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-            "-kernel", args.kernel, "-initrd", args.initrd, "-append", cmdline,
-            "-drive", f"file={image},if=none,id=d0,format=raw,cache={args.cache},aio={args.aio}",
-            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
-            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+            "-kernel", args.kernel, "-initrd", args.initrd, "-append", cmdline]
+
+
+def vmm_argv(vmm, args, image, cmdline):
+    argv = guest_argv(vmm, args, cmdline)
+    if vmm == "vessel":
+        return argv + ["--disk", f"{image},format=raw,cache={args.cache},aio={args.aio}",
+                       "--net", "user"]
+    return argv + [
+        "-drive", f"file={image},if=none,id=d0,format=raw,cache={args.cache},aio={args.aio}",
+        "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
+        "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
 
 
 def main():

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from io_bench import run_once
+from io_bench import guest_argv, run_once
 
 STEPS = ("md5", "sha256", "awk")
 
@@ -65,17 +65,6 @@ def native(busybox, buffer_mib, awk_iters):
     return out
 
 
-def vmm_argv(vmm, args, cmdline):
-    if vmm == "vessel":
-        return [args.vessel, "--accel", args.accel, "--memory", args.memory,
-                "--kernel", args.kernel, "--initrd", args.initrd, "--cmdline", cmdline]
-    accel = "kvm" if args.accel == "kvm" else "tcg"
-    return [args.qemu, "-machine", "q35", "-accel", accel,
-            "-cpu", "host" if accel == "kvm" else "max", "-m", args.memory, "-nodefaults",
-            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-            "-kernel", args.kernel, "-initrd", args.initrd, "-append", cmdline]
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--vessel", required=True)
@@ -101,7 +90,7 @@ def main():
     failures = []
     for run in range(args.runs):
         for vmm in vmms:
-            marks, status, hung, tail, values = run_once(vmm_argv(vmm, args, cmdline), args.timeout)
+            marks, status, hung, tail, values = run_once(guest_argv(vmm, args, cmdline), args.timeout)
             got = []
             for step in STEPS:
                 try:
