@@ -231,6 +231,15 @@ const void* Cpu::jit_link(bool branch) {
   return next->jit_code;
 }
 
+const void* Cpu::jit_link_site(const JitExitSite& site) {
+  // The site left only to return to the executor: its budget is spent.
+  if (jit_left_ <= static_cast<int64_t>(site.count)) return nullptr;
+  Block* from = cur_block_;
+  const void* code = jit_link(site.branch);
+  if (code) jit_->link_site(site, *from, *cur_block_, seg[kCs].base + rip);
+  return code;
+}
+
 const JitStats* Cpu::jit_stats() const {
   return jit_ ? &jit_->stats() : nullptr;
 }
@@ -303,7 +312,9 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     Flow flow;
     if (!stepping && block->heat >= jit_heat_limit_ && try_jit(*block)) {
       chain_stop_ = true;  // handlers the translated code calls return to it
+      jit_left_ = jit_base_ = kJitBudget;
       flow = jit_->run(*block);
+      stats_.instructions += static_cast<uint64_t>(jit_base_ - jit_left_);
     } else {
       block->heat += stepping ? 0 : jit_heat_step_;
       flow = interpret_block<kProfile>(single, stepping);

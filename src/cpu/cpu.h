@@ -129,6 +129,9 @@ class Cpu {
   static constexpr unsigned kProfileSlots = 4096;
   // Blocks one pass of the executor may run by chaining (Cpu::chain_block).
   static constexpr unsigned kChainBudget = 64;
+  // Instructions translated code may run through patched direct exits
+  // (jit/translate.h, JitExitSite) before the executor checks for events.
+  static constexpr int64_t kJitBudget = 4096;
 
   // ---- Registers ----------------------------------------------------------
   std::array<uint64_t, 16> gpr{};
@@ -559,6 +562,9 @@ class Cpu {
   // block's translated code when it is linked and nothing needs the
   // executor (that block is then cur_block_), else nullptr.
   const void* jit_link(bool branch);
+  // The same for a direct exit (rdx in translated code), which it may patch
+  // to enter the next block straight away (Jit::link_site).
+  const void* jit_link_site(const JitExitSite& site);
   // Block chaining is valid while this sum stays the same.
   uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
   Block* fetch_block();
@@ -627,6 +633,17 @@ class Cpu {
   std::unique_ptr<Jit> jit_;
   uint32_t jit_heat_limit_ = ~0u;
   uint32_t jit_heat_step_ = 0;
+  // Of the instructions translated code may run through direct exits:
+  // jit_base_ - jit_left_ ran.
+  int64_t jit_left_ = 0;
+  int64_t jit_base_ = 0;
+  // A device access may have raised an interrupt: translated code returns
+  // to the executor at its next direct exit, as it would at the end of
+  // its budget.
+  void jit_yield() {
+    jit_base_ -= jit_left_;
+    jit_left_ = 0;
+  }
   // Blocks by linear address of their first byte, for jit_link when the
   // block that ended has no successor entry for the target (returns,
   // indirect branches): valid while the chaining epoch is the one stored.

@@ -81,6 +81,7 @@ void BlockCache::remove_page(uint64_t page, Block* block) {
 
 void BlockCache::drop(Block* b) {
   ++epoch_;
+  if (b->jit_in && drop_listener_) drop_listener_->dropped(*b);
   remove_page(b->gpa & kPageMask, b);
   if (b->len2) remove_page(b->gpa2 & kPageMask, b);
   Block*& slot = front_[front_slot(b->key)];

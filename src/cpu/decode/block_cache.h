@@ -57,6 +57,8 @@ struct Block {
   uint8_t jit_cpl = 0;
   bool jit_failed = false;  // the translator declined it: stays interpreted
   const void* jit_code = nullptr;
+  const void* jit_body = nullptr;  // where direct exits of other blocks enter it
+  uint32_t jit_in = 0;             // the Jit's list of exits patched to enter it (0: none)
 
   // A block holding a copy of `records`.
   static BlockPtr create(std::span<const Insn> records);
@@ -80,6 +82,16 @@ struct BlockCacheStats {
   uint64_t bytes = 0;          // memory the cached blocks take
 };
 
+// Told when a block with patched direct exits into it (Block::jit_in) is
+// dropped, before its memory may go: the translating tier unpatches them.
+class BlockDropListener {
+ public:
+  virtual void dropped(Block& block) = 0;
+
+ protected:
+  ~BlockDropListener() = default;
+};
+
 class BlockCache {
  public:
   static constexpr unsigned kMaxInsns = 32;          // records per block
@@ -91,6 +103,7 @@ class BlockCache {
   ~BlockCache();
   // The bus told which pages hold cached code (CpuBus::code_page_cached).
   void set_bus(CpuBus* bus) { bus_ = bus; }
+  void set_drop_listener(BlockDropListener* listener) { drop_listener_ = listener; }
 
   static uint64_t key_of(uint64_t gpa, DecodeMode mode) {
     return (gpa << 2) | static_cast<uint64_t>(mode);
@@ -142,7 +155,8 @@ class BlockCache {
   // reset or the tier replaced); blocks may be translated again.
   void forget_translations() {
     for (auto& [key, block] : map_) {
-      block->jit_code = nullptr;
+      block->jit_code = block->jit_body = nullptr;
+      block->jit_in = 0;
       block->jit_failed = false;
     }
   }
@@ -163,6 +177,7 @@ class BlockCache {
   std::array<Block*, kFrontSlots> front_{};
   std::vector<BlockPtr> graveyard_;
   CpuBus* bus_ = nullptr;
+  BlockDropListener* drop_listener_ = nullptr;
   BlockCacheStats stats_;
   uint64_t epoch_ = 0;
 };

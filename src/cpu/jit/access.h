@@ -39,7 +39,8 @@ struct JitAccess {
         cpl(at(c, &c.cpl_)),
         instructions(at(c, &c.stats_.instructions)),
         blocks(at(c, &c.stats_.blocks)),
-        chain_hits(at(c, &c.stats_.chain_hits)) {
+        chain_hits(at(c, &c.stats_.chain_hits)),
+        jit_left(at(c, &c.jit_left_)) {
     static_assert(sizeof(c.chain_budget_) == 4 && sizeof(c.cpl_) == 4);
     static_assert(sizeof(c.interrupt_shadow) == 1 && sizeof(c.debug_armed_) == 1);
     static_assert(sizeof(Counter) == 8);
@@ -51,6 +52,7 @@ struct JitAccess {
   }
   // Block linking (Cpu::jit_link).
   static const void* link(Cpu* c, bool branch) { return c->jit_link(branch); }
+  static const void* link_site(Cpu* c, const JitExitSite* site) { return c->jit_link_site(*site); }
   // Puts the guest's flags in their materialized form.
   static void materialize_flags(Cpu* c) { c->lflags.put(c->lflags.get()); }
 
@@ -61,6 +63,7 @@ struct JitAccess {
   int32_t cs_base, chain_budget, stop, code_write_hint, interrupt_shadow, rflags, debug_armed, intr,
       intr_hint, tlb_epoch, blocks_epoch, mode_epoch, cur_block, block_epoch, cpl, instructions,
       blocks, chain_hits;
+  int32_t jit_left;  // direct exits' budget (JitExitSite)
 };
 
 }  // namespace vessel::cpu

@@ -59,6 +59,8 @@ class EntryStub : public Xbyak::CodeGenerator {
     ret();
     exits.link_end = link(true);
     exits.link_chain = link(false);
+    exits.site_end = link_site(true);
+    exits.site_chain = link_site(false);
     align(16);
   }
   JitExits exits;
@@ -156,10 +158,25 @@ class EntryStub : public Xbyak::CodeGenerator {
     jmp(rax);
 
     L(slow);
-    Xbyak::Label declined;
     mov(rdi, rbx);
     mov(esi, branch ? 1 : 0);
-    mov(rax, reinterpret_cast<uint64_t>(&JitAccess::link));
+    call_link(reinterpret_cast<uint64_t>(&JitAccess::link), branch);
+    return at;
+  }
+  // A direct exit's tail (rdx: its JitExitSite): Cpu::jit_link_site.
+  const void* link_site(bool branch) {
+    align(16);
+    const void* at = getCurr();
+    mov(rdi, rbx);
+    mov(rsi, rdx);
+    call_link(reinterpret_cast<uint64_t>(&JitAccess::link_site), branch);
+    return at;
+  }
+  // Calls fn (arguments set): on into the code it returns, or back to the
+  // executor when it returns nullptr.
+  void call_link(uint64_t fn, bool branch) {
+    Xbyak::Label declined;
+    mov(rax, fn);
     call(rax);
     test(rax, rax);
     jz(declined);
@@ -167,7 +184,6 @@ class EntryStub : public Xbyak::CodeGenerator {
     L(declined);
     mov(eax, static_cast<int>(branch ? Flow::kEnd : Flow::kChain));
     jmp(exits.exit, T_NEAR);
-    return at;
   }
   JitAccess a_;
 };
@@ -178,6 +194,8 @@ Jit::Jit(Cpu& cpu, size_t code_bytes, bool perf_map) : cpu_(cpu), code_bytes_(co
   if (perf_map) {
     std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
     perf_map_ = std::fopen(path.c_str(), "a");
+    // Line-buffered: a profiler attaching to a running VM finds every block.
+    if (perf_map_) std::setvbuf(perf_map_, nullptr, _IOLBF, 0);
   }
   void* p = mmap(nullptr, code_bytes_, PROT_READ | PROT_WRITE | PROT_EXEC,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -191,17 +209,57 @@ Jit::Jit(Cpu& cpu, size_t code_bytes, bool perf_map) : cpu_(cpu), code_bytes_(co
     std::fprintf(perf_map_, "%lx %zx vessel-jit-entry-and-link\n",
                  reinterpret_cast<unsigned long>(code_), stub_bytes_);
   cache_flushes_ = cpu_.block_cache().stats().flushes;
+  cpu_.block_cache().set_drop_listener(this);
 }
 
 Jit::~Jit() {
+  cpu_.block_cache().set_drop_listener(nullptr);
   if (perf_map_) std::fclose(perf_map_);
   munmap(code_, code_bytes_);
 }
 
 void Jit::reset_code() {
   cpu_.block_cache().forget_translations();
+  in_links_.resize(1);
   used_ = stub_bytes_;
   ++stats_.flushes;
+}
+
+void Jit::patch_jmp(uint8_t* at, const void* to) {
+  auto rel = static_cast<int32_t>(static_cast<const uint8_t*>(to) - (at + 5));
+  std::memcpy(at + 1, &rel, sizeof rel);
+}
+
+void Jit::link_site(const JitExitSite& site, const Block& from, Block& to, uint64_t linear) {
+  // `from`'s first byte is `site.target` bytes before `linear`: the same
+  // linear page and the same physical page for both means that whenever
+  // `from` runs, the mapping that found `to` holds. `to` must not reach
+  // into a second page (whose mapping would need a check) and must be made
+  // for the same CPL (the CPL does not change within a patchable block).
+  auto same = [](uint64_t a, uint64_t b) { return ((a ^ b) & ~0xFFFull) == 0; };
+  bool direct = same(linear - static_cast<int64_t>(site.target), linear) &&
+                same(from.gpa, to.gpa) && to.len2 == 0 && to.jit_cpl == from.jit_cpl;
+  if (!direct) {
+    // This exit never enters its target directly: the plain linking path.
+    patch_jmp(site.last_jmp, site.branch ? exits_.link_end : exits_.link_chain);
+    return;
+  }
+  // Where the site jumps now: its tail (a patched site is not taken again).
+  int32_t rel;
+  std::memcpy(&rel, site.site + 1, sizeof rel);
+  const uint8_t* tail = site.site + 5 + rel;
+  in_links_.push_back(InLink{site.site, tail, to.jit_in});
+  to.jit_in = static_cast<uint32_t>(in_links_.size() - 1);
+  patch_jmp(site.site, to.jit_body);
+  ++stats_.patched;
+}
+
+void Jit::dropped(Block& block) {
+  for (uint32_t k = block.jit_in; k; k = in_links_[k].next) {
+    patch_jmp(in_links_[k].site, in_links_[k].tail);
+    ++stats_.unpatched;
+  }
+  block.jit_in = 0;
 }
 
 void Jit::translate(Block& block) {
@@ -211,10 +269,13 @@ void Jit::translate(Block& block) {
     cache_flushes_ = flushes;
     reset_code();
   }
+  // Patches undone leave their entries behind: bound them (~24 MiB).
+  if (in_links_.size() > kMaxInLinks) reset_code();
   for (int attempt = 0; attempt < 2; ++attempt) {
     TranslateResult r = translate_block(cpu_, block, code_ + used_, code_bytes_ - used_, exits_);
     if (r.status == TranslateStatus::kDone) {
       block.jit_code = code_ + used_;
+      block.jit_body = code_ + used_ + r.body;
       if (perf_map_)
         std::fprintf(perf_map_, "%lx %zx vessel-jit-%llx\n",
                      reinterpret_cast<unsigned long>(code_ + used_), r.bytes,

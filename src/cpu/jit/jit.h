@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
+#include "cpu/decode/block_cache.h"
 #include "cpu/decode/insn.h"
 #include "cpu/jit/translate.h"
 
@@ -47,9 +49,11 @@ struct JitStats {
   uint64_t declined = 0;          // blocks left to the interpreter
   uint64_t flushes = 0;           // code buffer resets (full, or the block cache flushed)
   uint64_t code_bytes = 0;        // bytes of code in the buffer now
+  uint64_t patched = 0;           // direct exits patched to enter their next block
+  uint64_t unpatched = 0;         // ...and undone because that block was dropped
 };
 
-class Jit {
+class Jit final : public BlockDropListener {
  public:
   Jit(Cpu& cpu, size_t code_bytes, bool perf_map = false);
   ~Jit();
@@ -63,12 +67,32 @@ class Jit {
   // interpreter's block loop would end: cur_insn() names the record that
   // returned (kEnd, kFault, kHalt) or the one to run next (kChain).
   Flow run(const Block& block);
+  // Translated code left `from` through direct exit `site` and goes on into
+  // `to` (translated, at linear address `linear`): patches the site to enter
+  // `to` directly when both lie in the same guest page, else sends the site
+  // to the plain linking path for good. Leaves it as it is when `to` is not
+  // translated yet.
+  void link_site(const JitExitSite& site, const Block& from, Block& to, uint64_t linear);
+  // A block with patched exits into it is dropped: unpatches them.
+  void dropped(Block& block) override;
 
   const JitStats& stats() const { return stats_; }
   size_t code_bytes() const { return code_bytes_; }
 
  private:
   void reset_code();
+  // Points the jmp (E9 rel32) at `at` to `to`.
+  static void patch_jmp(uint8_t* at, const void* to);
+
+  // Exits patched to enter a block: a list per block through `next`
+  // (Block::jit_in is the first index; index 0 is unused).
+  struct InLink {
+    uint8_t* site;
+    const uint8_t* tail;  // where the site jumped before
+    uint32_t next;
+  };
+  std::vector<InLink> in_links_{InLink{}};
+  static constexpr size_t kMaxInLinks = size_t{1} << 20;
 
   Cpu& cpu_;
   uint8_t* code_ = nullptr;  // code_bytes_, read/write/execute

@@ -67,6 +67,7 @@ class Translator : public Xbyak::CodeGenerator {
     offsets_[block_.count] = off;
 
     mov(r12, qword[rbx + a_.rip]);
+    r.body = getSize();  // direct exits of other blocks enter here, r12 set
     for (int8_t& w : where_) w = -1;
     for (uint32_t i = 0; i < block_.count; ++i) {
       if (plans_[i].inl) {
@@ -77,13 +78,20 @@ class Translator : public Xbyak::CodeGenerator {
         ++r.fallback_records;
       }
     }
-    // Fell off the end: RIP past the last record, on to the next block.
+    // Fell off the end: RIP past the last record, on to the next block
+    // (directly, unless the last instruction may have changed what the
+    // executor checks: the mode, the mapping, IF, TF).
     spill();
     write_back(dirty());
-    lea(rax, ptr[r12 + static_cast<int32_t>(offsets_[block_.count])]);
-    mov(qword[rbx + a_.rip], rax);
-    set_cur_insn(block_.count);
-    jmp(exits_.link_chain, T_NEAR);
+    auto end = static_cast<int32_t>(offsets_[block_.count]);
+    if (block_.count && (insns_[block_.count - 1].flags & insn_flag::kEndsBlock)) {
+      lea(rax, ptr[r12 + end]);
+      mov(qword[rbx + a_.rip], rax);
+      set_cur_insn(block_.count);
+      jmp(exits_.link_chain, T_NEAR);
+    } else {
+      direct_exit(block_.count, end, false);
+    }
     // Stubs may add stubs (a slow path's handler call adds its exits).
     for (size_t k = 0; k < stubs_.size(); ++k) {
       std::function<void()> stub = std::move(stubs_[k]);
@@ -368,26 +376,24 @@ class Translator : public Xbyak::CodeGenerator {
   }
 
   // The software TLB's fast path for a `size`-byte access at linear rsi:
-  // rax = its host address, or a jump to `slow` (a page-crossing access or
-  // a miss). Clobbers rcx and the host flags.
+  // rax = its host address, or a jump to `slow` (a miss, or an access that
+  // crosses into the next page: the page of its last byte is then not the
+  // entry's). Clobbers rcx and the host flags.
   void emit_tlb(Access kind, unsigned size, const Xbyak::Label& slow) {
+    static_assert(sizeof(TlbEntry) == 32);
     int32_t table = a_.tlb[static_cast<int>(kind)];
-    if (size > 1) {
-      mov(eax, esi);
-      and_(eax, 0xFFF);
-      cmp(eax, 0x1000 - size);
-      ja(slow, T_NEAR);
-    }
     mov(rax, rsi);
-    shr(rax, 12);
-    and_(eax, Tlb::kEntries - 1);
-    lea(rax, ptr[rax + rax * 2]);  // entries are 24 bytes: index * 3 * 8
-    mov(rcx, rsi);
+    shr(rax, 12 - 5);
+    and_(eax, (Tlb::kEntries - 1) << 5);  // the entry's byte offset
+    if (size > 1)
+      lea(rcx, ptr[rsi + static_cast<int32_t>(size - 1)]);
+    else
+      mov(rcx, rsi);
     and_(rcx, ~0xFFF);
     if (user_) or_(rcx, 1);
-    cmp(rcx, qword[rbx + rax * 8 + table]);
+    cmp(rcx, qword[rbx + rax + table]);
     jne(slow, T_NEAR);
-    mov(rax, qword[rbx + rax * 8 + table + 8]);
+    mov(rax, qword[rbx + rax + table + 8]);
     add(rax, rsi);
   }
 
@@ -398,35 +404,71 @@ class Translator : public Xbyak::CodeGenerator {
   // Changes no register and no flag.
   void spill() {
     if (!mem_stale_) return;
-    emit_spill();
+    emit_spill(!mem_known_);
     mem_stale_ = false;
+    mem_known_ = true;
   }
-  void emit_spill() {
+  void emit_spill(bool clear_lazy = true) {
     pushf();
     pop(qword[rbx + a_.flags_value]);
-    mov(byte[rbx + a_.flags_lazy], 0);
+    if (clear_lazy) mov(byte[rbx + a_.flags_lazy], 0);
   }
-  // Loads the guest flags from the Cpu into the host's RFLAGS (materializing
-  // a lazy form first, a call: cached registers are written back first).
-  // POPF from user mode changes no system flag that matters: IF and IOPL
-  // stay, and TF, DF, AC come back clear.
+  // Makes sure the Cpu's flags are in materialized form (a handler may have
+  // left them lazy): the call to do it is out of line, keeping the cached
+  // registers.
+  void materialized() {
+    if (mem_known_) return;
+    Xbyak::Label& lazy = new_label();
+    Xbyak::Label& back = new_label();
+    cmp(byte[rbx + a_.flags_lazy], 0);
+    jne(lazy, T_NEAR);
+    L(back);
+    stubs_.emplace_back([this, &lazy, &back, regs = dirty(), live = cached_now()] {
+      L(lazy);
+      write_back(regs);
+      call_materialize();
+      reload(live);
+      jmp(back, T_NEAR);
+    });
+    mem_known_ = true;
+  }
+  void call_materialize() {
+    mov(rdi, rbx);
+    mov(rax, reinterpret_cast<uint64_t>(&JitAccess::materialize_flags));
+    call(rax);
+  }
+  // Loads the guest flags from the Cpu into the host's RFLAGS.
   void load_flags() {
     if (host_valid_) return;
-    write_back_all();
-    forget_all();
-    emit_load_flags();
+    materialized();
+    emit_sahf();
     host_valid_ = true;
   }
+  // Only the guest's CF into the host's (for INC, DEC, ADC, SBB, which set
+  // every other flag); the others are left undefined.
+  void load_carry() {
+    if (host_valid_) return;
+    materialized();
+    bt(qword[rbx + a_.flags_value], 0);
+  }
+  // The materialized flags into the host's RFLAGS without POPF (slow, and it
+  // would load TF and DF too): OF by an addition that overflows exactly when
+  // it is set, then SF, ZF, AF, PF and CF by SAHF. Clobbers rax.
+  void emit_sahf() {
+    movzx(eax, byte[rbx + a_.flags_value + 1]);  // OF is bit 11: bit 3 here
+    shl(al, 4);
+    add(al, 0x80);  // 0x80 + 0x80 overflows; 0x00 + 0x80 does not
+    mov(ah, byte[rbx + a_.flags_value]);
+    sahf();
+  }
+  // After a handler call that set the flags (registers written back).
   void emit_load_flags() {
     Xbyak::Label ready;
     cmp(byte[rbx + a_.flags_lazy], 0);
     je(ready);
-    mov(rdi, rbx);
-    mov(rax, reinterpret_cast<uint64_t>(&JitAccess::materialize_flags));
-    call(rax);
+    call_materialize();
     L(ready);
-    push(qword[rbx + a_.flags_value]);
-    popf();
+    emit_sahf();
   }
   // After an instruction that set the guest flags in the host's RFLAGS.
   void flags_in_host() { host_valid_ = mem_stale_ = true; }
@@ -435,15 +477,51 @@ class Translator : public Xbyak::CodeGenerator {
 
   // ---- Exits and handler calls ------------------------------------------------
 
+  // cur_insn_ = record `rec` of this block (and cur_block_ = this block:
+  // a direct exit into it did not set it).
   void set_cur_insn(uint32_t rec) {
     mov(rcx, reinterpret_cast<uint64_t>(&insns_[rec]));
     mov(qword[rbx + a_.cur_insn], rcx);
+    mov(rcx, reinterpret_cast<uint64_t>(&block_));
+    mov(qword[rbx + a_.cur_block], rcx);
   }
   // Leaves the translated code: cur_insn_ = record `rec`, Flow `flow`.
   void leave(uint32_t rec, int flow) {
     set_cur_insn(rec);
     mov(eax, flow);
     jmp(exits_.exit, T_NEAR);
+  }
+  // A direct exit (see JitExitSite) to `target` bytes past the block's first
+  // RIP, after `rec` (a taken branch: `branch`) or at the block's end
+  // (`rec` = count). Registers written back, flags stored.
+  void direct_exit(uint32_t rec, int32_t target, bool branch) {
+    uint32_t count = branch ? rec + 1 : rec;
+    Xbyak::Label& tail = new_label();
+    lea(r12, ptr[r12 + target]);
+    sub(qword[rbx + a_.jit_left], count);
+    jle(tail, T_NEAR);
+    uint8_t* site = const_cast<uint8_t*>(getCurr());
+    jmp(tail, T_NEAR);
+    stubs_.emplace_back([this, rec, target, branch, count, site, &tail] {
+      Xbyak::Label data;
+      L(tail);
+      add(qword[rbx + a_.jit_left], count);
+      mov(qword[rbx + (branch ? a_.next_rip : a_.rip)], r12);
+      set_cur_insn(rec);
+      lea(rdx, ptr[rip + data]);
+      uint8_t* last_jmp = const_cast<uint8_t*>(getCurr());
+      jmp(branch ? exits_.site_end : exits_.site_chain, T_NEAR);
+      align(8);
+      L(data);
+      JitExitSite d{};
+      d.site = site;
+      d.last_jmp = last_jmp;
+      d.target = target;
+      d.count = count;
+      d.branch = branch;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&d);
+      for (size_t k = 0; k < sizeof d; ++k) db(bytes[k]);
+    });
   }
   // A near branch of record i to RIP rcx: on to the next block (registers
   // already written back).
@@ -503,7 +581,7 @@ class Translator : public Xbyak::CodeGenerator {
     write_back_all();
     emit_handler_call(i);
     forget_all();
-    host_valid_ = mem_stale_ = false;
+    host_valid_ = mem_stale_ = mem_known_ = false;
   }
 
   // A memory operand's fast path and its slow path: the whole instruction
@@ -626,7 +704,7 @@ class Translator : public Xbyak::CodeGenerator {
         return emit_alu(i, static_cast<AluOp>(op.op), op.form);
       case JitKind::kUnary: {
         auto u = static_cast<UnaryOp>(op.op);
-        if (u == UnaryOp::kInc || u == UnaryOp::kDec) load_flags();
+        if (u == UnaryOp::kInc || u == UnaryOp::kDec) load_carry();
         Xbyak::Reg v = src(in.r0, sz);
         touch(in.r0);
         if (u == UnaryOp::kInc) inc(v);
@@ -746,8 +824,7 @@ class Translator : public Xbyak::CodeGenerator {
       case JitKind::kJmp:
         spill();
         write_back_all();
-        lea(rcx, ptr[r12 + target_offset(i)]);
-        leave_branch(i);
+        direct_exit(i, target_offset(i), true);
         return;
       case JitKind::kCall: {
         lea(rdx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
@@ -755,8 +832,7 @@ class Translator : public Xbyak::CodeGenerator {
         mov(qword[rax], rdx);
         mov(def(kRsp, 8), rsi);
         write_back_all();
-        lea(rcx, ptr[r12 + target_offset(i)]);
-        leave_branch(i);
+        direct_exit(i, target_offset(i), true);
         join(sp);
         return;
       }
@@ -780,8 +856,7 @@ class Translator : public Xbyak::CodeGenerator {
           L(taken);
           if (stale) emit_spill();
           write_back(regs);
-          lea(rcx, ptr[r12 + target]);
-          leave_branch(i);
+          direct_exit(i, target, true);
         });
         return;
       }
@@ -812,7 +887,7 @@ class Translator : public Xbyak::CodeGenerator {
     switch (form) {
       case Form::kRR:
       case Form::kRI: {
-        if (op == AluOp::kAdc || op == AluOp::kSbb) load_flags();
+        if (op == AluOp::kAdc || op == AluOp::kSbb) load_carry();
         if (form == Form::kRR) {
           Xbyak::Reg s = src(in.r1, sz);
           Xbyak::Reg d = src(in.r0, sz);
@@ -903,6 +978,7 @@ class Translator : public Xbyak::CodeGenerator {
   std::vector<std::function<void()>> stubs_;
   bool host_valid_ = false;  // the host's RFLAGS hold the guest flags
   bool mem_stale_ = false;   // ...and the Cpu's copy is older (implies host_valid_)
+  bool mem_known_ = false;   // the Cpu's copy is in materialized form (not lazy)
 };
 
 }  // namespace

@@ -159,6 +159,7 @@ bool Cpu::phys_read(uint64_t gpa, unsigned size, uint64_t* value) {
     return true;
   }
   *value = bus_->mmio_read(gpa, size) & size_mask(size);
+  jit_yield();
   return true;
 }
 
@@ -169,6 +170,7 @@ bool Cpu::phys_write(uint64_t gpa, unsigned size, uint64_t value) {
     return true;
   }
   bus_->mmio_write(gpa, size, value);
+  jit_yield();
   return true;
 }
 

@@ -15,11 +15,14 @@ struct JitAccess;
 
 enum class Access : uint8_t { kRead, kWrite, kExec };
 
-struct TlbEntry {
+// 32 bytes, so translated code finds an entry's offset with a shift and a
+// mask (jit/translate.cc).
+struct alignas(32) TlbEntry {
   uint64_t tag = ~0ull;   // linear page | user bit; ~0: empty (low bits never match)
   uintptr_t addend = 0;   // host address = linear + addend
   uint64_t gpa_page = 0;  // guest-physical page (for code tracking)
 };
+static_assert(sizeof(TlbEntry) == 32);
 
 class Tlb {
  public:
