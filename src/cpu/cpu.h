@@ -652,9 +652,9 @@ class Cpu {
     uint64_t epoch = ~0ull;
     Block* block = nullptr;
   };
-  static constexpr unsigned kJumpCacheSlots = 1024;
+  static constexpr unsigned kJumpCacheSlots = 4096;
   static unsigned jump_slot(uint64_t linear) {
-    return static_cast<unsigned>(linear ^ (linear >> 10)) & (kJumpCacheSlots - 1);
+    return static_cast<unsigned>(linear ^ (linear >> 12)) & (kJumpCacheSlots - 1);
   }
   std::array<JumpCacheEntry, kJumpCacheSlots> jump_cache_{};
   // The jump cache's slot for `linear`, and its block when the entry was

@@ -319,10 +319,13 @@ class Generator : public Xbyak::CodeGenerator {
         jit_cc::setcc(*this, pick(16), reg(1));
         break;
       case 17: {  // a forward conditional branch over one instruction
-        Xbyak::Label skip;
-        jit_cc::jcc(*this, pick(16), skip);
+        db(0x0F);  // jcc rel32 (0F 80+cc), its displacement filled in below
+        db(0x80 | pick(16));
+        dd(0);
+        size_t from = getSize();
         one();
-        L(skip);
+        auto rel = static_cast<int32_t>(getSize() - from);
+        std::memcpy(const_cast<uint8_t*>(getCode()) + from - 4, &rel, sizeof rel);
         break;
       }
       case 18:

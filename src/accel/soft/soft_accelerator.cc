@@ -32,11 +32,17 @@ SoftVcpu::~SoftVcpu() {
   };
   log_info(
       "soft vCPU {}: {} instructions in {} blocks ({:.2f}% entered by chaining), {} "
-      "exceptions, {} interrupts; block cache {:.2f}% hits ({} blocks, {} records, {} KiB, {} "
-      "invalidated by stores, {} flushes); TLB {:.2f}% hits",
+      "exceptions, {} interrupts; block cache {:.2f}% hits of {} lookups ({} blocks, {} records, "
+      "{} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
       id_, s.instructions.get(), s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits),
-      s.exceptions, s.interrupts.get(), rate(b.hits, b.misses), b.blocks, b.records, b.bytes / 1024,
-      b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+      s.exceptions, s.interrupts.get(), rate(b.hits, b.misses), b.hits + b.misses, b.blocks,
+      b.records, b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+  if (const cpu::JitStats* j = cpu_.jit_stats())
+    log_info(
+        "soft vCPU {} translating tier: {} blocks translated ({:.2f}% of their records inline, "
+        "{} declined), {} KiB of code, {} buffer flushes, {} direct exits patched, {} unpatched",
+        id_, j->blocks, rate(j->inline_records, j->fallback_records), j->declined,
+        j->code_bytes / 1024, j->flushes, j->patched, j->unpatched);
   const auto& profile = cpu_.profile();
   if (profile.empty()) return;
   std::vector<std::pair<uint64_t, uint16_t>> top;

@@ -1,64 +1,11 @@
-// Condition codes (0-15, as in the Jcc/SETcc/CMOVcc opcodes) for Xbyak,
-// which has one function per condition.
+// Condition codes (0-15, as in the SETcc/CMOVcc opcodes) for Xbyak, which
+// has one function per condition.
 #pragma once
 
 #include <xbyak/xbyak.h>
 
 namespace vessel::cpu::jit_cc {
 
-inline void jcc(Xbyak::CodeGenerator& g, unsigned cc, const Xbyak::Label& l) {
-  constexpr auto kNear = Xbyak::CodeGenerator::T_NEAR;
-  switch (cc & 15) {
-    case 0:
-      g.jo(l, kNear);
-      break;
-    case 1:
-      g.jno(l, kNear);
-      break;
-    case 2:
-      g.jb(l, kNear);
-      break;
-    case 3:
-      g.jnb(l, kNear);
-      break;
-    case 4:
-      g.jz(l, kNear);
-      break;
-    case 5:
-      g.jnz(l, kNear);
-      break;
-    case 6:
-      g.jbe(l, kNear);
-      break;
-    case 7:
-      g.jnbe(l, kNear);
-      break;
-    case 8:
-      g.js(l, kNear);
-      break;
-    case 9:
-      g.jns(l, kNear);
-      break;
-    case 10:
-      g.jp(l, kNear);
-      break;
-    case 11:
-      g.jnp(l, kNear);
-      break;
-    case 12:
-      g.jl(l, kNear);
-      break;
-    case 13:
-      g.jnl(l, kNear);
-      break;
-    case 14:
-      g.jle(l, kNear);
-      break;
-    default:
-      g.jnle(l, kNear);
-      break;
-  }
-}
 inline void setcc(Xbyak::CodeGenerator& g, unsigned cc, const Xbyak::Operand& o) {
   switch (cc & 15) {
     case 0:

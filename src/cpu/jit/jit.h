@@ -33,7 +33,7 @@ struct JitOptions {
   // times; VESSEL_JIT=off|on|always overrides it (always: threshold 0).
   // VESSEL_JIT_PERFMAP=1 writes /tmp/perf-PID.map (one symbol per translated
   // block, named by its guest-physical address) for `perf report`.
-  static constexpr uint32_t kDefaultThreshold = 16;
+  static constexpr uint32_t kDefaultThreshold = 32;
   bool enabled = true;
   uint32_t threshold = kDefaultThreshold;
   // The code buffer: flushed whole when a translation does not fit.

@@ -14,7 +14,9 @@
 
 #include <xbyak/xbyak.h>
 #include <deque>
-#include <functional>
+#include <cstring>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/cpu.h"
@@ -52,7 +54,9 @@ class Translator : public Xbyak::CodeGenerator {
         block_(block),
         insns_(block.insns()),
         exits_(exits),
-        user_(cpu.cpl() == 3) {}
+        user_(cpu.cpl() == 3) {
+    stubs_.reserve(4 * block.count + 8);
+  }
 
   TranslateResult run() {
     TranslateResult r;
@@ -94,8 +98,8 @@ class Translator : public Xbyak::CodeGenerator {
     }
     // Stubs may add stubs (a slow path's handler call adds its exits).
     for (size_t k = 0; k < stubs_.size(); ++k) {
-      std::function<void()> stub = std::move(stubs_[k]);
-      stub();
+      Stub stub = stubs_[k];
+      stub.run(stub.data);
     }
     ready();
     r.status = TranslateStatus::kDone;
@@ -104,6 +108,49 @@ class Translator : public Xbyak::CodeGenerator {
   }
 
  private:
+  // ---- Jumps to code not emitted yet --------------------------------------
+  //
+  // Forward jumps are emitted with a 32-bit displacement and fixed up once
+  // their target is known: Xbyak's labels cost hash-table updates, a large
+  // share of the time a block takes to translate.
+  struct Fwd {
+    size_t at;  // offset of the rel32 field
+  };
+  static constexpr int kE = 0x4, kNe = 0x5, kLe = 0xE;  // x86 condition codes
+  Fwd jcc_fwd(int cc) {
+    db(0x0F);
+    db(0x80 | cc);
+    dd(0);
+    return Fwd{getSize() - 4};
+  }
+  Fwd jmp_fwd() {
+    db(0xE9);
+    dd(0);
+    return Fwd{getSize() - 4};
+  }
+  // The jump (or RIP-relative operand) at f reaches here.
+  void bind(Fwd f) {
+    auto rel = static_cast<int32_t>(getSize() - (f.at + 4));
+    std::memcpy(const_cast<uint8_t*>(getCode()) + f.at, &rel, sizeof rel);
+  }
+  // A jump back to offset `to` of this block's code.
+  void jmp_to(size_t to) { jmp(getCode() + to, T_NEAR); }
+
+  // Code emitted out of line after the block's main path (slow paths,
+  // exits), as a callable kept inline: its captures must be plain data.
+  struct Stub {
+    alignas(8) unsigned char data[72];
+    void (*run)(const void*);
+  };
+  template <class F>
+  void add_stub(const F& f) {
+    static_assert(sizeof(F) <= sizeof(Stub::data) && alignof(F) <= 8 &&
+                  std::is_trivially_copyable_v<F> && std::is_trivially_destructible_v<F>);
+    Stub& s = stubs_.emplace_back();
+    new (s.data) F(f);
+    s.run = [](const void* p) { (*static_cast<const F*>(p))(); };
+  }
+
   // ---- Planning -------------------------------------------------------------
 
   // Backwards over the block: whether the flags are observed after each
@@ -250,7 +297,13 @@ class Translator : public Xbyak::CodeGenerator {
     uint8_t guest;
     int8_t slot;
   };
-  using Snapshot = std::vector<Cached>;
+  // A set of cached registers (kept inline: translation allocates little).
+  struct Snapshot {
+    uint8_t n = 0;
+    Cached regs[kPool];
+    const Cached* begin() const { return regs; }
+    const Cached* end() const { return regs + n; }
+  };
 
   Xbyak::Address gpr_mem(unsigned r) { return qword[rbx + a_.gpr + static_cast<int32_t>(r * 8)]; }
 
@@ -292,7 +345,7 @@ class Translator : public Xbyak::CodeGenerator {
     Snapshot out;
     for (int s = 0; s < kPool; ++s)
       if (slots_[s].guest >= 0 && (slots_[s].dirty || !dirty_only))
-        out.push_back({static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)});
+        out.regs[out.n++] = {static_cast<uint8_t>(slots_[s].guest), static_cast<int8_t>(s)};
     return out;
   }
   Snapshot dirty() const { return cached_now(true); }
@@ -379,7 +432,7 @@ class Translator : public Xbyak::CodeGenerator {
   // rax = its host address, or a jump to `slow` (a miss, or an access that
   // crosses into the next page: the page of its last byte is then not the
   // entry's). Clobbers rcx and the host flags.
-  void emit_tlb(Access kind, unsigned size, const Xbyak::Label& slow) {
+  void emit_tlb(Access kind, unsigned size, Fwd& slow) {
     static_assert(sizeof(TlbEntry) == 32);
     int32_t table = a_.tlb[static_cast<int>(kind)];
     mov(rax, rsi);
@@ -392,7 +445,7 @@ class Translator : public Xbyak::CodeGenerator {
     and_(rcx, ~0xFFF);
     if (user_) or_(rcx, 1);
     cmp(rcx, qword[rbx + rax + table]);
-    jne(slow, T_NEAR);
+    slow = jcc_fwd(kNe);
     mov(rax, qword[rbx + rax + table + 8]);
     add(rax, rsi);
   }
@@ -418,17 +471,15 @@ class Translator : public Xbyak::CodeGenerator {
   // registers.
   void materialized() {
     if (mem_known_) return;
-    Xbyak::Label& lazy = new_label();
-    Xbyak::Label& back = new_label();
     cmp(byte[rbx + a_.flags_lazy], 0);
-    jne(lazy, T_NEAR);
-    L(back);
-    stubs_.emplace_back([this, &lazy, &back, regs = dirty(), live = cached_now()] {
-      L(lazy);
+    Fwd lazy = jcc_fwd(kNe);
+    size_t back = getSize();
+    add_stub([this, lazy, back, regs = dirty(), live = cached_now()] {
+      bind(lazy);
       write_back(regs);
       call_materialize();
       reload(live);
-      jmp(back, T_NEAR);
+      jmp_to(back);
     });
     mem_known_ = true;
   }
@@ -463,11 +514,10 @@ class Translator : public Xbyak::CodeGenerator {
   }
   // After a handler call that set the flags (registers written back).
   void emit_load_flags() {
-    Xbyak::Label ready;
     cmp(byte[rbx + a_.flags_lazy], 0);
-    je(ready);
+    Fwd ready = jcc_fwd(kE);
     call_materialize();
-    L(ready);
+    bind(ready);
     emit_sahf();
   }
   // After an instruction that set the guest flags in the host's RFLAGS.
@@ -496,23 +546,23 @@ class Translator : public Xbyak::CodeGenerator {
   // (`rec` = count). Registers written back, flags stored.
   void direct_exit(uint32_t rec, int32_t target, bool branch) {
     uint32_t count = branch ? rec + 1 : rec;
-    Xbyak::Label& tail = new_label();
     lea(r12, ptr[r12 + target]);
     sub(qword[rbx + a_.jit_left], count);
-    jle(tail, T_NEAR);
+    Fwd spent = jcc_fwd(kLe);
     uint8_t* site = const_cast<uint8_t*>(getCurr());
-    jmp(tail, T_NEAR);
-    stubs_.emplace_back([this, rec, target, branch, count, site, &tail] {
-      Xbyak::Label data;
-      L(tail);
+    Fwd unpatched = jmp_fwd();
+    add_stub([this, rec, target, branch, count, site, spent, unpatched] {
+      bind(spent);
+      bind(unpatched);
       add(qword[rbx + a_.jit_left], count);
       mov(qword[rbx + (branch ? a_.next_rip : a_.rip)], r12);
       set_cur_insn(rec);
-      lea(rdx, ptr[rip + data]);
+      lea(rdx, ptr[rip + 0]);  // the JitExitSite below
+      Fwd data{getSize() - 4};
       uint8_t* last_jmp = const_cast<uint8_t*>(getCurr());
       jmp(branch ? exits_.site_end : exits_.site_chain, T_NEAR);
       align(8);
-      L(data);
+      bind(data);
       JitExitSite d{};
       d.site = site;
       d.last_jmp = last_jmp;
@@ -540,8 +590,6 @@ class Translator : public Xbyak::CodeGenerator {
   int32_t target_offset(uint32_t i) const {
     return static_cast<int32_t>(offsets_[i + 1] + insns_[i].imm);
   }
-  Xbyak::Label& new_label() { return labels_.emplace_back(); }
-
   // Calls record i's handler (the guest state already in the Cpu) and leaves
   // when it did not complete normally or dropped cached code.
   void emit_handler_call(uint32_t i) {
@@ -551,26 +599,23 @@ class Translator : public Xbyak::CodeGenerator {
     mov(rsi, reinterpret_cast<uint64_t>(&in));
     mov(rax, reinterpret_cast<uint64_t>(in.fn));
     call(rax);
-    Xbyak::Label& leave_now = new_label();
-    Xbyak::Label& stop = new_label();
-    Xbyak::Label ok;
     test(al, al);
-    jz(ok);
+    Fwd ok = jcc_fwd(kE);
     cmp(al, kFlowChain);
-    jne(leave_now, T_NEAR);
-    L(ok);
+    Fwd leave_now = jcc_fwd(kNe);
+    bind(ok);
     cmp(byte[rbx + a_.code_invalidated], 0);
-    jne(stop, T_NEAR);
-    stubs_.emplace_back([this, i, &leave_now, &stop] {
+    Fwd stop = jcc_fwd(kNe);
+    add_stub([this, i, leave_now, stop] {
       // The handler ended the block (a branch: on to the next one), faulted
       // or halted: eax holds its Flow.
-      L(leave_now);
+      bind(leave_now);
       set_cur_insn(i);
       cmp(eax, kFlowEnd);
       je(exits_.link_end);
       jmp(exits_.exit, T_NEAR);
       // A store dropped cached code (maybe this block's): RIP past record i.
-      L(stop);
+      bind(stop);
       mov(rax, qword[rbx + a_.next_rip]);
       mov(qword[rbx + a_.rip], rax);
       leave(i + 1, kFlowChain);
@@ -589,20 +634,22 @@ class Translator : public Xbyak::CodeGenerator {
   // registers and flags where the fast path leaves them.
   struct SlowPath {
     uint32_t i;
-    Xbyak::Label slow, after;
+    Fwd slow;
+    size_t after;
     Snapshot dirty_before, cached_after;
   };
   SlowPath& slow_path(uint32_t i) {
     SlowPath& sp = slow_paths_.emplace_back();
     sp.i = i;
+    SlowPath* p = &sp;
     bool writes = plans_[i].writes;
-    stubs_.emplace_back([this, &sp, writes] {
-      L(sp.slow);
-      write_back(sp.dirty_before);
-      emit_handler_call(sp.i);
+    add_stub([this, p, writes] {
+      bind(p->slow);
+      write_back(p->dirty_before);
+      emit_handler_call(p->i);
       if (writes) emit_load_flags();
-      reload(sp.cached_after);
-      jmp(sp.after, T_NEAR);
+      reload(p->cached_after);
+      jmp_to(p->after);
     });
     return sp;
   }
@@ -627,7 +674,7 @@ class Translator : public Xbyak::CodeGenerator {
   }
   void join(SlowPath& sp) {
     sp.cached_after = cached_now();
-    L(sp.after);
+    sp.after = getSize();
   }
 
   // ---- Inline records -------------------------------------------------------
@@ -849,11 +896,10 @@ class Translator : public Xbyak::CodeGenerator {
         // The branch right after the instruction that set the flags (the
         // host fuses CMP/TEST with it); the taken side stores the flags.
         load_flags();
-        Xbyak::Label& taken = new_label();
-        jit_cc::jcc(*this, op.op, taken);
+        Fwd taken = jcc_fwd(op.op & 15);  // guest and host condition codes agree
         int32_t target = target_offset(i);
-        stubs_.emplace_back([this, i, &taken, target, regs = dirty(), stale = mem_stale_] {
-          L(taken);
+        add_stub([this, i, taken, target, regs = dirty(), stale = mem_stale_] {
+          bind(taken);
           if (stale) emit_spill();
           write_back(regs);
           direct_exit(i, target, true);
@@ -970,12 +1016,11 @@ class Translator : public Xbyak::CodeGenerator {
   bool user_;
   std::vector<Plan> plans_;
   std::vector<uint32_t> offsets_;  // bytes from the block's start to each record
-  std::deque<Xbyak::Label> labels_;
   std::deque<SlowPath> slow_paths_;
   Slot slots_[kPool];
   int8_t where_[16];  // guest register -> slot, or -1
   uint32_t clock_ = 0;
-  std::vector<std::function<void()>> stubs_;
+  std::vector<Stub> stubs_;
   bool host_valid_ = false;  // the host's RFLAGS hold the guest flags
   bool mem_stale_ = false;   // ...and the Cpu's copy is older (implies host_valid_)
   bool mem_known_ = false;   // the Cpu's copy is in materialized form (not lazy)
