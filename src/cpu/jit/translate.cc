@@ -44,6 +44,7 @@ struct Plan {
   bool reads = false;   // reads the guest flags
   bool writes = false;  // sets all six arithmetic flags (no inline record sets fewer)
   bool exits = false;   // may leave the block (a fault, a branch, a handler call)
+  bool exact = false;   // flags observed later: define the host's undefined ones as the interpreter does
 };
 
 class Translator : public Xbyak::CodeGenerator {
@@ -202,13 +203,23 @@ class Translator : public Xbyak::CodeGenerator {
         return done(p, inc_dec, u != UnaryOp::kNot, false);
       }
       case JitKind::kShift: {
-        // By an immediate (kRI) or CL (kRR); inline only where the flags
-        // (partly undefined, unchanged for a count of 0) are dead.
+        // By an immediate (kRI) or CL (kRR). Where the flags are observed
+        // later, only SHL, SHR and SAR by an immediate below the operand's
+        // width: the host's flags then differ from the interpreter's only in
+        // OF (count > 1) and AF, which the emitted code sets as it does.
+        // Elsewhere only where the flags are dead (a count of 0 keeps them).
         auto s = static_cast<ShiftOp>(op.op);
         unsigned count = in.imm & (sz == 8 ? 63 : 31);
-        if (live_after || (op.form == Form::kRI && count == 0) || !size_ok(sz) || !reg_ok(in.r0) ||
+        if ((op.form == Form::kRI && count == 0) || !size_ok(sz) || !reg_ok(in.r0) ||
             s == ShiftOp::kRcl || s == ShiftOp::kRcr)
           return p;
+        if (live_after) {
+          bool exact = op.form == Form::kRI && count < sz * 8 &&
+                       (s == ShiftOp::kShl || s == ShiftOp::kSal || s == ShiftOp::kShr ||
+                        s == ShiftOp::kSar);
+          if (!exact) return p;
+          p.exact = true;
+        }
         return done(p, false, true, false);
       }
       case JitKind::kNop:
@@ -786,11 +797,33 @@ class Translator : public Xbyak::CodeGenerator {
               break;
           }
         };
+        auto s = static_cast<ShiftOp>(op.op);
+        if (plans_[i].exact && s == ShiftOp::kShr) mov(rdx, cached(in.r0));  // its MSB is OF
         if (op.form == Form::kRR)
           shift(cl);
         else
           shift(imm);
-        flags_in_host();  // dead (the plan checked): whatever they are
+        if (!plans_[i].exact) {
+          flags_in_host();  // dead (the plan checked): whatever they are
+          return;
+        }
+        // AF = 0; OF = MSB(result) ^ CF (SHL), MSB(operand) (SHR), 0 (SAR).
+        constexpr uint32_t kAf = 0x10, kOf = 0x800;
+        pushf();
+        pop(rax);
+        and_(eax, ~(kAf | kOf));
+        if (s != ShiftOp::kSar) {
+          bt(s == ShiftOp::kShr ? rdx : cached(in.r0), sz * 8 - 1);
+          setc(dl);
+          if (s != ShiftOp::kShr) xor_(dl, al);  // CF is bit 0
+          and_(edx, 1);
+          shl(edx, 11);
+          or_(eax, edx);
+        }
+        mov(qword[rbx + a_.flags_value], rax);
+        if (!mem_known_) mov(byte[rbx + a_.flags_lazy], 0);
+        host_valid_ = mem_stale_ = false;
+        mem_known_ = true;
         return;
       }
       case JitKind::kNop:
