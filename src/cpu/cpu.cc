@@ -69,10 +69,20 @@ void Cpu::update_mode() {
   // SS with the same values all the time: they must not drop every chain.
   ModeKey key{
       cpl_, decode_mode(), cr0, efer, seg[kCs].base, seg[kCs].limit, (rflags_ & rflags::kVm) != 0};
-  if (!(key == mode_key_)) {
-    mode_key_ = key;
+  if (key == mode_key_) return;
+  mode_key_ = key;
+  for (unsigned k = 0; k < mode_count_; ++k) {
+    if (modes_[k] == key) {
+      mode_id_ = k;
+      return;
+    }
+  }
+  if (mode_count_ == modes_.size()) {
+    mode_count_ = 0;
     ++mode_epoch_;
   }
+  mode_id_ = mode_count_;
+  modes_[mode_count_++] = key;
 }
 
 bool Cpu::fault(uint8_t vector, uint32_t error_code) {
@@ -129,7 +139,8 @@ void Cpu::take_code_writes() {
   }
 }
 
-Block* Cpu::fetch_block() {
+Block* Cpu::fetch_block(bool* global) {
+  *global = false;
   if (!mode64() && rip > seg[kCs].limit) {
     fault(kGp, 0);
     return nullptr;
@@ -138,14 +149,16 @@ Block* Cpu::fetch_block() {
   if (!long_mode()) linear &= 0xFFFFFFFF;
   bool user = cpl_ == 3;
   uint64_t gpa;
+  bool in_global = false;
   if (const TlbEntry* e = tlb_.find(Access::kExec, linear, user)) {
     ++stats_.tlb_hits;
     gpa = e->gpa_page | (linear & 0xFFF);
+    in_global = e->global;
   } else {
     ++stats_.tlb_misses;
-    if (!translate(linear, Access::kExec, user, &gpa)) return nullptr;
+    if (!translate(linear, Access::kExec, user, &gpa, &in_global)) return nullptr;
     if (uint8_t* host = bus_->ram(gpa & ~0xFFFull))
-      tlb_.fill(Access::kExec, linear, user, host, gpa & ~0xFFFull);
+      tlb_.fill(Access::kExec, linear, user, host, gpa & ~0xFFFull, in_global);
   }
   DecodeMode mode = decode_mode();
   Block* b = blocks_.find(gpa, mode);
@@ -156,7 +169,10 @@ Block* Cpu::fetch_block() {
     if (!translate((linear & ~0xFFFull) + 0x1000, Access::kExec, user, &gpa2)) return nullptr;
     if (gpa2 != b->gpa2) b = nullptr;
   }
-  if (b) return b;
+  if (b) {
+    *global = in_global && !b->len2;
+    return b;
+  }
   // The page counts as holding code before its bytes are read, so a store
   // from outside the CPU (DMA) either comes before and is decoded, or after
   // and is reported (CpuBus::code_page_cached; the decoder does the same for
@@ -172,6 +188,7 @@ Block* Cpu::fetch_block() {
   b = blocks_.insert(std::move(decoded));
   tlb_.flush_writes_to(b->gpa & ~0xFFFull);
   if (b->len2) tlb_.flush_writes_to(b->gpa2 & ~0xFFFull);
+  *global = in_global && !b->len2;
   return b;
 }
 
@@ -223,11 +240,11 @@ const void* Cpu::jit_link(bool branch) {
   if (executor_needed()) return nullptr;
   uint64_t target = branch ? next_rip : rip;
   uint64_t linear = seg[kCs].base + target;  // 64-bit code: no wrap
-  uint64_t epoch = chain_epoch();
-  Block* next = successor(*cur_block_, linear, epoch);
-  if (!next) next = jump_cached(linear, epoch);
+  ChainEpochs epochs = chain_epochs();
+  Block* next = successor(*cur_block_, linear, epochs);
+  if (!next) next = jump_cached(linear, epochs);
   if (!next || !next->jit_code || next->jit_cpl != cpl_) return nullptr;
-  enter_linked(next, target, epoch, branch);
+  enter_linked(next, target, epochs.local, branch);
   return next->jit_code;
 }
 
@@ -280,22 +297,26 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
     Block* block = nullptr;
     uint64_t linear = seg[kCs].base + rip;
     if (!long_mode()) linear &= 0xFFFFFFFF;
-    if (prev && (block = successor(*prev, linear, prev_epoch))) ++stats_.chain_hits;
+    ChainEpochs epochs = chain_epochs();
+    if (prev && (block = successor(*prev, linear, epochs))) ++stats_.chain_hits;
     if (!block) {
-      // A block fetched at this address in this epoch (the same mapping),
-      // else the page walk and the block cache.
-      block = jump_cached(linear, chain_epoch());
+      // A block fetched at this address while the mapping stayed the same
+      // (the jump cache), else the page walk and the block cache.
+      JumpCacheEntry& entry = jump_entry(linear);
+      block = jump_cached(linear, epochs);
       if (!block) {
-        block = fetch_block();
+        bool global;
+        block = fetch_block(&global);
         if (!block) {
           prev = nullptr;
           continue;  // fetch fault pending
         }
-        jump_entry(linear) = JumpCacheEntry{linear, chain_epoch(), block};
+        epochs = chain_epochs();  // decoding may have flushed the block cache
+        entry = JumpCacheEntry{linear, epochs.local, global ? epochs.global : ~0ull, block};
       }
-      if (prev && prev_epoch == chain_epoch()) {
+      if (prev && prev_epoch == epochs.local) {
         prev->next[1] = prev->next[0];
-        prev->next[0] = Successor{linear, prev_epoch, block};
+        prev->next[0] = Successor{linear, epochs.local, entry.global_epoch, block};
       }
     }
     ++stats_.blocks;

@@ -281,7 +281,8 @@ class Cpu {
   }
   // Linear -> guest-physical for one access (page walk; sets A/D bits);
   // false with #PF pending.
-  bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa);
+  // `global`, when given: whether the mapping is global (CR4.PGE, G bit).
+  bool translate(uint64_t linear, Access kind, bool user, uint64_t* gpa, bool* global = nullptr);
   // Linear address of segment:offset after the segment's checks. Inline
   // fast path: an expand-up data segment outside 64-bit mode.
   template <bool kFast = false>
@@ -484,21 +485,41 @@ class Cpu {
     uint64_t target = branch ? next_rip : rip;
     uint64_t linear = seg[kCs].base + target;
     if (!long_mode()) linear &= 0xFFFFFFFF;
-    uint64_t epoch = chain_epoch();
-    Block* next = successor(*cur_block_, linear, epoch);
+    ChainEpochs epochs = chain_epochs();
+    Block* next = successor(*cur_block_, linear, epochs);
     if (!next) return declined;
     // A block due for translation (or translated) runs from the executor.
     if (next->heat >= jit_heat_limit_) return declined;
     next->heat += jit_heat_step_;
-    enter_linked(next, target, epoch, branch);
+    enter_linked(next, target, epochs.local, branch);
     const Insn* n = cur_insn_;
     next_rip = (rip + n->len) & ip_mask_;
     return n->fn(*this, *n);
   }
-  // The block b recorded as its successor at `linear` in this epoch, or nullptr.
-  [[gnu::always_inline]] static Block* successor(const Block& b, uint64_t linear, uint64_t epoch) {
-    for (const Successor& s : b.next)
-      if (s.linear == linear && s.epoch == epoch) return s.block;
+  // The chaining epochs: a remembered block at a linear address is still
+  // the one there while `local` is what it was, or, for a block in a global
+  // page, while `global` is (a CR3 load changes only `local`).
+  struct ChainEpochs {
+    uint64_t local, global;
+  };
+  // Each is a count of the changes that drop chains, shifted, with the
+  // mode's id below (see update_mode).
+  ChainEpochs chain_epochs() const {
+    uint64_t common = blocks_.epoch() + mode_epoch_;
+    return {((tlb_.epoch() + common) << kModeIdBits) | mode_id_,
+            ((tlb_.global_epoch() + common) << kModeIdBits) | mode_id_};
+  }
+  // The block b recorded as its successor at `linear`, valid in these
+  // epochs (then brought up to the local one), or nullptr.
+  [[gnu::always_inline]] static Block* successor(Block& b, uint64_t linear, const ChainEpochs& e) {
+    for (Successor& s : b.next) {
+      if (s.linear != linear) continue;
+      if (s.epoch == e.local) return s.block;
+      if (s.global_epoch == e.global) {
+        s.epoch = e.local;
+        return s.block;
+      }
+    }
     return nullptr;
   }
   // Moves on from cur_block_ (ended at cur_insn_, after that record when
@@ -565,9 +586,11 @@ class Cpu {
   // The same for a direct exit (rdx in translated code), which it may patch
   // to enter the next block straight away (Jit::link_site).
   const void* jit_link_site(const JitExitSite& site);
-  // Block chaining is valid while this sum stays the same.
-  uint64_t chain_epoch() const { return tlb_.epoch() + blocks_.epoch() + mode_epoch_; }
-  Block* fetch_block();
+  // Block chaining is valid while this sum stays the same (chain_epochs).
+  uint64_t chain_epoch() const { return chain_epochs().local; }
+  // The block at RIP (decoded if need be), or nullptr with a fault pending;
+  // *global: whether it lies in a global page (and only one page).
+  Block* fetch_block(bool* global);
   // Delivers the pending exception (with #DF/triple-fault escalation).
   // Returns false on triple fault.
   bool deliver_pending();
@@ -611,7 +634,14 @@ class Cpu {
     bool operator==(const ModeKey&) const = default;
   };
   ModeKey mode_key_;
-  uint64_t mode_epoch_ = 0;  // bumped by update_mode when mode_key_ changes
+  // The modes seen lately, by id: a chain made in one mode is valid again
+  // when the CPU returns to it (a system call and its return switch between
+  // two). mode_epoch_ counts the times the table filled up and was cleared.
+  static constexpr unsigned kModeIdBits = 3;
+  std::array<ModeKey, 1u << kModeIdBits> modes_{};
+  unsigned mode_count_ = 0;
+  uint64_t mode_id_ = 0;  // mode_key_'s index in modes_
+  uint64_t mode_epoch_ = 0;
   int pending_vector_ = -1;
   uint32_t pending_error_ = kNoErrorCode;
   int delivering_ = -1;                      // vector being delivered (for #DF escalation)
@@ -650,6 +680,7 @@ class Cpu {
   struct JumpCacheEntry {
     uint64_t linear = ~0ull;
     uint64_t epoch = ~0ull;
+    uint64_t global_epoch = ~0ull;  // ~0: not in a global page
     Block* block = nullptr;
   };
   static constexpr unsigned kJumpCacheSlots = 4096;
@@ -658,11 +689,15 @@ class Cpu {
   }
   std::array<JumpCacheEntry, kJumpCacheSlots> jump_cache_{};
   // The jump cache's slot for `linear`, and its block when the entry was
-  // made at that address in `epoch` (else nullptr).
+  // made at that address and is valid in these epochs (else nullptr).
   JumpCacheEntry& jump_entry(uint64_t linear) { return jump_cache_[jump_slot(linear)]; }
-  Block* jump_cached(uint64_t linear, uint64_t epoch) {
-    const JumpCacheEntry& e = jump_entry(linear);
-    return e.linear == linear && e.epoch == epoch ? e.block : nullptr;
+  Block* jump_cached(uint64_t linear, const ChainEpochs& epochs) {
+    JumpCacheEntry& e = jump_entry(linear);
+    if (e.linear != linear) return nullptr;
+    if (e.epoch == epochs.local) return e.block;
+    if (e.global_epoch != epochs.global) return nullptr;
+    e.epoch = epochs.local;
+    return e.block;
   }
   Tlb tlb_;
   BlockCache blocks_;

@@ -318,7 +318,7 @@ class Generator : public Xbyak::CodeGenerator {
       case 16:
         jit_cc::setcc(*this, pick(16), reg(1));
         break;
-      case 17: {  // a forward conditional branch over one instruction
+      case 17: {   // a forward conditional branch over one instruction
         db(0x0F);  // jcc rel32 (0F 80+cc), its displacement filled in below
         db(0x80 | pick(16));
         dd(0);

@@ -27,10 +27,12 @@ enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
 
 // A block that followed this one, remembered for chaining: valid while the
 // CPU's chaining epoch (TLB, mode and block-cache epochs) is the one it was
-// recorded in.
+// recorded in, or, for a block in a global page, while its global chaining
+// epoch is (a CR3 load leaves global mappings: Cpu::ChainEpochs).
 struct Successor {
   uint64_t linear = ~0ull;  // linear address of the successor's first byte
   uint64_t epoch = ~0ull;
+  uint64_t global_epoch = ~0ull;  // ~0: not in a global page
   struct Block* block = nullptr;
 };
 

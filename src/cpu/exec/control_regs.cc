@@ -34,7 +34,7 @@ bool Cpu::write_cr(unsigned n, uint64_t value) {
       return true;
     case 3:
       cr3 = long_mode() ? value & ((1ull << 52) - 1) : value & 0xFFFFFFFF;
-      tlb_.flush();
+      tlb_.flush(true);
       return true;
     case 4:
       if (value & ~cr4::kSupported) return fault(kGp, 0);

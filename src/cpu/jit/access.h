@@ -34,6 +34,7 @@ struct JitAccess {
         tlb_epoch(at(c, &c.tlb_.epoch_)),
         blocks_epoch(at(c, &c.blocks_.epoch_)),
         mode_epoch(at(c, &c.mode_epoch_)),
+        mode_id(at(c, &c.mode_id_)),
         cur_block(at(c, &c.cur_block_)),
         block_epoch(at(c, &c.block_epoch_)),
         cpl(at(c, &c.cpl_)),
@@ -50,6 +51,7 @@ struct JitAccess {
     return static_cast<int32_t>(static_cast<const char*>(field) -
                                 reinterpret_cast<const char*>(&c));
   }
+  static constexpr unsigned kModeIdBits = Cpu::kModeIdBits;  // Cpu::chain_epochs
   // Block linking (Cpu::jit_link).
   static const void* link(Cpu* c, bool branch) { return c->jit_link(branch); }
   static const void* link_site(Cpu* c, const JitExitSite* site) { return c->jit_link_site(*site); }
@@ -61,8 +63,8 @@ struct JitAccess {
   int32_t fs_base, gs_base;
   // What the linking fast path (Jit's entry stub) reads and writes.
   int32_t cs_base, chain_budget, stop, code_write_hint, interrupt_shadow, rflags, debug_armed, intr,
-      intr_hint, tlb_epoch, blocks_epoch, mode_epoch, cur_block, block_epoch, cpl, instructions,
-      blocks, chain_hits;
+      intr_hint, tlb_epoch, blocks_epoch, mode_epoch, mode_id, cur_block, block_epoch, cpl,
+      instructions, blocks, chain_hits;
   int32_t jit_left;  // direct exits' budget (JitExitSite)
 };
 

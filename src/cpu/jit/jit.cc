@@ -111,6 +111,8 @@ class EntryStub : public Xbyak::CodeGenerator {
     mov(rdx, qword[rbx + a_.tlb_epoch]);
     add(rdx, qword[rbx + a_.blocks_epoch]);
     add(rdx, qword[rbx + a_.mode_epoch]);
+    shl(rdx, JitAccess::kModeIdBits);
+    or_(rdx, qword[rbx + a_.mode_id]);
     mov(rsi, qword[rbx + a_.cur_block]);
     constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
     constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));

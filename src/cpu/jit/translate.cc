@@ -13,8 +13,8 @@
 #include "cpu/jit/translate.h"
 
 #include <xbyak/xbyak.h>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -44,7 +44,8 @@ struct Plan {
   bool reads = false;   // reads the guest flags
   bool writes = false;  // sets all six arithmetic flags (no inline record sets fewer)
   bool exits = false;   // may leave the block (a fault, a branch, a handler call)
-  bool exact = false;   // flags observed later: define the host's undefined ones as the interpreter does
+  bool exact =
+      false;  // flags observed later: define the host's undefined ones as the interpreter does
 };
 
 class Translator : public Xbyak::CodeGenerator {

@@ -15,6 +15,7 @@ constexpr uint64_t kUser = 1u << 2;
 constexpr uint64_t kAccessed = 1u << 5;
 constexpr uint64_t kDirty = 1u << 6;
 constexpr uint64_t kLarge = 1u << 7;
+constexpr uint64_t kGlobal = 1u << 8;
 constexpr uint64_t kNx = 1ull << 63;
 // MAXPHYADDR advertised in CPUID 0x80000008: 40 bits.
 constexpr uint64_t kPhysMask = (1ull << 40) - 1;
@@ -32,7 +33,8 @@ constexpr uint32_t kId = 1u << 4;
 
 }  // namespace
 
-bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
+bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa, bool* global) {
+  if (global) *global = false;
   if (!(cr0 & cr0::kPg)) {
     *gpa = long_mode() ? linear : linear & 0xFFFFFFFF;
     return true;
@@ -53,6 +55,7 @@ bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
   unsigned used_count = 0;
   bool allow_write = true, allow_user = true, no_exec = false;
   uint64_t page_base = 0, page_size = 0;
+  uint64_t leaf = 0;  // the entry that maps the page
 
   auto read_entry = [&](uint64_t addr, bool wide, uint64_t* entry, uint64_t** host) {
     uint8_t* page = bus_->ram(addr & ~0xFFFull);
@@ -84,6 +87,7 @@ bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
     if ((pde & kLarge) && (cr4 & cr4::kPse)) {
       if (pde & (1u << 21)) return page_fault(pf::kP | pf::kRsvd);
       page_base = (pde & 0xFFC00000) | ((pde & 0x1FE000) << 19);  // PSE-36 bits 39:32
+      leaf = pde;
       page_size = 1u << 22;
     } else {
       uint64_t pte;
@@ -93,6 +97,7 @@ bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
       allow_write &= (pte & kWritable) != 0;
       allow_user &= (pte & kUser) != 0;
       page_base = pte & 0xFFFFF000;
+      leaf = pte;
       page_size = 1u << 12;
     }
   } else {
@@ -126,6 +131,7 @@ bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
       no_exec |= nxe && (entry & kNx);
       if (level == 1 || large) {
         page_base = entry & kAddrMask & ~((1ull << shift) - 1);
+        leaf = entry;
         page_size = 1ull << shift;
         break;
       }
@@ -149,6 +155,7 @@ bool Cpu::translate(uint64_t linear, Access kind, bool user, uint64_t* gpa) {
                         __ATOMIC_RELAXED);
   }
   *gpa = page_base + (linear & (page_size - 1));
+  if (global) *global = (cr4 & cr4::kPge) && (leaf & kGlobal);
   return true;
 }
 

@@ -21,6 +21,7 @@ struct alignas(32) TlbEntry {
   uint64_t tag = ~0ull;   // linear page | user bit; ~0: empty (low bits never match)
   uintptr_t addend = 0;   // host address = linear + addend
   uint64_t gpa_page = 0;  // guest-physical page (for code tracking)
+  uint64_t global = 0;    // 1: a global mapping (CR4.PGE and the G bit), kept across CR3 loads
 };
 static_assert(sizeof(TlbEntry) == 32);
 
@@ -44,19 +45,25 @@ class Tlb {
     const TlbEntry& e = tables_[static_cast<int>(kind)][slot_of(linear)];
     return e.tag == tag_of(linear, user) ? &e : nullptr;
   }
-  void fill(Access kind, uint64_t linear, bool user, uint8_t* host_page, uint64_t gpa_page) {
+  void fill(Access kind, uint64_t linear, bool user, uint8_t* host_page, uint64_t gpa_page,
+            bool global = false) {
     TlbEntry& e = table(kind)[slot_of(linear)];
     e.tag = tag_of(linear, user);
     e.addend = reinterpret_cast<uintptr_t>(host_page) - (linear & ~0xFFFull);
     e.gpa_page = gpa_page;
+    e.global = global;
   }
-  void flush() {
+  // Drops every entry. A CR3 load (`keep_global`) leaves global mappings
+  // as they were: the entries go, but global_epoch() stays.
+  void flush(bool keep_global = false) {
     for (auto& t : tables_) t.fill(TlbEntry{});
     ++epoch_;
+    if (!keep_global) ++global_epoch_;
   }
   // INVLPG: drops `linear`'s page from every table (both privileges).
   void flush_page(uint64_t linear) {
     ++epoch_;
+    ++global_epoch_;
     for (auto& t : tables_) {
       TlbEntry& e = t[slot_of(linear)];
       if ((e.tag & ~1ull) == (linear & ~0xFFFull)) e = TlbEntry{};
@@ -65,6 +72,8 @@ class Tlb {
   // Counts flushes: a translation remembered elsewhere (block chaining) is
   // valid only while the epoch it was made in lasts.
   uint64_t epoch() const { return epoch_; }
+  // Counts the flushes that may change a global mapping.
+  uint64_t global_epoch() const { return global_epoch_; }
   // Drops write entries onto guest-physical page `gpa_page` (it now holds code).
   void flush_writes_to(uint64_t gpa_page) {
     for (auto& e : table(Access::kWrite))
@@ -76,6 +85,7 @@ class Tlb {
   std::array<TlbEntry, kEntries>& table(Access kind) { return tables_[static_cast<int>(kind)]; }
   std::array<std::array<TlbEntry, kEntries>, 3> tables_{};
   uint64_t epoch_ = 0;
+  uint64_t global_epoch_ = 0;
 };
 
 }  // namespace vessel::cpu
