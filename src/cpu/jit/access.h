@@ -41,7 +41,8 @@ struct JitAccess {
         instructions(at(c, &c.stats_.instructions)),
         blocks(at(c, &c.stats_.blocks)),
         chain_hits(at(c, &c.stats_.chain_hits)),
-        jit_left(at(c, &c.jit_left_)) {
+        jit_left(at(c, &c.jit_left_)),
+        jump_cache(at(c, &c.jump_cache_)) {
     static_assert(sizeof(c.chain_budget_) == 4 && sizeof(c.cpl_) == 4);
     static_assert(sizeof(c.interrupt_shadow) == 1 && sizeof(c.debug_armed_) == 1);
     static_assert(sizeof(Counter) == 8);
@@ -66,6 +67,13 @@ struct JitAccess {
       intr_hint, tlb_epoch, blocks_epoch, mode_epoch, mode_id, cur_block, block_epoch, cpl,
       instructions, blocks, chain_hits;
   int32_t jit_left;  // direct exits' budget (JitExitSite)
+  // The jump cache (Cpu::jump_cached), for JitExits::link_return.
+  int32_t jump_cache;
+  static constexpr unsigned kJumpCacheSlots = Cpu::kJumpCacheSlots;
+  static constexpr size_t kJumpCacheEntry = sizeof(Cpu::JumpCacheEntry);
+  static constexpr int32_t jump_linear = offsetof(Cpu::JumpCacheEntry, linear);
+  static constexpr int32_t jump_epoch = offsetof(Cpu::JumpCacheEntry, epoch);
+  static constexpr int32_t jump_block = offsetof(Cpu::JumpCacheEntry, block);
 };
 
 }  // namespace vessel::cpu

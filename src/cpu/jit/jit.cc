@@ -61,6 +61,7 @@ class EntryStub : public Xbyak::CodeGenerator {
     exits.link_chain = link(false);
     exits.site_end = link_site(true);
     exits.site_chain = link_site(false);
+    exits.link_return = link_return();
     align(16);
   }
   JitExits exits;
@@ -163,6 +164,62 @@ class EntryStub : public Xbyak::CodeGenerator {
     mov(rdi, rbx);
     mov(esi, branch ? 1 : 0);
     call_link(reinterpret_cast<uint64_t>(&JitAccess::link), branch);
+    return at;
+  }
+  // JitExits::link_return.
+  const void* link_return() {
+    align(16);
+    const void* at = getCurr();
+    Xbyak::Label second, cache, found, miss;
+    constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
+    constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
+    constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
+    constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
+    constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
+    // r9 = the chaining epoch (Cpu::chain_epochs().local); 64-bit code:
+    // the linear address is the RIP.
+    mov(r9, qword[rbx + a_.tlb_epoch]);
+    add(r9, qword[rbx + a_.blocks_epoch]);
+    add(r9, qword[rbx + a_.mode_epoch]);
+    shl(r9, JitAccess::kModeIdBits);
+    or_(r9, qword[rbx + a_.mode_id]);
+    cmp(rcx, qword[rsi + kNext + kLinear]);
+    jne(second);
+    cmp(r9, qword[rsi + kNext + kEpoch]);
+    jne(second);
+    mov(rdi, qword[rsi + kNext + kBlock]);
+    jmp(found);
+    L(second);
+    cmp(rcx, qword[rsi + kNext + kSucc + kLinear]);
+    jne(cache);
+    cmp(r9, qword[rsi + kNext + kSucc + kEpoch]);
+    jne(cache);
+    mov(rdi, qword[rsi + kNext + kSucc + kBlock]);
+    jmp(found);
+    // Cpu::jump_cached (its local epoch only).
+    L(cache);
+    mov(rax, rcx);
+    shr(rax, 12);
+    xor_(rax, rcx);
+    and_(eax, JitAccess::kJumpCacheSlots - 1);
+    shl(eax, 5);
+    static_assert(JitAccess::kJumpCacheEntry == 32);
+    cmp(rcx, qword[rbx + rax + a_.jump_cache + a_.jump_linear]);
+    jne(miss);
+    cmp(r9, qword[rbx + rax + a_.jump_cache + a_.jump_epoch]);
+    jne(miss);
+    mov(rdi, qword[rbx + rax + a_.jump_cache + a_.jump_block]);
+    L(found);
+    mov(rax, qword[rdi + static_cast<int32_t>(offsetof(Block, jit_code))]);
+    test(rax, rax);
+    jz(miss);
+    movzx(r8d, byte[rdi + static_cast<int32_t>(offsetof(Block, jit_cpl))]);
+    cmp(r8d, dword[rbx + a_.cpl]);
+    jne(miss);
+    mov(qword[rbx + a_.rip], rcx);
+    jmp(rax);
+    L(miss);
+    jmp(rdx);
     return at;
   }
   // A direct exit's tail (rdx: its JitExitSite): Cpu::jit_link_site.

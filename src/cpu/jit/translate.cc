@@ -585,6 +585,24 @@ class Translator : public Xbyak::CodeGenerator {
       for (size_t k = 0; k < sizeof d; ++k) db(bytes[k]);
     });
   }
+  // The return of record i to RIP rcx (registers written back, flags
+  // stored): like a direct exit, it spends the budget and checks no event
+  // (the block holds no instruction that changes what the executor
+  // checks); JitExits::link_return finds the target, else the linking path.
+  void return_exit(uint32_t i) {
+    sub(qword[rbx + a_.jit_left], i + 1);
+    Fwd spent = jcc_fwd(kLe);
+    mov(rsi, reinterpret_cast<uint64_t>(&block_));
+    lea(rdx, ptr[rip + 0]);
+    Fwd fallback{getSize() - 4};
+    jmp(exits_.link_return, T_NEAR);
+    add_stub([this, i, spent, fallback] {
+      bind(spent);
+      bind(fallback);
+      add(qword[rbx + a_.jit_left], i + 1);
+      leave_branch(i);
+    });
+  }
   // A near branch of record i to RIP rcx: on to the next block (registers
   // already written back).
   void leave_branch(uint32_t i) {
@@ -922,7 +940,7 @@ class Translator : public Xbyak::CodeGenerator {
         mov(rcx, qword[rax]);
         lea(def(kRsp, 8), ptr[rsi + 8]);
         write_back_all();
-        leave_branch(i);
+        return_exit(i);
         join(sp);
         return;
       }
