@@ -589,5 +589,65 @@ TEST(CpuJit, DroppingABlockUnpatchesTheExitsIntoIt) {
   EXPECT_GE(m.cpu.jit_stats()->patched, 3u);
 }
 
+// Indirect branches (JMP through a register and through memory, CALL
+// through a register) and returns leave translated code through the
+// return lookup: both tiers reach the same state.
+TEST(CpuJit, IndirectBranchesMatchTheInterpreter) {
+  struct Code : Xbyak::CodeGenerator {
+    Code() {
+      Xbyak::Label loop, f, g, next, table, done;
+      mov(ecx, 300);
+      L(loop);
+      lea(rax, ptr[rip + f]);
+      test(ecx, 1);
+      jz(next);
+      lea(rax, ptr[rip + g]);
+      L(next);
+      call(rax);
+      jmp(ptr[rip + table]);
+      L(f);
+      add(rbx, 3);
+      ret();
+      L(g);
+      lea(rbx, ptr[rbx + rbx * 4]);
+      ret();
+      L(done);
+      dec(ecx);
+      jnz(loop, T_NEAR);
+      hlt();
+      align(8);
+      L(table);
+      putL(done);
+    }
+  };
+  std::vector<uint64_t> results;
+  for (bool jit : {false, true}) {
+    Machine m(jit);
+    Code code;
+    code.ready();
+    // putL wrote the absolute host address of `done`: make it a guest one.
+    auto* host = code.getCode();
+    size_t table = code.getSize() - 8;
+    uint64_t done_host;
+    std::memcpy(&done_host, host + table, 8);
+    uint64_t done_guest = kCode + (done_host - reinterpret_cast<uint64_t>(host));
+    std::memcpy(m.bus.mem.data() + kCode, host, code.getSize());
+    std::memcpy(m.bus.mem.data() + kCode + table, &done_guest, 8);
+    m.cpu.rip = kCode;
+    m.cpu.gpr[kRsp] = kStack;
+    ASSERT_EQ(testing::run(m.cpu), CpuExit::kHalted);
+    EXPECT_EQ(m.cpu.gpr[kRsp], kStack);
+    results.push_back(m.cpu.gpr[kRbx]);
+    results.push_back(m.cpu.stats().instructions);
+    if (jit) {
+      ASSERT_NE(m.cpu.jit_stats(), nullptr);
+      EXPECT_EQ(m.cpu.jit_stats()->fallback_records, 1u);  // hlt
+    }
+  }
+  EXPECT_EQ(results[0], results[2]);
+  EXPECT_EQ(results[1], results[3]);
+  EXPECT_NE(results[0], 0u);
+}
+
 }  // namespace
 }  // namespace vessel::cpu

@@ -39,6 +39,9 @@ class OpTable {
     add(kJmpRel, {JitKind::kJmp, 0, Form::kI});
     add(kCallRel, {JitKind::kCall, 0, Form::kI});
     add(kRet, {JitKind::kRet, 0, Form::kNone});
+    add(ctl_jmp_indirect(Form::kR), {JitKind::kJmpInd, 0, Form::kR});
+    add(ctl_jmp_indirect(Form::kM), {JitKind::kJmpInd, 0, Form::kM});
+    add(ctl_call_indirect(Form::kR), {JitKind::kCallInd, 0, Form::kR});
     add(kNop, {JitKind::kNop, 0, Form::kNone});
     add(kNopSystem, {JitKind::kNop, 0, Form::kNone});
     add(kLeave, {JitKind::kLeave, 0, Form::kNone});

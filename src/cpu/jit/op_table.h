@@ -22,13 +22,15 @@ enum class JitKind : uint8_t {
   kLea,
   kPush,
   kPop,
-  kJmp,    // JMP rel
-  kCall,   // CALL rel
-  kRet,    // RET (near, no immediate)
-  kJcc,    // condition in op
-  kCmov,   // condition in op
-  kSetcc,  // condition in op
-  kNop,    // NOP, hint NOPs (ENDBR, PAUSE, prefetches, fences): nothing to do
+  kJmp,      // JMP rel
+  kCall,     // CALL rel
+  kRet,      // RET (near, no immediate)
+  kJmpInd,   // JMP r/m (kR, kM)
+  kCallInd,  // CALL r (kR)
+  kJcc,      // condition in op
+  kCmov,     // condition in op
+  kSetcc,    // condition in op
+  kNop,      // NOP, hint NOPs (ENDBR, PAUSE, prefetches, fences): nothing to do
   kLeave,
 };
 

@@ -185,7 +185,8 @@ class Translator : public Xbyak::CodeGenerator {
     p.reads = true;
     const JitOp& op = p.op;
     const unsigned sz = in.opsize;
-    bool mem = op.form == Form::kRM || op.form == Form::kMR || op.form == Form::kMI;
+    bool mem =
+        op.form == Form::kRM || op.form == Form::kMR || op.form == Form::kMI || op.form == Form::kM;
     if (mem && !mem_ok(in)) return p;
     switch (op.kind) {
       case JitKind::kAlu: {
@@ -260,6 +261,10 @@ class Translator : public Xbyak::CodeGenerator {
       case JitKind::kCall:
       case JitKind::kRet:
         if (sz != 8) return p;
+        return done(p, false, false, true);
+      case JitKind::kJmpInd:
+      case JitKind::kCallInd:
+        if (sz != 8 || (op.form == Form::kR && !reg_ok(in.r0))) return p;
         return done(p, false, false, true);
       case JitKind::kJcc:
         if (sz != 8) return p;
@@ -585,11 +590,12 @@ class Translator : public Xbyak::CodeGenerator {
       for (size_t k = 0; k < sizeof d; ++k) db(bytes[k]);
     });
   }
-  // The return of record i to RIP rcx (registers written back, flags
-  // stored): like a direct exit, it spends the budget and checks no event
-  // (the block holds no instruction that changes what the executor
-  // checks); JitExits::link_return finds the target, else the linking path.
-  void return_exit(uint32_t i) {
+  // The return or indirect branch of record i to RIP rcx (registers
+  // written back, flags stored): like a direct exit, it spends the budget
+  // and checks no event (the block holds no instruction that changes what
+  // the executor checks); JitExits::link_return finds the target, else the
+  // linking path.
+  void indirect_exit(uint32_t i) {
     sub(qword[rbx + a_.jit_left], i + 1);
     Fwd spent = jcc_fwd(kLe);
     mov(rsi, reinterpret_cast<uint64_t>(&block_));
@@ -940,7 +946,33 @@ class Translator : public Xbyak::CodeGenerator {
         mov(rcx, qword[rax]);
         lea(def(kRsp, 8), ptr[rsi + 8]);
         write_back_all();
-        return_exit(i);
+        indirect_exit(i);
+        join(sp);
+        return;
+      }
+      case JitKind::kJmpInd: {
+        if (op.form == Form::kR) {
+          spill();
+          mov(rcx, cached(in.r0));
+          write_back_all();
+          indirect_exit(i);
+          return;
+        }
+        SlowPath& sp = memory(i, Access::kRead, 8);  // the slow path leaves (kEnd or kFault)
+        mov(rcx, qword[rax]);
+        write_back_all();
+        indirect_exit(i);
+        join(sp);
+        return;
+      }
+      case JitKind::kCallInd: {
+        SlowPath& sp = stack(i, true);  // the slow path leaves (kEnd or kFault)
+        lea(rdx, ptr[r12 + static_cast<int32_t>(offsets_[i + 1])]);
+        mov(qword[rax], rdx);
+        mov(rcx, cached(in.r0));  // the target before RSP changes (CALL RSP)
+        mov(def(kRsp, 8), rsi);
+        write_back_all();
+        indirect_exit(i);
         join(sp);
         return;
       }
