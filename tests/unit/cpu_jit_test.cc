@@ -220,21 +220,26 @@ class Generator : public Xbyak::CodeGenerator {
           alu_imm(pick(9), mem(sz), imm32(sz, imm(sz)));
         break;
       case 9: {
-        Xbyak::Reg r = reg(sz);
-        switch (pick(4)) {
-          case 0:
-            inc(r);
-            break;
-          case 1:
-            dec(r);
-            break;
-          case 2:
-            neg(r);
-            break;
-          default:
-            not_(r);
-            break;
-        }
+        auto unary = [&](const Xbyak::Operand& o) {
+          switch (pick(4)) {
+            case 0:
+              inc(o);
+              break;
+            case 1:
+              dec(o);
+              break;
+            case 2:
+              neg(o);
+              break;
+            default:
+              not_(o);
+              break;
+          }
+        };
+        if (pick(3) == 0)
+          unary(mem(sz));
+        else
+          unary(reg(sz));
         break;
       }
       case 10: {

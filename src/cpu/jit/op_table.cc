@@ -16,7 +16,8 @@ class OpTable {
         add(data_mov(f, size), {JitKind::kMov, 0, f});
       }
       for (uint8_t op = 0; op <= static_cast<uint8_t>(UnaryOp::kNot); ++op)
-        add(alu_unary(static_cast<UnaryOp>(op), Form::kR, size), {JitKind::kUnary, op, Form::kR});
+        for (Form f : {Form::kR, Form::kM})
+          add(alu_unary(static_cast<UnaryOp>(op), f, size), {JitKind::kUnary, op, f});
       for (uint8_t op = 0; op <= static_cast<uint8_t>(ShiftOp::kSar); ++op)
         add(alu_shift(static_cast<ShiftOp>(op), Form::kRI, size), {JitKind::kShift, op, Form::kRI});
       for (Form f : {Form::kRR, Form::kRM, Form::kRRI, Form::kRMI})

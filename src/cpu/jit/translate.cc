@@ -200,7 +200,7 @@ class Translator : public Xbyak::CodeGenerator {
       }
       case JitKind::kUnary: {
         auto u = static_cast<UnaryOp>(op.op);
-        if (!size_ok(sz) || !reg_ok(in.r0)) return p;
+        if (!size_ok(sz) || (op.form == Form::kR && !reg_ok(in.r0))) return p;
         bool inc_dec = u == UnaryOp::kInc || u == UnaryOp::kDec;
         return done(p, inc_dec, u != UnaryOp::kNot, false);
       }
@@ -787,7 +787,28 @@ class Translator : public Xbyak::CodeGenerator {
         return emit_alu(i, static_cast<AluOp>(op.op), op.form);
       case JitKind::kUnary: {
         auto u = static_cast<UnaryOp>(op.op);
-        if (u == UnaryOp::kInc || u == UnaryOp::kDec) load_carry();
+        bool inc_dec = u == UnaryOp::kInc || u == UnaryOp::kDec;
+        if (op.form == Form::kM) {
+          // CF for INC/DEC comes from the Cpu after the TLB check (which
+          // clobbers the host's flags): materialized first, since that may
+          // call out and the call would lose the host address.
+          spill();
+          if (inc_dec) materialized();
+          SlowPath& sp = memory(i, Access::kWrite, sz);
+          if (inc_dec) bt(qword[rbx + a_.flags_value], 0);
+          Xbyak::Address m = sized(sz, rax + 0);
+          if (u == UnaryOp::kInc) inc(m);
+          if (u == UnaryOp::kDec) dec(m);
+          if (u == UnaryOp::kNeg) neg(m);
+          if (u == UnaryOp::kNot) not_(m);
+          if (u != UnaryOp::kNot)
+            flags_in_host();
+          else
+            host_flags_lost();
+          join(sp);
+          return;
+        }
+        if (inc_dec) load_carry();
         Xbyak::Reg v = src(in.r0, sz);
         touch(in.r0);
         if (u == UnaryOp::kInc) inc(v);
