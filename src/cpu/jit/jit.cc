@@ -73,7 +73,7 @@ class EntryStub : public Xbyak::CodeGenerator {
   const void* link(bool branch) {
     align(16);
     const void* at = getCurr();
-    Xbyak::Label slow, second, found, no_intr;
+    Xbyak::Label slow, found, no_intr;
     constexpr uint32_t kTfRf = 0x100 | 0x10000, kIf = 0x200;
     // Cpu::executor_needed().
     cmp(dword[rbx + a_.chain_budget], 0);
@@ -109,36 +109,11 @@ class EntryStub : public Xbyak::CodeGenerator {
     mov(r9, qword[rbx + (branch ? a_.next_rip : a_.rip)]);
     mov(rcx, r9);
     add(rcx, qword[rbx + a_.cs_base]);
-    mov(rdx, qword[rbx + a_.tlb_epoch]);
-    add(rdx, qword[rbx + a_.blocks_epoch]);
-    add(rdx, qword[rbx + a_.mode_epoch]);
-    shl(rdx, JitAccess::kModeIdBits);
-    or_(rdx, qword[rbx + a_.mode_id]);
+    load_chain_epoch(rdx);
     mov(rsi, qword[rbx + a_.cur_block]);
-    constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
-    constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
-    constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
-    constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
-    constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
-    cmp(rcx, qword[rsi + kNext + kLinear]);
-    jne(second);
-    cmp(rdx, qword[rsi + kNext + kEpoch]);
-    jne(second);
-    mov(rdi, qword[rsi + kNext + kBlock]);
-    jmp(found);
-    L(second);
-    cmp(rcx, qword[rsi + kNext + kSucc + kLinear]);
-    jne(slow, T_NEAR);
-    cmp(rdx, qword[rsi + kNext + kSucc + kEpoch]);
-    jne(slow, T_NEAR);
-    mov(rdi, qword[rsi + kNext + kSucc + kBlock]);
+    find_successor(rdx, found, slow);
     L(found);
-    mov(rax, qword[rdi + static_cast<int32_t>(offsetof(Block, jit_code))]);
-    test(rax, rax);
-    jz(slow, T_NEAR);
-    movzx(r8d, byte[rdi + static_cast<int32_t>(offsetof(Block, jit_cpl))]);
-    cmp(r8d, dword[rbx + a_.cpl]);
-    jne(slow, T_NEAR);
+    check_target(slow);
     // Entered through the link: the executor's bookkeeping.
     dec(dword[rbx + a_.chain_budget]);
     // Records done in the block that ended: (cur_insn_ - its first) / 40.
@@ -170,32 +145,10 @@ class EntryStub : public Xbyak::CodeGenerator {
   const void* link_return() {
     align(16);
     const void* at = getCurr();
-    Xbyak::Label second, cache, found, miss;
-    constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
-    constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
-    constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
-    constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
-    constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
-    // r9 = the chaining epoch (Cpu::chain_epochs().local); 64-bit code:
-    // the linear address is the RIP.
-    mov(r9, qword[rbx + a_.tlb_epoch]);
-    add(r9, qword[rbx + a_.blocks_epoch]);
-    add(r9, qword[rbx + a_.mode_epoch]);
-    shl(r9, JitAccess::kModeIdBits);
-    or_(r9, qword[rbx + a_.mode_id]);
-    cmp(rcx, qword[rsi + kNext + kLinear]);
-    jne(second);
-    cmp(r9, qword[rsi + kNext + kEpoch]);
-    jne(second);
-    mov(rdi, qword[rsi + kNext + kBlock]);
-    jmp(found);
-    L(second);
-    cmp(rcx, qword[rsi + kNext + kSucc + kLinear]);
-    jne(cache);
-    cmp(r9, qword[rsi + kNext + kSucc + kEpoch]);
-    jne(cache);
-    mov(rdi, qword[rsi + kNext + kSucc + kBlock]);
-    jmp(found);
+    Xbyak::Label cache, found, miss;
+    // 64-bit code: the linear address is the RIP.
+    load_chain_epoch(r9);
+    find_successor(r9, found, cache);
     // Cpu::jump_cached (its local epoch only).
     L(cache);
     mov(rax, rcx);
@@ -210,17 +163,50 @@ class EntryStub : public Xbyak::CodeGenerator {
     jne(miss);
     mov(rdi, qword[rbx + rax + a_.jump_cache + a_.jump_block]);
     L(found);
-    mov(rax, qword[rdi + static_cast<int32_t>(offsetof(Block, jit_code))]);
-    test(rax, rax);
-    jz(miss);
-    movzx(r8d, byte[rdi + static_cast<int32_t>(offsetof(Block, jit_cpl))]);
-    cmp(r8d, dword[rbx + a_.cpl]);
-    jne(miss);
+    check_target(miss);
     mov(qword[rbx + a_.rip], rcx);
     jmp(rax);
     L(miss);
     jmp(rdx);
     return at;
+  }
+  // r = Cpu::chain_epochs().local.
+  void load_chain_epoch(const Xbyak::Reg64& r) {
+    mov(r, qword[rbx + a_.tlb_epoch]);
+    add(r, qword[rbx + a_.blocks_epoch]);
+    add(r, qword[rbx + a_.mode_epoch]);
+    shl(r, JitAccess::kModeIdBits);
+    or_(r, qword[rbx + a_.mode_id]);
+  }
+  // rdi = the successor of Block rsi at linear address rcx recorded in
+  // `epoch` and on to `found`, else to `miss`.
+  void find_successor(const Xbyak::Reg64& epoch, const Xbyak::Label& found,
+                      const Xbyak::Label& miss) {
+    constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
+    constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
+    constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
+    constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
+    constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
+    for (int32_t k = 0; k < 2; ++k) {
+      Xbyak::Label next;
+      cmp(rcx, qword[rsi + kNext + k * kSucc + kLinear]);
+      jne(k ? miss : next, T_NEAR);
+      cmp(epoch, qword[rsi + kNext + k * kSucc + kEpoch]);
+      jne(k ? miss : next, T_NEAR);
+      mov(rdi, qword[rsi + kNext + k * kSucc + kBlock]);
+      jmp(found, T_NEAR);
+      L(next);
+    }
+  }
+  // rax = the translated code of Block rdi when it was made for this CPL,
+  // else to `miss`.
+  void check_target(const Xbyak::Label& miss) {
+    mov(rax, qword[rdi + static_cast<int32_t>(offsetof(Block, jit_code))]);
+    test(rax, rax);
+    jz(miss, T_NEAR);
+    movzx(r8d, byte[rdi + static_cast<int32_t>(offsetof(Block, jit_cpl))]);
+    cmp(r8d, dword[rbx + a_.cpl]);
+    jne(miss, T_NEAR);
   }
   // A direct exit's tail (rdx: its JitExitSite): Cpu::jit_link_site.
   const void* link_site(bool branch) {
