@@ -261,7 +261,9 @@ const JitStats* Cpu::jit_stats() const {
   return jit_ ? &jit_->stats() : nullptr;
 }
 
-Cpu::~Cpu() = default;
+Cpu::~Cpu() {
+  jit_.reset();  // before the block cache it listens to goes
+}
 
 template <bool kProfile>
 CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {

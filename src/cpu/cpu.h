@@ -348,8 +348,15 @@ class Cpu {
     }
   }
   // Port I/O (after the I/O permission checks).
-  uint32_t port_read(uint16_t port, unsigned size) { return bus_->pio_read(port, size); }
-  void port_write(uint16_t port, unsigned size, uint32_t v) { bus_->pio_write(port, size, v); }
+  // Port I/O (a device may raise an interrupt: see jit_yield).
+  uint32_t port_read(uint16_t port, unsigned size) {
+    jit_yield();
+    return bus_->pio_read(port, size);
+  }
+  void port_write(uint16_t port, unsigned size, uint32_t v) {
+    jit_yield();
+    bus_->pio_write(port, size, v);
+  }
   // IOPL / TSS I/O permission bitmap check for IN/OUT/INS/OUTS.
   bool io_permitted(uint16_t port, unsigned size);
 

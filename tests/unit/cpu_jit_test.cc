@@ -484,6 +484,43 @@ TEST(CpuJit, FaultsInTranslatedCodeArePrecise) {
   }
 }
 
+// A fault in NEG or NOT of memory after a handler call and a rotate: the
+// frame holds the same flags in both tiers (the rotate's inline code must
+// not take the host's leftover flags for the guest's).
+TEST(CpuJit, FaultsInUnaryMemoryFormsLeaveTheSameFlags) {
+  for (uint8_t modrm : {0x1A, 0x12}) {  // neg qword [rdx], not qword [rdx]
+    uint64_t frame[2][2];
+    for (bool jit : {false, true}) {
+      Machine m(jit);
+      uint64_t handler = 0x3000;
+      m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16,
+                              (handler & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40));
+      m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16 + 8, 0);
+      m.cpu.idtr = {testing::kIdt, 0xFFF};
+      m.bus.put(handler, {0xF4});                 // hlt
+      m.bus.put(kCode, {0x48, 0x83, 0xC0,  0x05,  // add rax, 5
+                        0x48, 0x39, 0xC8,         // cmp rax, rcx
+                        0x48, 0x0F, 0xCB,         // bswap rbx (a handler call)
+                        0x48, 0xD1, 0xC6,         // rol rsi, 1
+                        0x48, 0xF7, modrm,        // neg/not qword [rdx] (unmapped)
+                        0x48, 0x83, 0xC0,  0x01,  // add rax, 1
+                        0xF4});
+      m.cpu.rip = kCode;
+      m.cpu.gpr[kRax] = 1;
+      m.cpu.gpr[kRcx] = 7;  // CMP 6, 7: CF, SF, AF set, ZF clear
+      m.cpu.gpr[kRsi] = 0x8000000000000001ull;
+      m.cpu.gpr[kRdx] = 0x7FFF00000000ull;  // not mapped (1 GiB identity map)
+      m.cpu.gpr[kRsp] = kStack;
+      ASSERT_EQ(testing::run(m.cpu), CpuExit::kHalted);
+      frame[jit][0] = m.bus.get<uint64_t>(kStack - 40);  // RIP
+      frame[jit][1] = m.bus.get<uint64_t>(kStack - 24) & 0x8D5;
+    }
+    EXPECT_EQ(frame[0][0], kCode + 13);
+    EXPECT_EQ(frame[1][0], frame[0][0]) << "modrm " << int{modrm};
+    EXPECT_EQ(frame[1][1], frame[0][1]) << "modrm " << int{modrm};
+  }
+}
+
 // A store into the running block's own code: the next instruction runs as
 // rewritten (the translated block is left and dropped at once).
 TEST(CpuJit, StoresIntoTheRunningBlockTakeEffectAtOnce) {

@@ -146,7 +146,11 @@ class EntryStub : public Xbyak::CodeGenerator {
     align(16);
     const void* at = getCurr();
     Xbyak::Label cache, found, miss;
-    // 64-bit code: the linear address is the RIP.
+    // Keys are linear addresses (CS's base added, as Cpu::fetch_block
+    // does): rcx is the one of the target, r10 keeps its RIP (the
+    // registers the block cached are written back).
+    mov(r10, rcx);
+    add(rcx, qword[rbx + a_.cs_base]);
     load_chain_epoch(r9);
     find_successor(r9, found, cache);
     // Cpu::jump_cached (its local epoch only).
@@ -164,9 +168,10 @@ class EntryStub : public Xbyak::CodeGenerator {
     mov(rdi, qword[rbx + rax + a_.jump_cache + a_.jump_block]);
     L(found);
     check_target(miss);
-    mov(qword[rbx + a_.rip], rcx);
+    mov(qword[rbx + a_.rip], r10);
     jmp(rax);
     L(miss);
+    mov(rcx, r10);
     jmp(rdx);
     return at;
   }

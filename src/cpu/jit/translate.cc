@@ -202,7 +202,8 @@ class Translator : public Xbyak::CodeGenerator {
         auto u = static_cast<UnaryOp>(op.op);
         if (!size_ok(sz) || (op.form == Form::kR && !reg_ok(in.r0))) return p;
         bool inc_dec = u == UnaryOp::kInc || u == UnaryOp::kDec;
-        return done(p, inc_dec, u != UnaryOp::kNot, false);
+        return done(p, inc_dec, u != UnaryOp::kNot,
+                    op.form == Form::kM);  // a memory form may fault
       }
       case JitKind::kShift: {
         // By an immediate (kRI) or CL (kRR). Where the flags are observed

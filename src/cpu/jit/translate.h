@@ -37,7 +37,7 @@ struct JitExits {
   const void* site_end = nullptr;
   const void* site_chain = nullptr;
   // A return (rcx: the target RIP, rsi: the Block that ends, rdx: where to
-  // go instead): into the target's translated code when the block's
+  // go instead, with rcx kept; clobbers r10): into the target's translated code when the block's
   // successors or the jump cache know it in this epoch, else to rdx.
   // Checks no event: the exit spends the budget as a direct exit does.
   const void* link_return = nullptr;
