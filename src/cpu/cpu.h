@@ -347,8 +347,8 @@ class Cpu {
       out[k] = static_cast<uint8_t>(b);
     }
   }
-  // Port I/O (after the I/O permission checks).
-  // Port I/O (a device may raise an interrupt: see jit_yield).
+  // Port I/O (after the I/O permission checks; a device may raise an
+  // interrupt: see jit_yield).
   uint32_t port_read(uint16_t port, unsigned size) {
     jit_yield();
     return bus_->pio_read(port, size);
@@ -516,17 +516,21 @@ class Cpu {
     return {((tlb_.epoch() + common) << kModeIdBits) | mode_id_,
             ((tlb_.global_epoch() + common) << kModeIdBits) | mode_id_};
   }
+  // The block `s` remembers when it was recorded at `linear` and is valid
+  // in these epochs (then brought up to the local one), else nullptr.
+  [[gnu::always_inline]] static Block* remembered(Successor& s, uint64_t linear,
+                                                  const ChainEpochs& e) {
+    if (s.linear != linear) return nullptr;
+    if (s.epoch == e.local) return s.block;
+    if (s.global_epoch != e.global) return nullptr;
+    s.epoch = e.local;
+    return s.block;
+  }
   // The block b recorded as its successor at `linear`, valid in these
-  // epochs (then brought up to the local one), or nullptr.
+  // epochs, or nullptr.
   [[gnu::always_inline]] static Block* successor(Block& b, uint64_t linear, const ChainEpochs& e) {
-    for (Successor& s : b.next) {
-      if (s.linear != linear) continue;
-      if (s.epoch == e.local) return s.block;
-      if (s.global_epoch == e.global) {
-        s.epoch = e.local;
-        return s.block;
-      }
-    }
+    for (Successor& s : b.next)
+      if (Block* next = remembered(s, linear, e)) return next;
     return nullptr;
   }
   // Moves on from cur_block_ (ended at cur_insn_, after that record when
@@ -683,13 +687,8 @@ class Cpu {
   }
   // Blocks by linear address of their first byte, for jit_link when the
   // block that ended has no successor entry for the target (returns,
-  // indirect branches): valid while the chaining epoch is the one stored.
-  struct JumpCacheEntry {
-    uint64_t linear = ~0ull;
-    uint64_t epoch = ~0ull;
-    uint64_t global_epoch = ~0ull;  // ~0: not in a global page
-    Block* block = nullptr;
-  };
+  // indirect branches): entries like a block's successors.
+  using JumpCacheEntry = Successor;
   static constexpr unsigned kJumpCacheSlots = 4096;
   static unsigned jump_slot(uint64_t linear) {
     return static_cast<unsigned>(linear ^ (linear >> 12)) & (kJumpCacheSlots - 1);
@@ -699,12 +698,7 @@ class Cpu {
   // made at that address and is valid in these epochs (else nullptr).
   JumpCacheEntry& jump_entry(uint64_t linear) { return jump_cache_[jump_slot(linear)]; }
   Block* jump_cached(uint64_t linear, const ChainEpochs& epochs) {
-    JumpCacheEntry& e = jump_entry(linear);
-    if (e.linear != linear) return nullptr;
-    if (e.epoch == epochs.local) return e.block;
-    if (e.global_epoch != epochs.global) return nullptr;
-    e.epoch = epochs.local;
-    return e.block;
+    return remembered(jump_entry(linear), linear, epochs);
   }
   Tlb tlb_;
   BlockCache blocks_;

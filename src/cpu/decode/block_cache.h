@@ -25,10 +25,11 @@ struct JitAccess;
 // Decode modes (what changes how bytes decode): default code size.
 enum class DecodeMode : uint8_t { k16 = 0, k32 = 1, k64 = 2 };
 
-// A block that followed this one, remembered for chaining: valid while the
-// CPU's chaining epoch (TLB, mode and block-cache epochs) is the one it was
-// recorded in, or, for a block in a global page, while its global chaining
-// epoch is (a CR3 load leaves global mappings: Cpu::ChainEpochs).
+// A block remembered at a linear address, for chaining (a block's
+// successors, the CPU's jump cache): valid while the CPU's chaining epoch
+// (TLB, mode and block-cache epochs) is the one it was recorded in, or, for
+// a block in a global page, while its global chaining epoch is (a CR3 load
+// leaves global mappings: Cpu::ChainEpochs).
 struct Successor {
   uint64_t linear = ~0ull;  // linear address of the successor's first byte
   uint64_t epoch = ~0ull;

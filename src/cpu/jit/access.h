@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/cpu.h"
 
@@ -70,10 +71,7 @@ struct JitAccess {
   // The jump cache (Cpu::jump_cached), for JitExits::link_return.
   int32_t jump_cache;
   static constexpr unsigned kJumpCacheSlots = Cpu::kJumpCacheSlots;
-  static constexpr size_t kJumpCacheEntry = sizeof(Cpu::JumpCacheEntry);
-  static constexpr int32_t jump_linear = offsetof(Cpu::JumpCacheEntry, linear);
-  static constexpr int32_t jump_epoch = offsetof(Cpu::JumpCacheEntry, epoch);
-  static constexpr int32_t jump_block = offsetof(Cpu::JumpCacheEntry, block);
+  static_assert(std::is_same_v<Cpu::JumpCacheEntry, Successor>);
 };
 
 }  // namespace vessel::cpu

@@ -159,13 +159,9 @@ class EntryStub : public Xbyak::CodeGenerator {
     shr(rax, 12);
     xor_(rax, rcx);
     and_(eax, JitAccess::kJumpCacheSlots - 1);
+    static_assert(sizeof(Successor) == 32);
     shl(eax, 5);
-    static_assert(JitAccess::kJumpCacheEntry == 32);
-    cmp(rcx, qword[rbx + rax + a_.jump_cache + a_.jump_linear]);
-    jne(miss);
-    cmp(r9, qword[rbx + rax + a_.jump_cache + a_.jump_epoch]);
-    jne(miss);
-    mov(rdi, qword[rbx + rax + a_.jump_cache + a_.jump_block]);
+    match_entry(rbx + rax + a_.jump_cache, r9, nullptr, miss);
     L(found);
     check_target(miss);
     mov(qword[rbx + a_.rip], r10);
@@ -189,19 +185,25 @@ class EntryStub : public Xbyak::CodeGenerator {
                       const Xbyak::Label& miss) {
     constexpr auto kNext = static_cast<int32_t>(offsetof(Block, next));
     constexpr auto kSucc = static_cast<int32_t>(sizeof(Successor));
+    Xbyak::Label second;
+    match_entry(rsi + kNext, epoch, &found, second);
+    L(second);
+    match_entry(rsi + kNext + kSucc, epoch, &found, miss);
+  }
+  // rdi = the block of the Successor at `entry` when it was recorded at
+  // linear address rcx in `epoch` (Cpu::remembered, the local epoch only),
+  // and on to `found` (nullptr: what follows); else to `miss`.
+  void match_entry(const Xbyak::RegExp& entry, const Xbyak::Reg64& epoch, const Xbyak::Label* found,
+                   const Xbyak::Label& miss) {
     constexpr auto kLinear = static_cast<int32_t>(offsetof(Successor, linear));
     constexpr auto kEpoch = static_cast<int32_t>(offsetof(Successor, epoch));
     constexpr auto kBlock = static_cast<int32_t>(offsetof(Successor, block));
-    for (int32_t k = 0; k < 2; ++k) {
-      Xbyak::Label next;
-      cmp(rcx, qword[rsi + kNext + k * kSucc + kLinear]);
-      jne(k ? miss : next, T_NEAR);
-      cmp(epoch, qword[rsi + kNext + k * kSucc + kEpoch]);
-      jne(k ? miss : next, T_NEAR);
-      mov(rdi, qword[rsi + kNext + k * kSucc + kBlock]);
-      jmp(found, T_NEAR);
-      L(next);
-    }
+    cmp(rcx, qword[entry + kLinear]);
+    jne(miss, T_NEAR);
+    cmp(epoch, qword[entry + kEpoch]);
+    jne(miss, T_NEAR);
+    mov(rdi, qword[entry + kBlock]);
+    if (found) jmp(*found, T_NEAR);
   }
   // rax = the translated code of Block rdi when it was made for this CPL,
   // else to `miss`.
