@@ -450,19 +450,24 @@ TEST(CpuJit, RandomSequencesLeaveTheSameStateInBothTiers) {
   EXPECT_EQ(translated, 1000u);  // every program ran translated code
 }
 
+// IDT entry 14 -> a handler that halts: a #PF leaves its frame below
+// kStack and the CPU halted.
+void halt_on_page_fault(Machine& m) {
+  uint64_t handler = 0x3000;
+  m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16,
+                          (handler & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40));
+  m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16 + 8, 0);
+  m.cpu.idtr = {testing::kIdt, 0xFFF};
+  m.bus.put(handler, {0xF4});  // hlt
+}
+
 // A load from an unmapped page inside translated code: #PF with RIP, the
 // registers written before it and the flags of the instruction before it
 // exactly as the interpreter leaves them.
 TEST(CpuJit, FaultsInTranslatedCodeArePrecise) {
   for (bool jit : {false, true}) {
     Machine m(jit);
-    // IDT entry 14 -> a handler that halts.
-    uint64_t handler = 0x3000;
-    m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16,
-                            (handler & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40));
-    m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16 + 8, 0);
-    m.cpu.idtr = {testing::kIdt, 0xFFF};
-    m.bus.put(handler, {0xF4});                // hlt
+    halt_on_page_fault(m);
     m.bus.put(kCode, {0x48, 0x83, 0xC0, 0x05,  // add rax, 5
                       0x48, 0x39, 0xC8,        // cmp rax, rcx
                       0x48, 0x8B, 0x12,        // mov rdx, [rdx]  (unmapped)
@@ -492,12 +497,7 @@ TEST(CpuJit, FaultsInUnaryMemoryFormsLeaveTheSameFlags) {
     uint64_t frame[2][2];
     for (bool jit : {false, true}) {
       Machine m(jit);
-      uint64_t handler = 0x3000;
-      m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16,
-                              (handler & 0xFFFF) | (uint64_t{0x18} << 16) | (uint64_t{0x8E} << 40));
-      m.bus.put_obj<uint64_t>(testing::kIdt + 14 * 16 + 8, 0);
-      m.cpu.idtr = {testing::kIdt, 0xFFF};
-      m.bus.put(handler, {0xF4});                 // hlt
+      halt_on_page_fault(m);
       m.bus.put(kCode, {0x48, 0x83, 0xC0,  0x05,  // add rax, 5
                         0x48, 0x39, 0xC8,         // cmp rax, rcx
                         0x48, 0x0F, 0xCB,         // bswap rbx (a handler call)
