@@ -5,8 +5,8 @@
 //
 // Translated code pins the Cpu in rbx and caches guest registers in host
 // registers within a block, writing them back before every exit, so every
-// exit leaves the state precise. Frequent integer instructions are emitted inline, with the
-// software TLB's fast path for their memory operands; anything else (and
+// exit leaves the state precise. Frequent integer instructions are emitted
+// inline, with the software TLB's fast path for their memory operands; anything else (and
 // every slow path) calls the record's interpreter handler, so coverage is
 // total. Condition flags live in the host's RFLAGS between instructions and
 // are stored only where they can be observed (an exit, a handler call, a

@@ -23,6 +23,7 @@
 #include "cpu/jit/access.h"
 #include "cpu/jit/conditions.h"
 #include "cpu/jit/op_table.h"
+#include "cpu/jit/plan.h"
 
 namespace vessel::cpu {
 
@@ -32,21 +33,6 @@ constexpr int kFlowNext = static_cast<int>(Flow::kNext);
 constexpr int kFlowEnd = static_cast<int>(Flow::kEnd);
 constexpr int kFlowChain = static_cast<int>(Flow::kChain);
 static_assert(kFlowNext == 0);
-
-bool fits32(int64_t v) {
-  return v == static_cast<int32_t>(v);
-}
-
-// What the planning pass decided for a record.
-struct Plan {
-  JitOp op;
-  bool inl = false;     // emitted inline
-  bool reads = false;   // reads the guest flags
-  bool writes = false;  // sets all six arithmetic flags (no inline record sets fewer)
-  bool exits = false;   // may leave the block (a fault, a branch, a handler call)
-  bool exact =
-      false;  // flags observed later: define the host's undefined ones as the interpreter does
-};
 
 class Translator : public Xbyak::CodeGenerator {
  public:
@@ -63,7 +49,7 @@ class Translator : public Xbyak::CodeGenerator {
   TranslateResult run() {
     TranslateResult r;
     if (block_.key % 4 != static_cast<uint64_t>(DecodeMode::k64)) return r;  // 64-bit code only
-    plan();
+    plans_ = plan_block(block_);
     offsets_.resize(block_.count + 1);
     uint32_t off = 0;
     for (uint32_t i = 0; i < block_.count; ++i) {
@@ -151,143 +137,6 @@ class Translator : public Xbyak::CodeGenerator {
     Stub& s = stubs_.emplace_back();
     new (s.data) F(f);
     s.run = [](const void* p) { (*static_cast<const F*>(p))(); };
-  }
-
-  // ---- Planning -------------------------------------------------------------
-
-  // Backwards over the block: whether the flags are observed after each
-  // record decides whether records with flags unlike the interpreter's
-  // (undefined ones) may be emitted inline.
-  void plan() {
-    plans_.resize(block_.count);
-    bool live = true;  // after the block: the next one may read them
-    for (uint32_t i = block_.count; i-- > 0;) {
-      plans_[i] = plan_one(insns_[i], live);
-      const Plan& p = plans_[i];
-      live = p.reads || p.exits || (!p.writes && live);
-    }
-  }
-
-  static bool reg_ok(uint8_t r) { return r < 16; }  // AH..BH: through the handler
-  static bool size_ok(unsigned s) { return s == 1 || s == 2 || s == 4 || s == 8; }
-  bool mem_ok(const Insn& in) const {
-    if (in.addrsize != 8 && in.addrsize != 4) return false;
-    if (in.base == kRipBase) return in.addrsize == 8 && fits32(in.disp + 4096);
-    if (in.base != kNoReg && in.base >= 16) return false;
-    if (in.index != kNoReg && in.index >= 16) return false;
-    return fits32(in.disp) && (in.scale == 1 || in.scale == 2 || in.scale == 4 || in.scale == 8);
-  }
-
-  Plan plan_one(const Insn& in, bool live_after) const {
-    Plan p;
-    p.op = jit_op_of(in.fn);
-    p.exits = true;
-    p.reads = true;
-    const JitOp& op = p.op;
-    const unsigned sz = in.opsize;
-    bool mem =
-        op.form == Form::kRM || op.form == Form::kMR || op.form == Form::kMI || op.form == Form::kM;
-    if (mem && !mem_ok(in)) return p;
-    switch (op.kind) {
-      case JitKind::kAlu: {
-        auto a = static_cast<AluOp>(op.op);
-        bool carry = a == AluOp::kAdc || a == AluOp::kSbb;
-        if (!size_ok(sz) || (carry && mem)) return p;
-        if (op.form == Form::kRR && !(reg_ok(in.r0) && reg_ok(in.r1))) return p;
-        if ((op.form == Form::kRI || op.form == Form::kRM) && !reg_ok(in.r0)) return p;
-        if (op.form == Form::kMR && !reg_ok(in.r1)) return p;
-        return done(p, carry, true, mem);
-      }
-      case JitKind::kUnary: {
-        auto u = static_cast<UnaryOp>(op.op);
-        if (!size_ok(sz) || (op.form == Form::kR && !reg_ok(in.r0))) return p;
-        bool inc_dec = u == UnaryOp::kInc || u == UnaryOp::kDec;
-        return done(p, inc_dec, u != UnaryOp::kNot,
-                    op.form == Form::kM);  // a memory form may fault
-      }
-      case JitKind::kShift: {
-        // By an immediate (kRI) or CL (kRR). Where the flags are observed
-        // later, only SHL, SHR and SAR by an immediate below the operand's
-        // width: the host's flags then differ from the interpreter's only in
-        // OF (count > 1) and AF, which the emitted code sets as it does.
-        // Elsewhere only where the flags are dead (a count of 0 keeps them).
-        auto s = static_cast<ShiftOp>(op.op);
-        unsigned count = in.imm & (sz == 8 ? 63 : 31);
-        if ((op.form == Form::kRI && count == 0) || !size_ok(sz) || !reg_ok(in.r0) ||
-            s == ShiftOp::kRcl || s == ShiftOp::kRcr)
-          return p;
-        if (live_after) {
-          bool exact = op.form == Form::kRI && count < sz * 8 &&
-                       (s == ShiftOp::kShl || s == ShiftOp::kSal || s == ShiftOp::kShr ||
-                        s == ShiftOp::kSar);
-          if (!exact) return p;
-          p.exact = true;
-        }
-        return done(p, false, true, false);
-      }
-      case JitKind::kNop:
-        return done(p, false, false, false);
-      case JitKind::kLeave:
-        if (sz != 8) return p;
-        return done(p, false, false, true);
-      case JitKind::kImul:
-        if (live_after || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1) ||
-            (op.form != Form::kRR && op.form != Form::kRRI))
-          return p;
-        return done(p, false, true, false);
-      case JitKind::kMov:
-        if (!size_ok(sz)) return p;
-        if ((op.form == Form::kRR || op.form == Form::kRI || op.form == Form::kRM) &&
-            !reg_ok(in.r0))
-          return p;
-        if ((op.form == Form::kRR || op.form == Form::kMR) && !reg_ok(in.r1)) return p;
-        return done(p, false, false, mem);
-      case JitKind::kMovzx:
-      case JitKind::kMovsx:
-        if (!(sz == 2 || sz == 4 || sz == 8) || in.size2 >= sz || !size_ok(in.size2) ||
-            !reg_ok(in.r0) || (op.form == Form::kRR && !reg_ok(in.r1)))
-          return p;
-        if (op.kind == JitKind::kMovzx && in.size2 == 4) return p;
-        return done(p, false, false, op.form == Form::kRM);
-      case JitKind::kLea:
-        if (!(sz == 2 || sz == 4 || sz == 8) || !reg_ok(in.r0)) return p;
-        return done(p, false, false, false);
-      case JitKind::kPush:
-        if (sz != 8 || (op.form == Form::kR && !reg_ok(in.r0))) return p;
-        return done(p, false, false, true);
-      case JitKind::kPop:
-        if (sz != 8 || !reg_ok(in.r0)) return p;
-        return done(p, false, false, true);
-      case JitKind::kJmp:
-      case JitKind::kCall:
-      case JitKind::kRet:
-        if (sz != 8) return p;
-        return done(p, false, false, true);
-      case JitKind::kJmpInd:
-      case JitKind::kCallInd:
-        if (sz != 8 || (op.form == Form::kR && !reg_ok(in.r0))) return p;
-        return done(p, false, false, true);
-      case JitKind::kJcc:
-        if (sz != 8) return p;
-        return done(p, true, false, true);
-      case JitKind::kCmov:
-        if (op.form != Form::kRR || sz == 1 || !size_ok(sz) || !reg_ok(in.r0) || !reg_ok(in.r1))
-          return p;
-        return done(p, true, false, false);
-      case JitKind::kSetcc:
-        if (!reg_ok(in.r0)) return p;
-        return done(p, true, false, false);
-      case JitKind::kNone:
-        break;
-    }
-    return p;
-  }
-  static Plan done(Plan p, bool reads, bool writes, bool exits) {
-    p.inl = true;
-    p.reads = reads;
-    p.writes = writes;
-    p.exits = exits;
-    return p;
   }
 
   // ---- Guest registers in host registers ---------------------------------
