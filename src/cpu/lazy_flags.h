@@ -46,9 +46,7 @@ class LazyFlags {
   }
 
   bool cf() const { return lazy_ ? (cout_ >> (bits_ - 1)) & 1 : flags_ & rflags::kCf; }
-  bool of() const {
-    return lazy_ ? ((cout_ >> (bits_ - 1)) ^ (cout_ >> (bits_ - 2))) & 1 : flags_ & rflags::kOf;
-  }
+  bool of() const { return lazy_ ? ((cout_ >> (bits_ - 1)) ^ (cout_ >> (bits_ - 2))) & 1 : of_; }
   bool af() const { return lazy_ ? (cout_ >> 3) & 1 : flags_ & rflags::kAf; }
   bool zf() const { return lazy_ ? (result_ & size_mask(bits_ / 8)) == 0 : flags_ & rflags::kZf; }
   bool sf() const { return lazy_ ? (result_ >> (bits_ - 1)) & 1 : flags_ & rflags::kSf; }
@@ -58,13 +56,14 @@ class LazyFlags {
 
   // The six arithmetic flags as RFLAGS bits.
   uint64_t get() const {
-    if (!lazy_) return flags_ & rflags::kArith;
+    if (!lazy_) return (flags_ & kLowArith) | (of_ ? rflags::kOf : 0);
     return (cf() ? rflags::kCf : 0) | (pf() ? rflags::kPf : 0) | (af() ? rflags::kAf : 0) |
            (zf() ? rflags::kZf : 0) | (sf() ? rflags::kSf : 0) | (of() ? rflags::kOf : 0);
   }
   // Replaces the arithmetic flags with the given RFLAGS bits.
   void put(uint64_t rflags_bits) {
-    flags_ = rflags_bits & rflags::kArith;
+    flags_ = static_cast<uint8_t>(rflags_bits & kLowArith);
+    of_ = (rflags_bits & rflags::kOf) != 0;
     lazy_ = false;
   }
   // Sets or clears individual flags (materializes first).
@@ -85,11 +84,17 @@ class LazyFlags {
 
  private:
   friend struct JitAccess;  // translated code reads and writes the fields (jit/)
+  // The arithmetic flags other than OF (all in RFLAGS' low byte).
+  static constexpr uint64_t kLowArith = rflags::kArith & ~rflags::kOf;
+  static_assert(kLowArith <= 0xFF);
+
   uint64_t result_ = 0;
   uint64_t cout_ = 0;
-  // When not lazy: the arithmetic flags (other bits may be set: translated
-  // code stores the host's whole RFLAGS here).
-  uint64_t flags_ = 0;
+  // When not lazy: OF (0 or 1), then the other five as RFLAGS' low byte
+  // (bits 1, 3 and 5 are ignored). Translated code stores both with one
+  // 16-bit store, AL = SETO and AH = LAHF, and loads them the same way.
+  uint8_t of_ = 0;
+  uint8_t flags_ = 0;
   uint8_t bits_ = 8;
   bool lazy_ = false;
 };

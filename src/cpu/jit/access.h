@@ -2,6 +2,7 @@
 // functions it calls. A friend of Cpu, LazyFlags and Tlb.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -17,7 +18,7 @@ struct JitAccess {
         next_rip(at(c, &c.next_rip)),
         cur_insn(at(c, &c.cur_insn_)),
         code_invalidated(at(c, &c.code_invalidated_)),
-        flags_value(at(c, &c.lflags.flags_)),
+        flags_word(at(c, &c.lflags.of_)),
         flags_lazy(at(c, &c.lflags.lazy_)),
         tlb{at(c, &c.tlb_.tables_[0][0]), at(c, &c.tlb_.tables_[1][0]),
             at(c, &c.tlb_.tables_[2][0])},
@@ -47,6 +48,7 @@ struct JitAccess {
     static_assert(sizeof(c.chain_budget_) == 4 && sizeof(c.cpl_) == 4);
     static_assert(sizeof(c.interrupt_shadow) == 1 && sizeof(c.debug_armed_) == 1);
     static_assert(sizeof(Counter) == 8);
+    static_assert(offsetof(LazyFlags, flags_) == offsetof(LazyFlags, of_) + 1);
   }
 
   static int32_t at(const Cpu& c, const void* field) {
@@ -60,7 +62,7 @@ struct JitAccess {
   // Puts the guest's flags in their materialized form.
   static void materialize_flags(Cpu* c) { c->lflags.put(c->lflags.get()); }
 
-  int32_t gpr, rip, next_rip, cur_insn, code_invalidated, flags_value, flags_lazy;
+  int32_t gpr, rip, next_rip, cur_insn, code_invalidated, flags_word, flags_lazy;
   int32_t tlb[3];
   int32_t fs_base, gs_base;
   // What the linking fast path (Jit's entry stub) reads and writes.

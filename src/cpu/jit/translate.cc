@@ -319,9 +319,8 @@ class Translator : public Xbyak::CodeGenerator {
 
   // ---- Flags ----------------------------------------------------------------
 
-  // Stores the guest flags from the host's RFLAGS into the Cpu: the whole
-  // RFLAGS as LazyFlags' materialized form (which ignores the other bits).
-  // Changes no register and no flag.
+  // Stores the guest flags from the host's RFLAGS into the Cpu in
+  // LazyFlags' materialized form (SETO and LAHF). Clobbers rax, no flag.
   void spill() {
     if (!mem_stale_) return;
     emit_spill(!mem_known_);
@@ -329,8 +328,9 @@ class Translator : public Xbyak::CodeGenerator {
     mem_known_ = true;
   }
   void emit_spill(bool clear_lazy = true) {
-    pushf();
-    pop(qword[rbx + a_.flags_value]);
+    seto(al);
+    lahf();
+    mov(word[rbx + a_.flags_word], ax);
     if (clear_lazy) mov(byte[rbx + a_.flags_lazy], 0);
   }
   // Makes sure the Cpu's flags are in materialized form (a handler may have
@@ -367,16 +367,14 @@ class Translator : public Xbyak::CodeGenerator {
   void load_carry() {
     if (host_valid_) return;
     materialized();
-    bt(qword[rbx + a_.flags_value], 0);
+    bt(word[rbx + a_.flags_word], 8);  // CF
   }
-  // The materialized flags into the host's RFLAGS without POPF (slow, and it
-  // would load TF and DF too): OF by an addition that overflows exactly when
-  // it is set, then SF, ZF, AF, PF and CF by SAHF. Clobbers rax.
+  // The materialized flags into the host's RFLAGS: OF by an addition that
+  // overflows exactly when it is set (0x7F + 1), the others by SAHF.
+  // Clobbers rax.
   void emit_sahf() {
-    movzx(eax, byte[rbx + a_.flags_value + 1]);  // OF is bit 11: bit 3 here
-    shl(al, 4);
-    add(al, 0x80);  // 0x80 + 0x80 overflows; 0x00 + 0x80 does not
-    mov(ah, byte[rbx + a_.flags_value]);
+    mov(ax, word[rbx + a_.flags_word]);
+    add(al, 0x7F);
     sahf();
   }
   // After a handler call that set the flags (registers written back).
@@ -645,7 +643,7 @@ class Translator : public Xbyak::CodeGenerator {
           spill();
           if (inc_dec) materialized();
           SlowPath& sp = memory(i, Access::kWrite, sz);
-          if (inc_dec) bt(qword[rbx + a_.flags_value], 0);
+          if (inc_dec) bt(word[rbx + a_.flags_word], 8);  // CF
           Xbyak::Address m = sized(sz, rax + 0);
           if (u == UnaryOp::kInc) inc(m);
           if (u == UnaryOp::kDec) dec(m);
@@ -704,19 +702,20 @@ class Translator : public Xbyak::CodeGenerator {
           return;
         }
         // AF = 0; OF = MSB(result) ^ CF (SHL), MSB(operand) (SHR), 0 (SAR).
-        constexpr uint32_t kAf = 0x10, kOf = 0x800;
-        pushf();
-        pop(rax);
-        and_(eax, ~(kAf | kOf));
-        if (s != ShiftOp::kSar) {
+        constexpr uint8_t kAf = 0x10;
+        lahf();
+        and_(ah, static_cast<uint8_t>(~kAf));
+        if (s == ShiftOp::kSar) {
+          mov(al, 0);
+        } else {
           bt(s == ShiftOp::kShr ? rdx : cached(in.r0), sz * 8 - 1);
-          setc(dl);
-          if (s != ShiftOp::kShr) xor_(dl, al);  // CF is bit 0
-          and_(edx, 1);
-          shl(edx, 11);
-          or_(eax, edx);
+          setc(al);
+          if (s != ShiftOp::kShr) {
+            xor_(al, ah);  // CF is bit 0
+            and_(al, 1);
+          }
         }
-        mov(qword[rbx + a_.flags_value], rax);
+        mov(word[rbx + a_.flags_word], ax);
         if (!mem_known_) mov(byte[rbx + a_.flags_lazy], 0);
         host_valid_ = mem_stale_ = false;
         mem_known_ = true;
