@@ -17,13 +17,15 @@ constexpr uint64_t kDataPhys = 0x5000;  // two pages
 constexpr uint64_t kCodePhys = 0x7000;
 constexpr uint64_t kPtSystem = 0x8000;
 constexpr uint64_t kSystemPhys = 0x9000;  // four pages: TSS, GDT, IDT, kernel stack
-constexpr uint64_t kRamSize = 0xD000;
+constexpr uint64_t kHandlerPhys = 0xD000;
+constexpr uint64_t kRamSize = 0xE000;
 
 // Supervisor-only system pages. The 64-bit TSS: its I/O map base lies past
 // its limit, so IN/OUT at CPL 3 (IOPL 0) are #GP as on the host; RSP0 is the
-// top of the kernel stack page. The IDT's gate n points at kHandlerBase + n
-// (never fetched: the executor stops when a soft interrupt arrives there);
-// gates 3 and 4 (INT3, INTO) have DPL 3 as under Linux, the others DPL 0.
+// top of the kernel stack page. The IDT's gate n points at kHandlerBase + n,
+// a supervisor page of HLTs (the interpreting executor stops when a soft
+// interrupt arrives there, the translating one when it halts there); gates
+// 3 and 4 (INT3, INTO) have DPL 3 as under Linux, the others DPL 0.
 constexpr uint64_t kSystemAddr = 0x30000000;
 constexpr uint64_t kTssAddr = kSystemAddr;
 constexpr uint32_t kTssLimit = 0x67;
@@ -68,8 +70,9 @@ class SoftCpuExecutor::Bus : public cpu::CpuBus {
   std::array<uint8_t, kRamSize> mem{};
 };
 
-SoftCpuExecutor::SoftCpuExecutor() : bus_(std::make_unique<Bus>()) {
+SoftCpuExecutor::SoftCpuExecutor(Mode mode) : bus_(std::make_unique<Bus>()), mode_(mode) {
   cpu_ = std::make_unique<cpu::Cpu>(*bus_);
+  if (mode_ == Mode::kTranslated) cpu_->set_jit(cpu::JitOptions{true, 0});
 }
 
 SoftCpuExecutor::~SoftCpuExecutor() = default;
@@ -90,7 +93,10 @@ void SoftCpuExecutor::build_machine() {
   bus_->put64(kPd + ((kSystemAddr >> 21) & 511) * 8, kPtSystem | kP | kRw | kA);
   for (uint64_t p = 0; p < 4; ++p)
     bus_->put64(kPtSystem + p * 8, (kSystemPhys + p * 0x1000) | kP | kRw | kA | kD | kNx);
-  bus_->put64(sys_phys(kTssAddr) + 4, kKernelStackTop);  // RSP0
+  static_assert(kHandlerBase - kSystemAddr < 0x200000);
+  bus_->put64(kPtSystem + ((kHandlerBase - kSystemAddr) >> 12) * 8, kHandlerPhys | kP | kA);
+  std::memset(bus_->mem.data() + kHandlerPhys, 0xF4, 0x1000);  // HLT
+  bus_->put64(sys_phys(kTssAddr) + 4, kKernelStackTop);        // RSP0
   uint16_t io_map_base = kTssLimit + 1;
   std::memcpy(bus_->mem.data() + sys_phys(kTssAddr) + 0x66, &io_map_base, 2);
   bus_->put64(sys_phys(kGdtAddr) + kKernelCode, kKernelCodeDesc);
@@ -150,8 +156,11 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
 
   ExecResult out;
   uint64_t end = in.rip + code.size();
+  if (mode_ == Mode::kTranslated) {
+    if (Status st = run_translated(end, out); !st.ok()) return st.error();
+  }
   unsigned steps = 0;
-  while (c.rip != end) {
+  while (mode_ == Mode::kInterpreted && c.rip != end) {
     if (++steps > kMaxSteps) return make_error("soft executor: no progress after {} steps", steps);
     uint64_t off = c.rip - in.rip;
     if (c.rip < in.rip || off >= code.size())
@@ -197,6 +206,35 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
   out.state.mxcsr = c.fpu.mxcsr & 0xFFFF;
   std::memcpy(out.state.data.data(), bus_->mem.data() + kDataPhys, kDataSize);
   return out;
+}
+
+Status SoftCpuExecutor::run_translated(uint64_t end, ExecResult& out) {
+  cpu::Cpu& c = *cpu_;
+  static constexpr uint8_t kUd2[] = {0x0F, 0x0B};
+  std::memcpy(bus_->mem.data() + kCodePhys + (end - kCodeAddr), kUd2, sizeof(kUd2));
+  std::atomic<bool> stop{false};  // the catalogue has no branches: the run ends at a HLT
+  cpu::CpuExit exit = c.run(stop);
+  uint64_t at = c.rip - 1;  // the HLT's address
+  if (exit != cpu::CpuExit::kHalted || c.cpl() != 0 || at < kHandlerBase ||
+      at >= kHandlerBase + 256) {
+    return make_error("soft executor: the translated run stopped at {:#x} (exit {})", c.rip,
+                      static_cast<int>(exit));
+  }
+  auto vector = static_cast<int>(at - kHandlerBase);
+  // The frame: [error code,] RIP, CS, RFLAGS, RSP, SS.
+  bool error_code = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
+                    vector == 29 || vector == 30;
+  uint64_t sp = c.gpr[cpu::kRsp] + (error_code ? 8 : 0);
+  uint64_t frame[4];  // RIP, CS, RFLAGS, RSP
+  if (sp < kKernelStackTop - 0x1000 || sp + sizeof(frame) > kKernelStackTop)
+    return make_error("soft executor: exception frame at {:#x}", sp);
+  std::memcpy(frame, bus_->mem.data() + sys_phys(sp), sizeof(frame));
+  c.rip = frame[0];
+  c.set_rflags(frame[2]);
+  c.gpr[cpu::kRsp] = frame[3];
+  // The UD2 after the code: the code ran to its end.
+  out.vector = vector == 6 && frame[0] == end ? kNoException : vector;
+  return {};
 }
 
 }  // namespace vessel::difftest

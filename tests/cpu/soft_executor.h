@@ -8,6 +8,11 @@
 // instruction to completion) and reports the state and the vector of the
 // first fault; a soft interrupt (INT3, INT n) is delivered through the IDT
 // and reported with the state its frame saved (RIP after the instruction).
+//
+// Mode::kTranslated runs the code through the block executor instead, with
+// the translating tier translating every block (threshold 0): a UD2 after
+// the code ends the block, every exception is delivered through the IDT to
+// a HLT, and the state is taken from the exception's frame.
 #pragma once
 
 #include <array>
@@ -22,7 +27,8 @@ namespace vessel::difftest {
 
 class SoftCpuExecutor : public EmulatedExecutor {
  public:
-  SoftCpuExecutor();
+  enum class Mode { kInterpreted, kTranslated };
+  explicit SoftCpuExecutor(Mode mode = Mode::kInterpreted);
   ~SoftCpuExecutor() override;
   SoftCpuExecutor(const SoftCpuExecutor&) = delete;
   SoftCpuExecutor& operator=(const SoftCpuExecutor&) = delete;
@@ -35,9 +41,12 @@ class SoftCpuExecutor : public EmulatedExecutor {
  private:
   class Bus;
   void build_machine();
+  // Mode::kTranslated: runs the machine to the HLT an exception reaches.
+  Status run_translated(uint64_t end, ExecResult& out);
 
   std::unique_ptr<Bus> bus_;
   std::unique_ptr<cpu::Cpu> cpu_;
+  Mode mode_;
 };
 
 }  // namespace vessel::difftest
