@@ -152,6 +152,32 @@ TEST_F(CpuMmu, TlbHitsStaysStaleUntilInvlpg) {
   EXPECT_EQ(v, 0x22222222u);
 }
 
+// A CR3 load drops the TLB's entries except global ones (CR4.PGE and the
+// G bit), as a CPU does; a CR4 write drops those too.
+TEST_F(CpuMmu, GlobalEntriesSurviveCr3Loads) {
+  constexpr uint64_t G = 0x100;
+  ASSERT_TRUE(cpu.write_cr(4, cpu.cr4 | cr4::kPge));
+  bus.put_obj<uint64_t>(kPt + 0 * 8, 0x200000 | P | RW | G);
+  bus.put_obj<uint64_t>(kPt + 2 * 8, 0x202000 | P | RW);
+  bus.put_obj<uint32_t>(0x200010, 0x11111111);
+  bus.put_obj<uint32_t>(0x202010, 0x22222222);
+  bus.put_obj<uint32_t>(0x205010, 0x55555555);
+  uint64_t v;
+  ASSERT_TRUE(cpu.read_linear(kBase + 0x10, 4, &v, Access::kRead));
+  ASSERT_TRUE(cpu.read_linear(kBase + 0x2010, 4, &v, Access::kRead));
+  // Both remapped without INVLPG, then CR3 reloaded.
+  bus.put_obj<uint64_t>(kPt + 0 * 8, 0x205000 | P | RW | G);
+  bus.put_obj<uint64_t>(kPt + 2 * 8, 0x205000 | P | RW);
+  ASSERT_TRUE(cpu.write_cr(3, cpu.cr3));
+  ASSERT_TRUE(cpu.read_linear(kBase + 0x10, 4, &v, Access::kRead));
+  EXPECT_EQ(v, 0x11111111u);  // global: the old translation
+  ASSERT_TRUE(cpu.read_linear(kBase + 0x2010, 4, &v, Access::kRead));
+  EXPECT_EQ(v, 0x55555555u);  // not global: walked again
+  ASSERT_TRUE(cpu.write_cr(4, cpu.cr4));
+  ASSERT_TRUE(cpu.read_linear(kBase + 0x10, 4, &v, Access::kRead));
+  EXPECT_EQ(v, 0x55555555u);
+}
+
 TEST_F(CpuMmu, CrossPageAccessNeedsBothPages) {
   // The last 2 bytes of page 0 and the first 2 of page 1 (read-only): a
   // supervisor write with WP faults on the second page and writes nothing.

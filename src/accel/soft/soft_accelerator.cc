@@ -33,10 +33,12 @@ SoftVcpu::~SoftVcpu() {
   log_info(
       "soft vCPU {}: {} instructions in {} blocks ({:.2f}% entered by chaining), {} "
       "exceptions, {} interrupts; block cache {:.2f}% hits of {} lookups ({} blocks, {} records, "
-      "{} KiB, {} invalidated by stores, {} flushes); TLB {:.2f}% hits",
+      "{} KiB, {} invalidated by stores, {} flushes); TLB {} misses ({:.2f}% of the lookups "
+      "outside translated code hit)",
       id_, s.instructions.get(), s.blocks, rate(s.chain_hits, s.blocks - s.chain_hits),
       s.exceptions, s.interrupts.get(), rate(b.hits, b.misses), b.hits + b.misses, b.blocks,
-      b.records, b.bytes / 1024, b.invalidations, b.flushes, rate(s.tlb_hits, s.tlb_misses));
+      b.records, b.bytes / 1024, b.invalidations, b.flushes, s.tlb_misses,
+      rate(s.tlb_hits, s.tlb_misses));
   if (const cpu::JitStats* j = cpu_.jit_stats())
     log_info(
         "soft vCPU {} translating tier: {} blocks translated ({:.2f}% of their records inline, "

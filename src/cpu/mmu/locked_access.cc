@@ -28,12 +28,13 @@ Cpu::Locked Cpu::lock_operand(unsigned sreg, uint64_t offset, unsigned size, uin
   } else {
     ++stats_.tlb_misses;
     uint64_t gpa;
-    if (!translate(linear, Access::kWrite, user, &gpa)) return Locked::kFault;
+    bool global;
+    if (!translate(linear, Access::kWrite, user, &gpa, &global)) return Locked::kFault;
     uint64_t page = gpa & ~0xFFFull;
     uint8_t* base = bus_->ram(page);
     if (!base) return Locked::kSlow;  // MMIO: the slow path goes to the bus
     if (!blocks_.page_has_code(page) && !(data_bp_ && page_has_data_breakpoint(linear)))
-      tlb_.fill(Access::kWrite, linear, user, base, page);
+      tlb_.fill(Access::kWrite, linear, user, base, page, global);
     note_data_access(linear, size, true);
     if (blocks_.page_has_code(page)) note_code_write(gpa, size);
     *host = base + (gpa & 0xFFF);

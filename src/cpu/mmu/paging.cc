@@ -185,14 +185,15 @@ bool Cpu::read_linear_slow(uint64_t linear, unsigned size, uint64_t* value, Acce
                            bool user) {
   ++stats_.tlb_misses;
   uint64_t gpa;
-  if (!translate(linear, kind, user, &gpa)) return false;
+  bool global;
+  if (!translate(linear, kind, user, &gpa, &global)) return false;
   unsigned first = 0x1000 - (linear & 0xFFF);
   if (size <= first) {
     uint64_t page = gpa & ~0xFFFull;
     if (uint8_t* host = bus_->ram(page)) {
       if ((kind != Access::kWrite || !blocks_.page_has_code(page)) &&
           !(data_bp_ && page_has_data_breakpoint(linear)))
-        tlb_.fill(kind, linear, user, host, page);
+        tlb_.fill(kind, linear, user, host, page, global);
     }
     if (kind != Access::kExec) note_data_access(linear, size, kind == Access::kWrite);
     return phys_read(gpa, size, value);
@@ -214,13 +215,14 @@ bool Cpu::read_linear_slow(uint64_t linear, unsigned size, uint64_t* value, Acce
 bool Cpu::write_linear_slow(uint64_t linear, unsigned size, uint64_t value, bool user) {
   ++stats_.tlb_misses;
   uint64_t gpa;
-  if (!translate(linear, Access::kWrite, user, &gpa)) return false;
+  bool global;
+  if (!translate(linear, Access::kWrite, user, &gpa, &global)) return false;
   unsigned first = 0x1000 - (linear & 0xFFF);
   if (size <= first) {
     uint64_t page = gpa & ~0xFFFull;
     if (uint8_t* host = bus_->ram(page)) {
       if (!blocks_.page_has_code(page) && !(data_bp_ && page_has_data_breakpoint(linear)))
-        tlb_.fill(Access::kWrite, linear, user, host, page);
+        tlb_.fill(Access::kWrite, linear, user, host, page, global);
     }
     note_data_access(linear, size, true);
     return phys_write(gpa, size, value);

@@ -53,12 +53,18 @@ class Tlb {
     e.gpa_page = gpa_page;
     e.global = global;
   }
-  // Drops every entry. A CR3 load (`keep_global`) leaves global mappings
-  // as they were: the entries go, but global_epoch() stays.
+  // Drops every entry; a CR3 load (`keep_global`) keeps the global ones, as
+  // a CPU does (and global_epoch() stays).
   void flush(bool keep_global = false) {
-    for (auto& t : tables_) t.fill(TlbEntry{});
+    if (keep_global) {
+      for (auto& t : tables_)
+        for (TlbEntry& e : t)
+          if (!e.global) e = TlbEntry{};
+    } else {
+      for (auto& t : tables_) t.fill(TlbEntry{});
+      ++global_epoch_;
+    }
     ++epoch_;
-    if (!keep_global) ++global_epoch_;
   }
   // INVLPG: drops `linear`'s page from every table (both privileges).
   void flush_page(uint64_t linear) {
