@@ -27,7 +27,7 @@ static_assert(sizeof(TlbEntry) == 32);
 
 class Tlb {
  public:
-  static constexpr unsigned kEntries = 256;
+  static constexpr unsigned kEntries = 1024;
 
   static uint64_t tag_of(uint64_t linear, bool user) {
     return (linear & ~0xFFFull) | (user ? 1 : 0);
