@@ -28,6 +28,7 @@ struct Options {
   std::vector<std::string> disks;
   std::vector<std::string> nets;
   std::optional<std::string> balloon;  // --balloon given (maybe with no value)
+  bool jit_given = false;              // --jit given (it then overrides VESSEL_JIT)
   int cpus = 1;
   bool debug_exit = false, rng = false, reboot = false, probe_accel = false, verbose = false,
        quiet = false;
@@ -99,6 +100,7 @@ void merge_config_file(const ConfigFileValues& f, const CLI::App& app, Options& 
   take("--memory", f.memory, o.memory);
   take("--accel", f.accel, o.accel);
   take("--jit", f.jit, o.jit);
+  if (f.jit) o.jit_given = true;
   take("--kernel-format", f.kernel_format, o.kernel_format);
   take("--load-addr", f.load_addr, o.load_addr);
   take("--console", f.console, o.console);
@@ -125,7 +127,7 @@ int run(const Options& o) {
   auto jit_on = parse_jit_switch(o.jit);
   if (!jit_on.ok()) return fail(jit_on.error());
   cpu::JitOptions jit = cpu::JitOptions::from_env();
-  if (!*jit_on) jit.enabled = false;
+  if (o.jit_given) jit.enabled = *jit_on;
 
   for (bool first = true;; first = false) {
     auto selection = select_accelerator(*choice, jit);
@@ -173,7 +175,7 @@ int main(int argc, char** argv) {
   app.add_option("--accel", o.accel, "accelerator: auto, kvm or soft")->capture_default_str();
   app.add_option("--jit", o.jit,
                  "the software CPU's translating tier: on (hot code compiled to host code) or off "
-                 "(interpreter only)")
+                 "(interpreter only); given, it overrides VESSEL_JIT")
       ->capture_default_str();
   app.add_flag("--debug-exit", o.debug_exit,
                "add a debug-exit port at 0xf4: a write of v ends vessel with status (v << 1) | 1");
@@ -232,6 +234,7 @@ int main(int argc, char** argv) {
     vessel::log_error("{} (see vessel --help)", e.what());
     return 1;
   }
+  o.jit_given = app.count("--jit") > 0;
   if (o.verbose) vessel::set_log_level(vessel::LogLevel::kInfo);
   if (o.quiet) vessel::set_log_level(vessel::LogLevel::kError);
   if (!o.config.empty()) {
