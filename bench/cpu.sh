@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# CPU speed benchmark (issue 4, "Speed"): guest instructions per second of
+# CPU speed benchmark (issues 4 and 8): guest instructions per second of
 # vessel's software CPU beside QEMU's TCG, on a hot loop guest and a cold
 # straight-code guest (bench/guests), in one run. Prints a table with the
-# vessel/QEMU ratios and the targets (hot >= 0.15x QEMU, cold >= 1.0x QEMU).
+# vessel/QEMU ratios and the targets (hot >= 1.0x QEMU, cold >= 1.0x QEMU).
 # Start-up is subtracted: each guest also runs told to do no work.
 #
 # Usage: bench/cpu.sh [BUILD_DIR]        (default build; `make bench-cpu` runs it)
