@@ -1,6 +1,7 @@
 #include "virtio/virtio_blk.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "devices/register_bytes.h"
@@ -13,11 +14,17 @@ namespace vb = virtio_blk;
 // A request in flight: what the engine needs, and what the device needs to
 // answer the chain when it comes back.
 struct VirtioBlk::Request : IoRequest {
-  uint16_t head = 0;
-  uint64_t status_gpa = 0;
-  uint32_t used = 0;                // bytes written to the writable buffers with the status
-  uint32_t type = 0;                // the request type (statistics)
-  uint64_t bytes = 0;               // data bytes (statistics)
+  // One chain's answer.
+  struct Chain {
+    uint16_t head = 0;
+    uint64_t status_gpa = 0;
+    uint32_t used = 0;   // bytes written to the writable buffers with the status
+    uint32_t type = 0;   // the request type (statistics)
+    uint64_t bytes = 0;  // data bytes (statistics)
+  };
+  Chain chain;
+  std::vector<Chain> merged;        // chains merged into this transfer (VirtioBlk::merge)
+  uint64_t sector = 0;              // IN/OUT: the first sector
   std::vector<VirtqBuffer> filled;  // IN: the guest buffers the read fills (note_write)
 };
 
@@ -120,6 +127,7 @@ std::unique_ptr<VirtioBlk::Request> VirtioBlk::new_request() {
   std::unique_ptr<Request> r = std::move(free_.back());
   free_.pop_back();
   r->clear();
+  r->merged.clear();
   r->filled.clear();
   return r;
 }
@@ -154,7 +162,7 @@ std::vector<std::pair<std::string, uint64_t>> VirtioBlk::counters() const {
   return {{"read_ops", stats_.read_ops},   {"read_bytes", stats_.read_bytes},
           {"write_ops", stats_.write_ops}, {"write_bytes", stats_.write_bytes},
           {"flush_ops", stats_.flush_ops}, {"discard_ops", stats_.discard_ops},
-          {"errors", stats_.errors}};
+          {"errors", stats_.errors},       {"merged_ops", stats_.merged_ops}};
 }
 
 Status VirtioBlk::finish(Virtqueue& vq, uint16_t head, uint64_t status_gpa, uint32_t used,
@@ -173,11 +181,15 @@ Status VirtioBlk::complete_finished(Virtqueue& vq) {
     if (ok) {
       for (const VirtqBuffer& b : req->filled) vq.memory().note_write(b.gpa, b.len);
     }
-    count(req->type, req->bytes, ok);
-    if (result.ok()) {
-      result = finish(vq, req->head, req->status_gpa, ok ? req->used : 1,
-                      ok ? vb::kStatusOk : vb::kStatusIoErr);
-    }
+    auto answer = [&](const Request::Chain& c) {
+      count(c.type, c.bytes, ok);
+      if (result.ok()) {
+        result = finish(vq, c.head, c.status_gpa, ok ? c.used : 1,
+                        ok ? vb::kStatusOk : vb::kStatusIoErr);
+      }
+    };
+    answer(req->chain);
+    for (const Request::Chain& c : req->merged) answer(c);
     req->clear();
     free_.emplace_back(static_cast<Request*>(done.release()));
   }
@@ -187,12 +199,57 @@ Status VirtioBlk::complete_finished(Virtqueue& vq) {
 
 Status VirtioBlk::process_queue(uint16_t, Virtqueue& vq) {
   VESSEL_TRY(complete_finished(vq));
+  // The last read or write started, held back while the next chain may
+  // continue it.
+  std::unique_ptr<Request> held;
+  Status result = ok_status();
   for (;;) {
     auto got = vq.pop(chain_);
-    if (!got.ok()) return got.error();
-    if (!*got) return ok_status();
-    VESSEL_TRY(start_request(vq));
+    if (!got.ok() || !*got) {
+      if (!got.ok()) result = got.error();
+      break;
+    }
+    auto req = start_request(vq);
+    if (!req.ok()) {
+      result = req.error();
+      break;
+    }
+    if (!*req) continue;  // answered at once
+    if (held && merge(*held, **req)) {
+      free_.push_back(std::move(*req));
+      continue;
+    }
+    if (held) engine_->submit(std::move(held));
+    held = std::move(*req);
   }
+  if (held) engine_->submit(std::move(held));
+  return result;
+}
+
+bool VirtioBlk::merge(Request& held, Request& next) {
+  bool io = held.op == IoRequest::Op::kRead || held.op == IoRequest::Op::kWrite;
+  uint64_t held_bytes = held.chain.bytes;
+  for (const Request::Chain& c : held.merged) held_bytes += c.bytes;
+  if (!io || next.op != held.op || held.runs.empty() || next.runs.empty() ||
+      next.sector != held.sector + held_bytes / kSector ||
+      held.iov.size() + next.iov.size() > IOV_MAX ||
+      held_bytes + next.chain.bytes > kMaxRequestBytes) {
+    return false;
+  }
+  // The file runs, the boundary's two joined where they are contiguous.
+  auto run = next.runs.begin();
+  BlockRun& last = held.runs.back();
+  if (last.host_offset == BlockRun::kZero ? run->host_offset == BlockRun::kZero
+                                          : run->host_offset == last.host_offset + last.length) {
+    last.length += run->length;
+    ++run;
+  }
+  held.runs.insert(held.runs.end(), run, next.runs.end());
+  held.iov.insert(held.iov.end(), next.iov.begin(), next.iov.end());
+  held.filled.insert(held.filled.end(), next.filled.begin(), next.filled.end());
+  held.merged.push_back(next.chain);
+  ++stats_.merged_ops;
+  return true;
 }
 
 Expected<uint8_t> VirtioBlk::segments_request(Virtqueue& vq, uint32_t type, Request& req) {
@@ -236,7 +293,7 @@ Expected<uint8_t> VirtioBlk::segments_request(Virtqueue& vq, uint32_t type, Requ
   return vb::kStatusOk;
 }
 
-Status VirtioBlk::start_request(Virtqueue& vq) {
+Expected<std::unique_ptr<VirtioBlk::Request>> VirtioBlk::start_request(Virtqueue& vq) {
   GuestMemory& mem = vq.memory();
   uint16_t head = chain_.head();
   // The status byte: the last byte of the last non-empty writable buffer.
@@ -251,9 +308,10 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
     }
   }
   if (!have_status) return make_error("block request {} has no writable status byte", head);
-  auto answer = [&](uint8_t status, uint32_t used = 1) {
+  auto answer = [&](uint8_t status, uint32_t used = 1) -> Expected<std::unique_ptr<Request>> {
     if (status != vb::kStatusOk) ++stats_.errors;
-    return finish(vq, head, status_gpa, used, status);
+    VESSEL_TRY(finish(vq, head, status_gpa, used, status));
+    return std::unique_ptr<Request>{};
   };
   if (chain_.readable_bytes() < 16) return answer(vb::kStatusIoErr);
   uint8_t hdr[16];
@@ -267,11 +325,7 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
   uint64_t sectors = image_->size() / kSector;
 
   std::unique_ptr<Request> req = new_request();
-  req->head = head;
-  req->status_gpa = status_gpa;
-  req->used = 1;
-  req->type = type;
-  req->bytes = 0;
+  req->chain = {head, status_gpa, 1, type, 0};
   switch (type) {
     case vb::kTypeIn:
     case vb::kTypeOut: {
@@ -288,8 +342,9 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
                     : add_buffers(mem, chain_.readable(), 16, len, req->iov, nullptr);
       if (!s.ok()) return answer(vb::kStatusIoErr);
       req->op = in ? IoRequest::Op::kRead : IoRequest::Op::kWrite;
-      req->used = static_cast<uint32_t>((in ? len : 0) + 1);
-      req->bytes = len;
+      req->chain.used = static_cast<uint32_t>((in ? len : 0) + 1);
+      req->chain.bytes = len;
+      req->sector = sector;
       break;
     }
     case vb::kTypeFlush:
@@ -314,8 +369,7 @@ Status VirtioBlk::start_request(Virtqueue& vq) {
     default:
       return answer(vb::kStatusUnsupp);
   }
-  engine_->submit(std::move(req));
-  return ok_status();
+  return req;
 }
 
 }  // namespace vessel

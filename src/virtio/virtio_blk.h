@@ -105,15 +105,21 @@ class VirtioBlk : public VirtioDevice {
   uint64_t in_flight() const { return engine_->in_flight(); }
   BlockImage& image() { return *image_; }
   // read_ops/bytes, write_ops/bytes, flush_ops, discard_ops (discard and
-  // write-zeroes), errors (requests answered IOERR or UNSUPP).
+  // write-zeroes), errors (requests answered IOERR or UNSUPP), merged_ops
+  // (reads and writes done as part of the transfer of the one before).
   std::vector<std::pair<std::string, uint64_t>> counters() const override;
 
  private:
   struct Request;
 
   VirtioBlk(std::unique_ptr<BlockImage> image, std::string id);
-  // Starts the chain in chain_ (or answers it at once).
-  Status start_request(Virtqueue& vq);
+  // The request for the chain in chain_, or nullptr where it was answered
+  // at once.
+  Expected<std::unique_ptr<Request>> start_request(Virtqueue& vq);
+  // Appends `next` to `held` when both read, or both write, and `next`
+  // starts where `held` ends (one host transfer for both, as the guest
+  // splits a large transfer at kSegMax buffers); false otherwise.
+  bool merge(Request& held, Request& next);
   Status finish(Virtqueue& vq, uint16_t head, uint64_t status_gpa, uint32_t used, uint8_t status);
   Status complete_finished(Virtqueue& vq);
   void count(uint32_t type, uint64_t bytes, bool ok);
@@ -128,7 +134,8 @@ class VirtioBlk : public VirtioDevice {
   std::vector<std::unique_ptr<IoRequest>> finished_;
   std::vector<std::unique_ptr<Request>> free_;
   struct Stats {
-    Counter read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors;
+    Counter read_ops, read_bytes, write_ops, write_bytes, flush_ops, discard_ops, errors,
+        merged_ops;
   } stats_;
 };
 

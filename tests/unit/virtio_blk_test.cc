@@ -237,6 +237,58 @@ TEST_P(VirtioBlkModes, WriteZeroesAndDiscard) {
   EXPECT_EQ(file.read(15 * 512, 512), std::vector<uint8_t>(512, 0));  // still zeroed
 }
 
+// Chains that continue the read (or write) before them, available at one
+// notification, become one host transfer; each chain is answered.
+TEST_P(VirtioBlkModes, AdjacentRequestsShareOneTransfer) {
+  make_param();
+  auto merged = [&] {
+    for (const auto& [name, value] : blk->counters())
+      if (name == "merged_ops") return value;
+    ADD_FAILURE() << "no merged_ops counter";
+    return uint64_t{0};
+  };
+  // Chain i at descriptors 3i..3i+2: header, 1 KiB of data, status.
+  auto chain = [&](uint16_t i, uint32_t type, uint64_t sector) {
+    uint64_t hdr = kHdr + i * 16, data = kData + i * 0x1000, st = kStatus + i;
+    header(hdr, type, sector);
+    bool in = type == vb::kTypeIn;
+    if (!in) fill(data, 1024, static_cast<uint8_t>(0x30 + i));
+    ring->set_desc(3 * i, hdr, 16, virtio::kDescFlagNext, 3 * i + 1);
+    ring->set_desc(3 * i + 1, data, 1024, virtio::kDescFlagNext | (in ? virtio::kDescFlagWrite : 0),
+                   3 * i + 2);
+    ring->set_desc(3 * i + 2, st, 1, virtio::kDescFlagWrite, 0);
+    ring->publish(3 * i);
+  };
+  // Reads of sectors 10-11 and 12-13 (merged), 20-21 (not adjacent), then
+  // writes of 40-41 and 42-43 (merged; a read does not join a write).
+  chain(0, vb::kTypeIn, 10);
+  chain(1, vb::kTypeIn, 12);
+  chain(2, vb::kTypeIn, 20);
+  chain(3, vb::kTypeOut, 40);
+  chain(4, vb::kTypeOut, 42);
+  wr(VirtioPciDevice::kNotifyOffset, 2, 0);
+  vdev->process_notifications();
+  blk->wait_for_io();
+  vdev->process_notifications();
+  ASSERT_EQ(ring->used_idx(), 5);
+  std::vector<bool> answered(5);
+  for (uint16_t k = 0; k < 5; ++k) {
+    uint16_t i = ring->used_id(k) / 3;
+    ASSERT_LT(i, 5);
+    answered[i] = true;
+    EXPECT_EQ(ring->used_len(k), i < 3 ? 1025u : 1u) << "chain " << i;
+    EXPECT_EQ(*mem->read_obj<uint8_t>(kStatus + i), vb::kStatusOk) << "chain " << i;
+  }
+  EXPECT_EQ(answered, std::vector<bool>(5, true));
+  EXPECT_EQ(merged(), 2u);
+  EXPECT_EQ(guest(kData, 1024), file.read(10 * 512, 1024));
+  EXPECT_EQ(guest(kData + 0x1000, 1024), file.read(12 * 512, 1024));
+  EXPECT_EQ(guest(kData + 0x2000, 1024), file.read(20 * 512, 1024));
+  EXPECT_EQ(file.read(40 * 512, 1024), guest(kData + 0x3000, 1024));
+  EXPECT_EQ(file.read(42 * 512, 1024), guest(kData + 0x4000, 1024));
+  EXPECT_TRUE(file_is_original(44 * 512, 512));
+}
+
 TEST_P(VirtioBlkModes, MisalignedGuestBuffers) {
   // cache=none with a 4 KiB direct-I/O alignment: odd guest addresses and
   // 512-byte sectors must bounce, never fail.
