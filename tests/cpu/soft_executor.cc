@@ -183,14 +183,7 @@ Expected<ExecResult> SoftCpuExecutor::run(std::span<const uint8_t> code, const U
       // A soft interrupt (INT3, INTO, INT1) was delivered: report its vector
       // and the user state from the frame (RIP after the instruction).
       out.vector = static_cast<int>(c.rip - kHandlerBase);
-      uint64_t sp = c.gpr[cpu::kRsp];
-      uint64_t frame[4];  // RIP, CS, RFLAGS, RSP
-      if (sp < kKernelStackTop - 0x1000 || sp + sizeof(frame) > kKernelStackTop)
-        return make_error("soft executor: interrupt frame at {:#x}", sp);
-      std::memcpy(frame, bus_->mem.data() + sys_phys(sp), sizeof(frame));
-      c.rip = frame[0];
-      c.set_rflags(frame[2]);
-      c.gpr[cpu::kRsp] = frame[3];
+      if (Status st = return_from_frame(c.gpr[cpu::kRsp]); !st.ok()) return st.error();
       break;
     }
   }
@@ -224,7 +217,14 @@ Status SoftCpuExecutor::run_translated(uint64_t end, ExecResult& out) {
   // The frame: [error code,] RIP, CS, RFLAGS, RSP, SS.
   bool error_code = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
                     vector == 29 || vector == 30;
-  uint64_t sp = c.gpr[cpu::kRsp] + (error_code ? 8 : 0);
+  VESSEL_TRY(return_from_frame(c.gpr[cpu::kRsp] + (error_code ? 8 : 0)));
+  // The UD2 after the code: the code ran to its end.
+  out.vector = vector == 6 && c.rip == end ? kNoException : vector;
+  return {};
+}
+
+Status SoftCpuExecutor::return_from_frame(uint64_t sp) {
+  cpu::Cpu& c = *cpu_;
   uint64_t frame[4];  // RIP, CS, RFLAGS, RSP
   if (sp < kKernelStackTop - 0x1000 || sp + sizeof(frame) > kKernelStackTop)
     return make_error("soft executor: exception frame at {:#x}", sp);
@@ -232,8 +232,6 @@ Status SoftCpuExecutor::run_translated(uint64_t end, ExecResult& out) {
   c.rip = frame[0];
   c.set_rflags(frame[2]);
   c.gpr[cpu::kRsp] = frame[3];
-  // The UD2 after the code: the code ran to its end.
-  out.vector = vector == 6 && frame[0] == end ? kNoException : vector;
   return {};
 }
 

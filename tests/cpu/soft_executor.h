@@ -43,6 +43,8 @@ class SoftCpuExecutor : public EmulatedExecutor {
   void build_machine();
   // Mode::kTranslated: runs the machine to the HLT an exception reaches.
   Status run_translated(uint64_t end, ExecResult& out);
+  // The user state an exception's frame at `sp` saved (RIP, RFLAGS, RSP).
+  Status return_from_frame(uint64_t sp);
 
   std::unique_ptr<Bus> bus_;
   std::unique_ptr<cpu::Cpu> cpu_;
