@@ -305,7 +305,7 @@ CpuExit Cpu::run_loop(const std::atomic<bool>& stop) {
       // A block fetched at this address while the mapping stayed the same
       // (the jump cache), else the page walk and the block cache.
       JumpCacheEntry& entry = jump_entry(linear);
-      block = jump_cached(linear, epochs);
+      block = remembered(entry, linear, epochs);
       if (!block) {
         bool global;
         block = fetch_block(&global);
