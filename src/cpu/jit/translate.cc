@@ -330,6 +330,11 @@ class Translator : public Xbyak::CodeGenerator {
   void emit_spill(bool clear_lazy = true) {
     seto(al);
     lahf();
+    store_flags(clear_lazy);
+  }
+  // AX (AL: OF as 0 or 1, AH: as LAHF leaves it) into the Cpu as its
+  // materialized flags, marked not lazy where `clear_lazy`.
+  void store_flags(bool clear_lazy) {
     mov(word[rbx + a_.flags_word], ax);
     if (clear_lazy) mov(byte[rbx + a_.flags_lazy], 0);
   }
@@ -715,8 +720,7 @@ class Translator : public Xbyak::CodeGenerator {
             and_(al, 1);
           }
         }
-        mov(word[rbx + a_.flags_word], ax);
-        if (!mem_known_) mov(byte[rbx + a_.flags_lazy], 0);
+        store_flags(!mem_known_);
         host_valid_ = mem_stale_ = false;
         mem_known_ = true;
         return;
