@@ -86,12 +86,10 @@ check "debug-exit 5 exits 11" 11 "debug-exit" debugexit --debug-exit -v
 if [ "$accel" = soft ]; then
   # -v reports the translating tier when it is on; --jit overrides VESSEL_JIT.
   VESSEL_JIT=off check "--jit on overrides VESSEL_JIT=off" 0 "translating tier" poweroff --jit on -v
+  VESSEL_JIT=always check "--jit off turns the tier off" 0 "" poweroff --jit off -v
   if grep -q "translating tier" "$work/err"; then
-    VESSEL_JIT=always check "--jit off turns the tier off" 0 "" poweroff --jit off -v
-    if grep -q "translating tier" "$work/err"; then
-      echo "FAIL: --jit off: the translating tier still ran"
-      failed=$((failed + 1))
-    fi
+    echo "FAIL: --jit off: the translating tier still ran"
+    failed=$((failed + 1))
   fi
 fi
 # Some nested KVMs cannot deliver the exception at all ("KVM internal error",
