@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace vessel {
 namespace {
@@ -101,6 +102,7 @@ ApiServer::~ApiServer() {
 }
 
 void ApiServer::serve() {
+  set_thread_name("vessel-api");
   for (;;) {
     pollfd fds[2] = {{listen_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "base/thread_name.h"
+
 namespace vessel {
 
 void run_request_sync(BlockImage& image, IoRequest& req, std::mutex& rmw_mu) {
@@ -59,6 +61,7 @@ void ThreadIoEngine::start(std::unique_ptr<IoRequest> req) {
 }
 
 void ThreadIoEngine::worker() {
+  set_thread_name("vessel-blk-io");
   for (;;) {
     std::unique_ptr<IoRequest> req;
     {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/event_loop.h"
+#include "base/thread_name.h"
 #include "block/thread_io_engine.h"
 
 namespace vessel {
@@ -211,6 +212,7 @@ void UringIoEngine::drain() {
 }
 
 void UringIoEngine::helper() {
+  set_thread_name("vessel-blk-aux");
   for (;;) {
     std::unique_ptr<IoRequest> req;
     {

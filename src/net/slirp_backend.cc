@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace vessel {
 
@@ -253,6 +254,7 @@ uint32_t SlirpBackend::run_timers(uint32_t cap) {
 }
 
 void SlirpBackend::run() {
+  set_thread_name("vessel-slirp");
   while (!stop_.load()) {
     // Frames from the guest, then slirp's timers and sockets.
     while (tx_.pop_swap(tx_frame_)) {

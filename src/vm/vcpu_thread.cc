@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace vessel {
 
@@ -135,6 +136,7 @@ bool VcpuThread::handle_messages() {
 }
 
 void VcpuThread::main(std::optional<BootImage> boot) {
+  set_thread_name(fmt::format("vessel-vcpu{}", id_));
   auto fail_start = [this](Error e) {
     std::lock_guard lock(mu_);
     start_error_ = std::move(e);

@@ -11,6 +11,7 @@
 
 #include "api/api_routes.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "net/slirp_backend.h"
 #include "net/tap_backend.h"
 #include "pci/pci_bus.h"
@@ -237,7 +238,10 @@ Status Vm::start_threads() {
     stop_with(std::move(outcome));
   }));
   if (console_) VESSEL_TRY(console_->start());
-  loop_thread_ = std::thread([this] { loop_->run(); });
+  loop_thread_ = std::thread([this] {
+    set_thread_name("vessel-loop");
+    loop_->run();
+  });
 
   for (int i = 0; i < config_.cpus; i++) {
     auto t = std::make_unique<VcpuThread>(
