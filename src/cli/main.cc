@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
          "--net", o.nets,
          "add a virtio-net device (PCI): user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-"
          "[GUESTADDR]:GUESTPORT]...[,mac=MAC][,mtu=N] for user-mode networking (10.0.2.0/24, "
-         "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15; MTU 65520 by default), or "
+         "gateway 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15; MTU 16384 by default), or "
          "tap=NAME[,mac=MAC] "
          "for a host TAP interface; MAC defaults to 52:54:00:12:34:56; repeatable")
       ->allow_extra_args(false);
