@@ -240,9 +240,14 @@ Status VirtioNet::process_tx(Virtqueue& vq) {
 }
 
 std::vector<std::pair<std::string, uint64_t>> VirtioNet::counters() const {
-  return {{"rx_frames", stats_.rx_frames},   {"rx_bytes", stats_.rx_bytes},
-          {"rx_dropped", stats_.rx_dropped}, {"tx_frames", stats_.tx_frames},
-          {"tx_bytes", stats_.tx_bytes},     {"tx_dropped", stats_.tx_dropped}};
+  return {{"rx_frames", stats_.rx_frames},
+          {"rx_bytes", stats_.rx_bytes},
+          {"rx_dropped", stats_.rx_dropped},
+          {"tx_frames", stats_.tx_frames},
+          {"tx_bytes", stats_.tx_bytes},
+          {"tx_dropped", stats_.tx_dropped},
+          // Frames the backend dropped with its receive backlog full.
+          {"rx_backlog_dropped", backend_->rx_backlog().drops()}};
 }
 
 }  // namespace vessel

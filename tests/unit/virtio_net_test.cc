@@ -341,6 +341,14 @@ TEST_F(VirtioNetTest, TheBacklogIsBoundedAndCountsDrops) {
   for (size_t i = 0; i < NetBackend::kRxBacklogFrames + 5; i++) backend->inject(f);
   EXPECT_EQ(backend->rx_backlog().frames(), NetBackend::kRxBacklogFrames);
   EXPECT_EQ(backend->rx_backlog().drops(), 5u);
+  bool reported = false;
+  for (const auto& [name, value] : net().counters()) {
+    if (name == "rx_backlog_dropped") {
+      EXPECT_EQ(value, 5u);
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << "the drops are one of the device's counters";
 }
 
 TEST_F(VirtioNetTest, WithoutMergeableBuffersATooBigFrameIsDropped) {
