@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/stat.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,76 @@ void slice_iov(const std::vector<iovec>& iov, uint64_t pos, uint64_t len, std::v
 
 bool aligned_to(uint64_t v, uint32_t a) {
   return a <= 1 || v % a == 0;
+}
+
+void free_bounce(uint8_t* p) {
+  std::free(p);
+}
+
+// The coalescing buffers: kCoalesceBytes each, 2 MiB-aligned and offered to
+// transparent huge pages, made on first need and kept for the process.
+class CoalescePool {
+ public:
+  // A free buffer, or null when kCoalesceBuffers are in use (or mmap fails).
+  uint8_t* take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) {
+      if (made_ == kCoalesceBuffers) return nullptr;
+      uint8_t* p = make();
+      if (!p) return nullptr;
+      made_++;
+      free_.push_back(p);
+    }
+    uint8_t* p = free_.back();
+    free_.pop_back();
+    segments_++;
+    return p;
+  }
+  void give_back(uint8_t* p) {
+    std::lock_guard lock(mu_);
+    free_.push_back(p);
+  }
+  CoalescePoolStats stats() {
+    std::lock_guard lock(mu_);
+    return {made_ - free_.size(), made_, segments_};
+  }
+
+ private:
+  static uint8_t* make() {
+    const uintptr_t huge = 2u << 20;
+    void* raw = ::mmap(nullptr, kCoalesceBytes + huge, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+    uintptr_t aligned = (start + huge - 1) & ~(huge - 1);
+    if (aligned > start) ::munmap(raw, aligned - start);
+    uintptr_t end = aligned + kCoalesceBytes;
+    if (start + kCoalesceBytes + huge > end) {
+      ::munmap(reinterpret_cast<void*>(end), start + kCoalesceBytes + huge - end);
+    }
+    ::madvise(reinterpret_cast<void*>(aligned), kCoalesceBytes, MADV_HUGEPAGE);
+    return reinterpret_cast<uint8_t*>(aligned);
+  }
+
+  std::mutex mu_;
+  std::vector<uint8_t*> free_;
+  size_t made_ = 0;
+  uint64_t segments_ = 0;
+};
+
+CoalescePool& coalesce_pool() {
+  static CoalescePool* pool = new CoalescePool();  // outlives every request
+  return *pool;
+}
+
+void give_back_coalesce(uint8_t* p) {
+  coalesce_pool().give_back(p);
+}
+
+// Whether an aligned O_DIRECT segment of `length` bytes in the guest
+// buffers `slice` is worth coalescing.
+bool fragmented(const std::vector<iovec>& slice, uint64_t length) {
+  return length >= kCoalesceMinBytes && slice.size() * kCoalescePieceBytes > length;
 }
 
 // Reads until done; past the end of the file the rest reads as zero.
@@ -84,6 +155,10 @@ DirectAlign probe_direct_align(int fd) {
           static_cast<uint32_t>(BlockImage::kDirectAlign)};
 }
 
+CoalescePoolStats coalesce_pool_stats() {
+  return coalesce_pool().stats();
+}
+
 void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out) {
   for (const iovec& v : iov) {
     if (done >= v.iov_len) {
@@ -109,6 +184,35 @@ void copy_from_iov(const std::vector<iovec>& iov, uint8_t* dst) {
   }
 }
 
+namespace {
+
+// Plans the aligned run [offset, offset + length) of guest buffers `slice`
+// as coalesced segments of at most kCoalesceBytes; a piece that finds the
+// pool empty goes direct.
+void plan_coalesced(IoRequest& req, uint64_t offset, uint64_t length,
+                    const std::vector<iovec>& slice, bool write) {
+  std::vector<iovec> piece;
+  for (uint64_t at = 0; at < length; at += kCoalesceBytes) {
+    uint64_t n = std::min(kCoalesceBytes, length - at);
+    piece.clear();
+    slice_iov(slice, at, n, piece);
+    IoSegment& seg = req.segments.emplace_back();
+    seg.offset = offset + at;
+    seg.length = n;
+    uint8_t* buf = coalesce_pool().take();
+    if (!buf) {
+      seg.iov = piece;
+      continue;
+    }
+    seg.bounce = {buf, &give_back_coalesce};
+    seg.guest = piece;
+    seg.iov = {{buf, static_cast<size_t>(n)}};
+    if (write) copy_from_iov(seg.guest, buf);
+  }
+}
+
+}  // namespace
+
 Status plan_request(IoRequest& req, const DirectAlign& align) {
   bool write = req.op == IoRequest::Op::kWrite;
   req.segments.clear();
@@ -130,17 +234,21 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
       for (const iovec& v : slice) std::memset(v.iov_base, 0, v.iov_len);
       continue;
     }
-    IoSegment& seg = req.segments.emplace_back();
-    seg.offset = run.host_offset;
-    seg.length = run.length;
     bool aligned = true;
     if (align.direct()) {
-      aligned = aligned_to(seg.offset, align.offset) && aligned_to(seg.length, align.offset);
+      aligned = aligned_to(run.host_offset, align.offset) && aligned_to(run.length, align.offset);
       for (const iovec& v : slice) {
         aligned = aligned && aligned_to(reinterpret_cast<uintptr_t>(v.iov_base), align.memory) &&
                   aligned_to(v.iov_len, align.memory);
       }
     }
+    if (aligned && align.direct() && fragmented(slice, run.length)) {
+      plan_coalesced(req, run.host_offset, run.length, slice, write);
+      continue;
+    }
+    IoSegment& seg = req.segments.emplace_back();
+    seg.offset = run.host_offset;
+    seg.length = run.length;
     if (aligned) {
       seg.iov = slice;
       continue;
@@ -153,7 +261,7 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
     if (::posix_memalign(&raw, buf_align, end - start) != 0) {
       return make_error("out of memory for a {}-byte bounce buffer", end - start);
     }
-    seg.bounce.reset(static_cast<uint8_t*>(raw));
+    seg.bounce = {static_cast<uint8_t*>(raw), &free_bounce};
     seg.skip = run.host_offset - start;
     seg.guest = slice;
     seg.offset = start;

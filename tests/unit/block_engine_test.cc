@@ -187,6 +187,36 @@ TEST_P(EngineTest, UnsafeFlushCompletesAtOnce) {
   EXPECT_EQ(done[0]->error, 0);
 }
 
+// `pages` 4 KiB pages of `buf`, listed in a scrambled order (a guest's
+// scattered page cache or user buffer).
+std::vector<iovec> scattered_pages(TestBuffer& buf, size_t pages) {
+  std::vector<iovec> iov;
+  for (size_t i = 0; i < pages; i++) iov.push_back({buf.data + (i * 37 % pages) * 4096, 4096});
+  return iov;
+}
+
+TEST_P(EngineTest, ScatteredPagesRoundTripThroughTheCoalescingPool) {
+  constexpr size_t kPages = 128;  // 512 KiB in 4 KiB pieces: coalesced with O_DIRECT
+  TestBuffer w(kPages * 4096, 0), r(kPages * 4096, 0);
+  for (size_t i = 0; i < w.len; i++) w.data[i] = static_cast<uint8_t>(i * 7 + (i >> 12));
+  std::memset(r.data, 0xEE, r.len);
+  std::vector<iovec> w_iov = scattered_pages(w, kPages), r_iov = scattered_pages(r, kPages);
+  CoalescePoolStats before = coalesce_pool_stats();
+  EXPECT_EQ(run(rw(IoRequest::Op::kWrite, 65536, w_iov)), 0);
+  EXPECT_EQ(run(rw(IoRequest::Op::kRead, 65536, r_iov)), 0);
+  CoalescePoolStats after = coalesce_pool_stats();
+  // The file holds the pieces in list order; the read put them back.
+  auto on_disk = file.read(65536, kPages * 4096);
+  for (size_t i = 0; i < kPages; i++) {
+    ASSERT_EQ(std::memcmp(on_disk.data() + i * 4096, w_iov[i].iov_base, 4096), 0) << i;
+  }
+  EXPECT_EQ(std::memcmp(r.data, w.data, w.len), 0);
+  EXPECT_EQ(file.read(65535, 1)[0], disk_byte(65535));
+  bool direct = std::get<1>(GetParam()) == CacheMode::kNone;
+  EXPECT_EQ(after.segments - before.segments, direct ? 2u : 0u);
+  EXPECT_EQ(after.in_use, 0u) << "every buffer is back in the pool";
+}
+
 std::string param_name(const ::testing::TestParamInfo<EngineTest::ParamType>& info) {
   return std::string(aio_mode_name(std::get<0>(info.param))) + "_" +
          std::string(cache_mode_name(std::get<1>(info.param)));
@@ -198,6 +228,68 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(CacheMode::kNone, CacheMode::kWriteback,
                                          CacheMode::kWritethrough, CacheMode::kUnsafe)),
     param_name);
+
+TEST(CoalescePlanTest, LongSegmentsAreCutAndAnEmptyPoolGoesDirect) {
+  const DirectAlign align{512, 512};
+  ASSERT_EQ(coalesce_pool_stats().in_use, 0u);
+  // 3 MiB of scattered pages: a 2 MiB and a 1 MiB coalesced segment, the
+  // write's data copied in list order.
+  constexpr size_t kPages = 768;
+  TestBuffer buf(kPages * 4096, 0);
+  for (size_t i = 0; i < buf.len; i++) buf.data[i] = static_cast<uint8_t>(i >> 12);
+  IoRequest req;
+  req.op = IoRequest::Op::kWrite;
+  req.runs = {{kPages * 4096, 1 << 20}};
+  req.iov = scattered_pages(buf, kPages);
+  ASSERT_TRUE(plan_request(req, align).ok());
+  ASSERT_EQ(req.segments.size(), 2u);
+  EXPECT_EQ(req.segments[0].offset, 1u << 20);
+  EXPECT_EQ(req.segments[0].length, kCoalesceBytes);
+  EXPECT_EQ(req.segments[1].offset, (1u << 20) + kCoalesceBytes);
+  EXPECT_EQ(req.segments[1].length, kPages * 4096 - kCoalesceBytes);
+  for (const IoSegment& seg : req.segments) {
+    ASSERT_TRUE(seg.bounce);
+    ASSERT_EQ(seg.iov.size(), 1u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(seg.iov[0].iov_base) % (2u << 20), 0u);
+  }
+  for (size_t page = 0; page < kPages; page++) {
+    const IoSegment& seg = req.segments[page * 4096 / kCoalesceBytes];
+    const uint8_t* copied = seg.bounce.get() + (page * 4096) % kCoalesceBytes;
+    ASSERT_EQ(std::memcmp(copied, req.iov[page].iov_base, 4096), 0) << page;
+  }
+  EXPECT_EQ(coalesce_pool_stats().in_use, 2u);
+
+  // Few large pieces stay direct.
+  IoRequest whole;
+  whole.op = IoRequest::Op::kRead;
+  whole.runs = {{1 << 20, 0}};
+  whole.iov = {{buf.data, 1 << 19}, {buf.data + (1 << 19), 1 << 19}};
+  ASSERT_TRUE(plan_request(whole, align).ok());
+  ASSERT_EQ(whole.segments.size(), 1u);
+  EXPECT_FALSE(whole.segments[0].bounce);
+  EXPECT_EQ(whole.segments[0].iov.size(), 2u);
+
+  // With every buffer taken, a fragmented segment goes direct.
+  std::vector<IoRequest> more(kCoalesceBuffers);
+  for (IoRequest& r : more) {
+    r.op = IoRequest::Op::kRead;
+    r.runs = {{16 * 4096, 0}};
+    r.iov = scattered_pages(buf, 16);
+    ASSERT_TRUE(plan_request(r, align).ok());
+    ASSERT_EQ(r.segments.size(), 1u);
+  }
+  for (size_t i = 0; i < more.size(); i++) {
+    EXPECT_EQ(static_cast<bool>(more[i].segments[0].bounce), i + 2 < kCoalesceBuffers) << i;
+    if (!more[i].segments[0].bounce) {
+      EXPECT_EQ(more[i].segments[0].iov.size(), 16u);
+    }
+  }
+  EXPECT_EQ(coalesce_pool_stats().in_use, kCoalesceBuffers);
+  req.clear();
+  for (IoRequest& r : more) r.clear();
+  EXPECT_EQ(coalesce_pool_stats().in_use, 0u);
+  EXPECT_EQ(coalesce_pool_stats().made, kCoalesceBuffers);
+}
 
 TEST(AioModeTest, Parse) {
   EXPECT_EQ(*parse_aio_mode("threads"), AioMode::kThreads);
