@@ -41,17 +41,18 @@ void free_bounce(uint8_t* p) {
 }
 
 // The coalescing buffers: kCoalesceBytes each, 2 MiB-aligned and offered to
-// transparent huge pages, made on first need and kept for the process.
+// transparent huge pages, made on first need; kCoalesceIdle of them are
+// kept when unused, the rest unmapped.
 class CoalescePool {
  public:
   // A free buffer, or null when kCoalesceBuffers are in use (or mmap fails).
   uint8_t* take() {
     std::lock_guard lock(mu_);
     if (free_.empty()) {
-      if (made_ == kCoalesceBuffers) return nullptr;
+      if (mapped_ == kCoalesceBuffers) return nullptr;
       uint8_t* p = make();
       if (!p) return nullptr;
-      made_++;
+      mapped_++;
       free_.push_back(p);
     }
     uint8_t* p = free_.back();
@@ -61,11 +62,16 @@ class CoalescePool {
   }
   void give_back(uint8_t* p) {
     std::lock_guard lock(mu_);
-    free_.push_back(p);
+    if (free_.size() < kCoalesceIdle) {
+      free_.push_back(p);
+      return;
+    }
+    ::munmap(p, kCoalesceBytes);
+    mapped_--;
   }
   CoalescePoolStats stats() {
     std::lock_guard lock(mu_);
-    return {made_ - free_.size(), made_, segments_};
+    return {mapped_ - free_.size(), mapped_, segments_};
   }
 
  private:
@@ -87,7 +93,7 @@ class CoalescePool {
 
   std::mutex mu_;
   std::vector<uint8_t*> free_;
-  size_t made_ = 0;
+  size_t mapped_ = 0;
   uint64_t segments_ = 0;
 };
 

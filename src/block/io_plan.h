@@ -47,17 +47,20 @@ DirectAlign probe_direct_align(int fd);
 // Coalescing (above): a segment of at least kCoalesceMinBytes whose guest
 // pieces average under kCoalescePieceBytes; kCoalesceBytes per pool buffer
 // (a longer segment is cut into several), at most kCoalesceBuffers buffers
-// in the process (beyond, segments go direct).
+// in the process (beyond, segments go direct), of which at most
+// kCoalesceIdle stay mapped while unused (so a burst of parallel requests
+// does not leave 16 MiB behind).
 inline constexpr uint64_t kCoalesceMinBytes = 64 * 1024;
 inline constexpr uint64_t kCoalescePieceBytes = 32 * 1024;
 inline constexpr uint64_t kCoalesceBytes = 2 * 1024 * 1024;
 inline constexpr size_t kCoalesceBuffers = 8;
+inline constexpr size_t kCoalesceIdle = 2;
 
-// The pool's buffers in use and made (it never shrinks), and the segments
+// The pool's buffers in use and mapped (in use or idle), and the segments
 // coalesced so far, for tests.
 struct CoalescePoolStats {
   size_t in_use = 0;
-  size_t made = 0;
+  size_t mapped = 0;
   uint64_t segments = 0;
 };
 CoalescePoolStats coalesce_pool_stats();
