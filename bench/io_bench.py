@@ -79,13 +79,13 @@ def serve_blob(blob):
 
 
 def run_once(argv, timeout_s):
-    """Runs argv; returns ({marker: seconds since start}, exit status, hung, tail,
-    {marker: the rest of its line}) for lines with "IO-MARK marker ..."."""
+    """Runs argv; returns ({marker: the rest of its line} for the first line with
+    "IO-MARK marker ..." of each marker, exit status, hung, tail of the output)."""
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     fd = proc.stdout.fileno()
-    marks, values, pending, tail = {}, {}, b"", b""
+    marks, pending, tail = {}, b"", b""
     hung = False
     deadline = start + timeout_s
     while True:
@@ -97,7 +97,6 @@ def run_once(argv, timeout_s):
         if not readable:
             continue
         chunk = os.read(fd, 65536)
-        now = time.monotonic() - start
         if not chunk:
             break
         tail = (tail + chunk)[-4000:]
@@ -109,13 +108,12 @@ def run_once(argv, timeout_s):
             if at >= 0:
                 words = text[at + 8:].split(maxsplit=1)
                 if words:
-                    marks.setdefault(words[0], now)
-                    values.setdefault(words[0], words[1] if len(words) > 1 else "")
+                    marks.setdefault(words[0], words[1] if len(words) > 1 else "")
     if hung:
         os.killpg(proc.pid, signal.SIGKILL)
     status = proc.wait()
     proc.stdout.close()
-    return marks, status, hung, tail.decode("utf-8", "replace"), values
+    return marks, status, hung, tail.decode("utf-8", "replace")
 
 
 def guest_argv(vmm, args, cmdline):
@@ -176,12 +174,12 @@ def main():
             for vmm in vmms:
                 with open(image, "wb") as f:
                     f.truncate((args.disk_mib + 16) << 20)
-                marks, status, hung, tail, values = run_once(
+                marks, status, hung, tail = run_once(
                     vmm_argv(vmm, args, image, cmdline), args.timeout)
                 got = []
                 for step in STEPS:
                     try:
-                        t0, t1 = (int(v) for v in values.get(step, "").split())
+                        t0, t1 = (int(v) for v in marks.get(step, "").split())
                     except ValueError:
                         continue
                     a, b = t0 / 1e9, t1 / 1e9
