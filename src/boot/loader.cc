@@ -1,6 +1,7 @@
 #include "boot/loader.h"
 
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,29 +80,6 @@ Expected<DirectKernel> prepare_direct(std::span<const uint8_t> bzimage, uint64_t
   return k;
 }
 
-Expected<BootImage> load_bzimage_file(GuestMemory& memory, const LoadInputs& in,
-                                      KernelFormat format) {
-  if (format != KernelFormat::kBzImage) {
-    auto direct = prepare_direct(in.kernel, memory.size());
-    if (direct.ok()) {
-      LoadInputs vmlinux = in;
-      vmlinux.kernel = direct->vmlinux.elf;
-      auto image = load_pvh(memory, vmlinux, direct->elf, direct->entry);
-      if (!image.ok()) return with_context(image.error(), "bzImage payload loaded through PVH");
-      image->format = "bzImage payload, direct through PVH,";
-      return image;
-    }
-    if (format == KernelFormat::kDirect) {
-      return with_context(direct.error(), "bzImage, --kernel-format direct");
-    }
-    log_info(
-        "kernel: booting the bzImage through its own decompressor, as direct loading is "
-        "not possible: {}",
-        direct.error().message);
-  }
-  return labelled(load_bzimage(memory, in), "bzImage");
-}
-
 // The inputs for a Linux kernel loaded directly (not through its own
 // decompressor): the initrd decompressed on the host where it can be
 // (boot/initrd.h); `storage` keeps the decompressed bytes.
@@ -122,15 +100,41 @@ LoadInputs with_plain_initrd(const LoadInputs& in, uint64_t memory_size,
   return out;
 }
 
+Expected<BootImage> load_bzimage_file(GuestMemory& memory, const LoadInputs& in,
+                                      KernelFormat format) {
+  // --kernel-format bzimage boots the way a PC bootloader does: the kernel
+  // does all the decompressing itself.
+  if (format == KernelFormat::kBzImage) return labelled(load_bzimage(memory, in), "bzImage");
+  // The initrd is decompressed on a second thread while this one
+  // decompresses the kernel (on two cores, the shorter of the two is saved;
+  // where no thread can be made, the initrd waits for get()).
+  std::optional<HostBuffer> plain_initrd;
+  auto initrd_job = std::async(std::launch::async | std::launch::deferred,
+                               [&] { return with_plain_initrd(in, memory.size(), &plain_initrd); });
+  auto direct = prepare_direct(in.kernel, memory.size());
+  const LoadInputs inputs = initrd_job.get();
+  if (direct.ok()) {
+    LoadInputs vmlinux = inputs;
+    vmlinux.kernel = direct->vmlinux.elf;
+    auto image = load_pvh(memory, vmlinux, direct->elf, direct->entry);
+    if (!image.ok()) return with_context(image.error(), "bzImage payload loaded through PVH");
+    image->format = "bzImage payload, direct through PVH,";
+    return image;
+  }
+  if (format == KernelFormat::kDirect) {
+    return with_context(direct.error(), "bzImage, --kernel-format direct");
+  }
+  log_info(
+      "kernel: booting the bzImage through its own decompressor, as direct loading is "
+      "not possible: {}",
+      direct.error().message);
+  return labelled(load_bzimage(memory, inputs), "bzImage");
+}
+
 Expected<BootImage> load_recognised(GuestMemory& memory, const LoadInputs& in,
                                     KernelFormat format) {
   std::optional<HostBuffer> plain_initrd;
-  if (is_bzimage(in.kernel)) {
-    // --kernel-format bzimage boots the way a PC bootloader does: the kernel
-    // does all the decompressing itself.
-    if (format == KernelFormat::kBzImage) return load_bzimage_file(memory, in, format);
-    return load_bzimage_file(memory, with_plain_initrd(in, memory.size(), &plain_initrd), format);
-  }
+  if (is_bzimage(in.kernel)) return load_bzimage_file(memory, in, format);
   if (format == KernelFormat::kBzImage) {
     return make_error("--kernel-format bzimage, but the file has no 'HdrS' setup header");
   }
