@@ -90,11 +90,11 @@ def main():
     failures = []
     for run in range(args.runs):
         for vmm in vmms:
-            marks, status, hung, tail, values = run_once(guest_argv(vmm, args, cmdline), args.timeout)
+            marks, status, hung, tail = run_once(guest_argv(vmm, args, cmdline), args.timeout)
             got = []
             for step in STEPS:
                 try:
-                    t0, t1 = (float(x) for x in values.get(step, "").split())
+                    t0, t1 = (float(x) for x in marks.get(step, "").split())
                 except ValueError:
                     continue
                 results[vmm][step].append(t1 - t0)
