@@ -22,6 +22,7 @@ void IoRequest::clear() {
   call = nullptr;
   error = 0;
   segments.clear();
+  buffers.clear();
   segments_left = 0;
 }
 

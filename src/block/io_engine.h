@@ -11,7 +11,9 @@
 // at submission; with cache=none (O_DIRECT) runs whose buffers or offsets
 // are not aligned for direct I/O go through an aligned bounce buffer (a
 // read-modify-write of the partial blocks for writes), so no guest request
-// fails for its alignment. With cache=unsafe a flush completes at once.
+// fails for its alignment, and large runs scattered over many small guest
+// buffers are coalesced through a contiguous pool buffer (faster on the
+// host). With cache=unsafe a flush completes at once.
 //
 // Threading: submit() and take_completed() may be called from any thread,
 // drain() too (it waits for every submitted request, so nothing writes guest
@@ -58,6 +60,7 @@ struct IoRequest {
 
   // The engines' working state (io_plan.h).
   std::vector<IoSegment> segments;
+  std::vector<StageBuffer> buffers;  // the segments' bounce and pool buffers
   uint32_t segments_left = 0;
 };
 

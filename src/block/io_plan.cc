@@ -41,8 +41,8 @@ void free_bounce(uint8_t* p) {
 }
 
 // The coalescing buffers: kCoalesceBytes each, 2 MiB-aligned and offered to
-// transparent huge pages, made on first need; kCoalesceIdle of them are
-// kept when unused, the rest unmapped.
+// transparent huge pages, made on first need; kCoalesceIdle of them stay
+// mapped when the pool is idle.
 class CoalescePool {
  public:
   // A free buffer, or null when kCoalesceBuffers are in use (or mmap fails).
@@ -57,17 +57,24 @@ class CoalescePool {
     }
     uint8_t* p = free_.back();
     free_.pop_back();
-    segments_++;
     return p;
   }
+  // Returns a buffer; once none is in use, all but kCoalesceIdle are
+  // unmapped (trimming earlier would unmap and remap buffers while more
+  // than kCoalesceIdle requests keep coming).
   void give_back(uint8_t* p) {
     std::lock_guard lock(mu_);
-    if (free_.size() < kCoalesceIdle) {
-      free_.push_back(p);
-      return;
+    free_.push_back(p);
+    if (free_.size() < mapped_) return;
+    while (free_.size() > kCoalesceIdle) {
+      ::munmap(free_.back(), kCoalesceBytes);
+      free_.pop_back();
+      mapped_--;
     }
-    ::munmap(p, kCoalesceBytes);
-    mapped_--;
+  }
+  void count_segment() {
+    std::lock_guard lock(mu_);
+    segments_++;
   }
   CoalescePoolStats stats() {
     std::lock_guard lock(mu_);
@@ -106,8 +113,8 @@ void give_back_coalesce(uint8_t* p) {
   coalesce_pool().give_back(p);
 }
 
-// Whether an aligned O_DIRECT segment of `length` bytes in the guest
-// buffers `slice` is worth coalescing.
+// Whether an aligned O_DIRECT run of `length` bytes in the guest buffers
+// `slice` is worth coalescing.
 bool fragmented(const std::vector<iovec>& slice, uint64_t length) {
   return length >= kCoalesceMinBytes && slice.size() * kCoalescePieceBytes > length;
 }
@@ -133,8 +140,10 @@ int transfer(int fd, bool write, IoSegment& seg) {
     if (!write && static_cast<uint64_t>(n) < want) {
       struct stat st;
       if (::fstat(fd, &st) != 0) return errno;
-      if (seg.offset + seg.done + static_cast<uint64_t>(n) >= static_cast<uint64_t>(st.st_size)) {
-        // End of file: the rest reads as zero.
+      if (n == 0 ||
+          seg.offset + seg.done + static_cast<uint64_t>(n) >= static_cast<uint64_t>(st.st_size)) {
+        // End of file (or a read that makes no progress, as the io_uring
+        // engine treats it): the rest reads as zero.
         seg.done += static_cast<uint64_t>(n);
         rest.clear();
         advance_iov(seg.iov, seg.done, rest);
@@ -192,28 +201,41 @@ void copy_from_iov(const std::vector<iovec>& iov, uint8_t* dst) {
 
 namespace {
 
+// The pool buffer a request's coalesced runs are being packed into.
+struct Packing {
+  uint8_t* buf = nullptr;
+  uint64_t used = 0;
+};
+
 // Plans the aligned run [offset, offset + length) of guest buffers `slice`
-// as coalesced segments of at most kCoalesceBytes; a piece that finds the
-// pool empty goes direct.
-void plan_coalesced(IoRequest& req, uint64_t offset, uint64_t length,
+// as coalesced segments packed one after another into the request's pool
+// buffers (a run that does not fit in the rest of one continues in the
+// next); what finds the pool empty goes direct.
+void plan_coalesced(IoRequest& req, Packing& pack, uint64_t offset, uint64_t length,
                     const std::vector<iovec>& slice, bool write) {
-  std::vector<iovec> piece;
-  for (uint64_t at = 0; at < length; at += kCoalesceBytes) {
-    uint64_t n = std::min(kCoalesceBytes, length - at);
-    piece.clear();
-    slice_iov(slice, at, n, piece);
+  for (uint64_t at = 0; at < length;) {
+    if (!pack.buf || pack.used == kCoalesceBytes) {
+      pack = {coalesce_pool().take(), 0};
+      if (!pack.buf) {
+        IoSegment& seg = req.segments.emplace_back();
+        seg.offset = offset + at;
+        seg.length = length - at;
+        slice_iov(slice, at, length - at, seg.iov);
+        return;
+      }
+      req.buffers.push_back({pack.buf, &give_back_coalesce});
+    }
+    uint64_t n = std::min(kCoalesceBytes - pack.used, length - at);
     IoSegment& seg = req.segments.emplace_back();
     seg.offset = offset + at;
     seg.length = n;
-    uint8_t* buf = coalesce_pool().take();
-    if (!buf) {
-      seg.iov = piece;
-      continue;
-    }
-    seg.bounce = {buf, &give_back_coalesce};
-    seg.guest = piece;
-    seg.iov = {{buf, static_cast<size_t>(n)}};
-    if (write) copy_from_iov(seg.guest, buf);
+    slice_iov(slice, at, n, seg.guest);
+    seg.bounce = pack.buf + pack.used;
+    seg.iov = {{seg.bounce, static_cast<size_t>(n)}};
+    if (write) copy_from_iov(seg.guest, seg.bounce);
+    pack.used += n;
+    at += n;
+    coalesce_pool().count_segment();
   }
 }
 
@@ -222,6 +244,7 @@ void plan_coalesced(IoRequest& req, uint64_t offset, uint64_t length,
 Status plan_request(IoRequest& req, const DirectAlign& align) {
   bool write = req.op == IoRequest::Op::kWrite;
   req.segments.clear();
+  req.buffers.clear();
   uint64_t buffers = 0, runs = 0;
   for (const iovec& v : req.iov) buffers += v.iov_len;
   for (const BlockRun& r : req.runs) runs += r.length;
@@ -230,6 +253,7 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
   }
   uint64_t pos = 0;
   std::vector<iovec> slice;
+  Packing pack;
   for (const BlockRun& run : req.runs) {
     slice.clear();
     slice_iov(req.iov, pos, run.length, slice);
@@ -249,7 +273,7 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
       }
     }
     if (aligned && align.direct() && fragmented(slice, run.length)) {
-      plan_coalesced(req, run.host_offset, run.length, slice, write);
+      plan_coalesced(req, pack, run.host_offset, run.length, slice, write);
       continue;
     }
     IoSegment& seg = req.segments.emplace_back();
@@ -267,7 +291,8 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
     if (::posix_memalign(&raw, buf_align, end - start) != 0) {
       return make_error("out of memory for a {}-byte bounce buffer", end - start);
     }
-    seg.bounce = {static_cast<uint8_t*>(raw), &free_bounce};
+    req.buffers.push_back({static_cast<uint8_t*>(raw), &free_bounce});
+    seg.bounce = static_cast<uint8_t*>(raw);
     seg.skip = run.host_offset - start;
     seg.guest = slice;
     seg.offset = start;
@@ -275,7 +300,7 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
     seg.iov = {{raw, static_cast<size_t>(end - start)}};
     if (write) {
       seg.rmw = start != run.host_offset || end != run.host_offset + run.length;
-      if (!seg.rmw) copy_from_iov(seg.guest, seg.bounce.get());
+      if (!seg.rmw) copy_from_iov(seg.guest, seg.bounce);
     }
   }
   return ok_status();
@@ -284,12 +309,12 @@ Status plan_request(IoRequest& req, const DirectAlign& align) {
 void finish_request(IoRequest& req) {
   if (req.op != IoRequest::Op::kRead || req.error != 0) return;
   for (IoSegment& seg : req.segments) {
-    if (seg.bounce) copy_to_iov(seg.guest, seg.bounce.get() + seg.skip);
+    if (seg.bounce) copy_to_iov(seg.guest, seg.bounce + seg.skip);
   }
 }
 
 void merge_rmw(IoSegment& seg) {
-  copy_from_iov(seg.guest, seg.bounce.get() + seg.skip);
+  copy_from_iov(seg.guest, seg.bounce + seg.skip);
 }
 
 int run_segment_sync(int fd, bool write, IoSegment& seg, std::mutex& rmw_mu) {

@@ -7,15 +7,15 @@
 // the range (read-modify-write, serialized by the caller so two partial
 // writes of one block cannot undo each other).
 //
-// Also with O_DIRECT, a large aligned segment whose guest buffers are many
-// small pieces (a guest's 4 KiB pages, scattered) is coalesced: it moves
-// through a contiguous, huge-page-backed buffer of a process-wide pool,
-// copied on the host. The host block layer then builds one physical segment
-// for it instead of one per piece, and a device that pays per segment or
-// splits requests at its segment limit (virtio-blk: 254) reads and writes
-// far faster: measured on a VM host, 1 MiB preadv of 256 scattered pages
-// 815 MiB/s, the same into one buffer plus the copy out 2070 MiB/s
-// (pwritev 2530 against 3490).
+// Also with O_DIRECT, a large aligned run whose guest buffers are many small
+// pieces (a guest's 4 KiB pages, scattered) is coalesced: it moves through a
+// contiguous, huge-page-backed buffer of a process-wide pool, copied on the
+// host; one request's coalesced runs are packed into the same buffer. The
+// host block layer then builds one physical segment for a run instead of
+// one per piece, and a device that pays per segment or splits requests at
+// its segment limit (virtio-blk: 254) reads and writes far faster: measured
+// on a VM host, 1 MiB preadv of 256 scattered pages 815 MiB/s, the same into
+// one buffer plus the copy out 2070 MiB/s (pwritev 2530 against 3490).
 #pragma once
 
 #include <sys/uio.h>
@@ -32,6 +32,9 @@ namespace vessel {
 
 struct IoRequest;
 
+// A bounce buffer (freed) or a coalescing pool buffer (returned to the pool).
+using StageBuffer = std::unique_ptr<uint8_t, void (*)(uint8_t*)>;
+
 // What O_DIRECT needs: file offsets and lengths multiple of `offset`, buffer
 // addresses and lengths of `memory`. {0, 0}: no O_DIRECT, nothing to align.
 struct DirectAlign {
@@ -44,12 +47,12 @@ struct DirectAlign {
 // BlockImage::kDirectAlign where it does not say.
 DirectAlign probe_direct_align(int fd);
 
-// Coalescing (above): a segment of at least kCoalesceMinBytes whose guest
-// pieces average under kCoalescePieceBytes; kCoalesceBytes per pool buffer
-// (a longer segment is cut into several), at most kCoalesceBuffers buffers
-// in the process (beyond, segments go direct), of which at most
-// kCoalesceIdle stay mapped while unused (so a burst of parallel requests
-// does not leave 16 MiB behind).
+// Coalescing (above): a run of at least kCoalesceMinBytes whose guest pieces
+// average under kCoalescePieceBytes; kCoalesceBytes per pool buffer (a
+// request's runs beyond one buffer continue in another), at most
+// kCoalesceBuffers buffers in the process (beyond, runs go direct), of which
+// kCoalesceIdle stay mapped once none is in use (so a burst of parallel
+// requests does not leave 16 MiB behind).
 inline constexpr uint64_t kCoalesceMinBytes = 64 * 1024;
 inline constexpr uint64_t kCoalescePieceBytes = 32 * 1024;
 inline constexpr uint64_t kCoalesceBytes = 2 * 1024 * 1024;
@@ -69,9 +72,10 @@ struct IoSegment {
   uint64_t offset = 0;     // file offset of the transfer
   uint64_t length = 0;     // bytes of the transfer
   std::vector<iovec> iov;  // its buffers: guest RAM, or the bounce buffer
-  // Bounced and coalesced segments only (freed, or returned to the pool):
-  std::unique_ptr<uint8_t, void (*)(uint8_t*)> bounce{nullptr, nullptr};
-  uint64_t skip = 0;         // where the guest's bytes start in the bounce buffer
+  // Bounced and coalesced segments only: the buffer transferred (one of the
+  // request's `buffers`, or part of one), and
+  uint8_t* bounce = nullptr;
+  uint64_t skip = 0;         // where the guest's bytes start in it
   std::vector<iovec> guest;  // the guest's buffers for those bytes
   bool rmw = false;          // a write that must read the range first
   // Engine progress.

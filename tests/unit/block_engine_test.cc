@@ -217,6 +217,50 @@ TEST_P(EngineTest, ScatteredPagesRoundTripThroughTheCoalescingPool) {
   EXPECT_EQ(after.in_use, 0u) << "every buffer is back in the pool";
 }
 
+TEST_P(EngineTest, CoalescedRunsShareABufferAndReadZerosPastTheEnd) {
+  // One request: two scattered 64 KiB runs apart on the file (a qcow2
+  // image's clusters), the second crossing the end of the file.
+  constexpr size_t kPages = 32;
+  TestBuffer w(kPages * 4096, 0), r(kPages * 4096, 0);
+  for (size_t i = 0; i < w.len; i++) w.data[i] = static_cast<uint8_t>(i * 13 + (i >> 12));
+  std::memset(r.data, 0xEE, r.len);
+  constexpr uint64_t kFar = kDiskSize - 32 * 1024;
+  auto two_runs = [&](IoRequest::Op op, TestBuffer& buf) {
+    auto req = rw(op, 0, scattered_pages(buf, kPages));
+    req->runs = {{64 * 1024, 128 * 1024}, {64 * 1024, kFar}};
+    return req;
+  };
+  bool direct = std::get<1>(GetParam()) == CacheMode::kNone;
+  CoalescePoolStats before = coalesce_pool_stats();
+  auto plan = two_runs(IoRequest::Op::kRead, r);
+  ASSERT_TRUE(plan_request(*plan, engine->direct_align()).ok());
+  ASSERT_EQ(plan->segments.size(), 2u);
+  if (direct) {
+    EXPECT_EQ(plan->buffers.size(), 1u) << "both runs are packed into one pool buffer";
+    EXPECT_EQ(plan->segments[1].bounce, plan->segments[0].bounce + 64 * 1024);
+    EXPECT_EQ(coalesce_pool_stats().in_use, before.in_use + 1);
+  }
+  plan.reset();
+
+  // The read first: 32 KiB of the file, then zeros.
+  EXPECT_EQ(run(two_runs(IoRequest::Op::kRead, r)), 0);
+  std::vector<iovec> pieces = scattered_pages(r, kPages);
+  for (size_t page = 16; page < kPages; page++) {
+    const uint8_t* p = static_cast<const uint8_t*>(pieces[page].iov_base);
+    uint64_t at = kFar + (page - 16) * 4096;
+    for (size_t i = 0; i < 4096; i += 511) {
+      ASSERT_EQ(p[i], at + i < kDiskSize ? disk_byte(at + i) : 0) << page << " " << i;
+    }
+  }
+  EXPECT_EQ(run(two_runs(IoRequest::Op::kWrite, w)), 0);
+  EXPECT_EQ(run(two_runs(IoRequest::Op::kRead, r)), 0);
+  EXPECT_EQ(std::memcmp(r.data, w.data, w.len), 0);
+  EXPECT_EQ(file.read(128 * 1024 - 1, 1)[0], disk_byte(128 * 1024 - 1));
+  EXPECT_EQ(file.read(192 * 1024, 1)[0], disk_byte(192 * 1024));
+  EXPECT_EQ(coalesce_pool_stats().segments - before.segments, direct ? 8u : 0u);
+  EXPECT_EQ(coalesce_pool_stats().in_use, 0u);
+}
+
 std::string param_name(const ::testing::TestParamInfo<EngineTest::ParamType>& info) {
   return std::string(aio_mode_name(std::get<0>(info.param))) + "_" +
          std::string(cache_mode_name(std::get<1>(info.param)));
@@ -254,7 +298,7 @@ TEST(CoalescePlanTest, LongSegmentsAreCutAndAnEmptyPoolGoesDirect) {
   }
   for (size_t page = 0; page < kPages; page++) {
     const IoSegment& seg = req.segments[page * 4096 / kCoalesceBytes];
-    const uint8_t* copied = seg.bounce.get() + (page * 4096) % kCoalesceBytes;
+    const uint8_t* copied = seg.bounce + (page * 4096) % kCoalesceBytes;
     ASSERT_EQ(std::memcmp(copied, req.iov[page].iov_base, 4096), 0) << page;
   }
   EXPECT_EQ(coalesce_pool_stats().in_use, 2u);
@@ -279,13 +323,15 @@ TEST(CoalescePlanTest, LongSegmentsAreCutAndAnEmptyPoolGoesDirect) {
     ASSERT_EQ(r.segments.size(), 1u);
   }
   for (size_t i = 0; i < more.size(); i++) {
-    EXPECT_EQ(static_cast<bool>(more[i].segments[0].bounce), i + 2 < kCoalesceBuffers) << i;
+    EXPECT_EQ(more[i].segments[0].bounce != nullptr, i + 2 < kCoalesceBuffers) << i;
     if (!more[i].segments[0].bounce) {
       EXPECT_EQ(more[i].segments[0].iov.size(), 16u);
     }
   }
   EXPECT_EQ(coalesce_pool_stats().in_use, kCoalesceBuffers);
   req.clear();
+  EXPECT_EQ(coalesce_pool_stats().in_use, kCoalesceBuffers - 2);
+  EXPECT_EQ(coalesce_pool_stats().mapped, kCoalesceBuffers) << "no unmapping while in use";
   for (IoRequest& r : more) r.clear();
   EXPECT_EQ(coalesce_pool_stats().in_use, 0u);
   EXPECT_EQ(coalesce_pool_stats().mapped, kCoalesceIdle) << "the idle rest is unmapped";
