@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "block/block_file.h"
 #include "block/block_image.h"
 #include "block/io_engine.h"
 
@@ -45,6 +46,8 @@ void free_bounce(uint8_t* p) {
 // mapped when the pool is idle.
 class CoalescePool {
  public:
+  // give_back runs in a noexcept deleter: the free list never grows.
+  CoalescePool() { free_.reserve(kCoalesceBuffers); }
   // A free buffer, or null when kCoalesceBuffers are in use (or mmap fails).
   uint8_t* take() {
     std::lock_guard lock(mu_);
@@ -138,10 +141,7 @@ int transfer(int fd, bool write, IoSegment& seg) {
     for (size_t i = 0; i < count; i++) want += rest[i].iov_len;
     if (write && n == 0) return EIO;
     if (!write && static_cast<uint64_t>(n) < want) {
-      struct stat st;
-      if (::fstat(fd, &st) != 0) return errno;
-      if (n == 0 ||
-          seg.offset + seg.done + static_cast<uint64_t>(n) >= static_cast<uint64_t>(st.st_size)) {
+      if (n == 0 || at_end_of_image(fd, seg.offset + seg.done + static_cast<uint64_t>(n))) {
         // End of file (or a read that makes no progress, as the io_uring
         // engine treats it): the rest reads as zero.
         seg.done += static_cast<uint64_t>(n);
@@ -172,6 +172,11 @@ DirectAlign probe_direct_align(int fd) {
 
 CoalescePoolStats coalesce_pool_stats() {
   return coalesce_pool().stats();
+}
+
+bool at_end_of_image(int fd, uint64_t pos) {
+  Expected<uint64_t> size = image_file_size(fd);
+  return size.ok() && pos >= size.value();
 }
 
 void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out) {

@@ -101,5 +101,10 @@ int run_segment_sync(int fd, bool write, IoSegment& seg, std::mutex& rmw_mu);
 void merge_rmw(IoSegment& seg);
 // The iovecs still to transfer after `done` bytes (for a resubmission).
 void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out);
+// Whether file offset `pos` is at or past the end of the image `fd`: a
+// regular file's size or a block device's capacity (fstat's st_size is 0 for
+// a device). A short read ending there reached the end of the image; one
+// ending before it is retried for the rest.
+bool at_end_of_image(int fd, uint64_t pos);
 
 }  // namespace vessel

@@ -2,7 +2,6 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -161,10 +160,7 @@ void UringIoEngine::on_cqe_locked(Op* op, int res, std::vector<IoRequest*>& fini
     if (write && res == 0) {
       req.error = EIO;
     } else if (!write && static_cast<uint64_t>(res) < want) {
-      struct stat st;
-      bool eof = ::fstat(image_.fd(), &st) == 0 &&
-                 seg.offset + seg.done >= static_cast<uint64_t>(st.st_size);
-      if (eof || res == 0) {
+      if (res == 0 || at_end_of_image(image_.fd(), seg.offset + seg.done)) {
         // Past the end of the file: the rest reads as zero.
         std::vector<iovec> rest;
         advance_iov(seg.iov, seg.done, rest);

@@ -3,10 +3,15 @@
 // buffers and offsets, short files, flush, calls, many requests at once.
 #include "block/io_engine.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <tuple>
 
 #include "block/block_image.h"
@@ -335,6 +340,61 @@ TEST(CoalescePlanTest, LongSegmentsAreCutAndAnEmptyPoolGoesDirect) {
   for (IoRequest& r : more) r.clear();
   EXPECT_EQ(coalesce_pool_stats().in_use, 0u);
   EXPECT_EQ(coalesce_pool_stats().mapped, kCoalesceIdle) << "the idle rest is unmapped";
+}
+
+// A loop block device over a file (needs root and /dev/loop-control).
+class LoopDevice {
+ public:
+  explicit LoopDevice(const std::string& file) {
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) {
+      why_ = std::string("cannot open /dev/loop-control: ") + std::strerror(errno);
+      return;
+    }
+    int n = ioctl(control, LOOP_CTL_GET_FREE);
+    close(control);
+    if (n < 0) {
+      why_ = std::string("no free loop device: ") + std::strerror(errno);
+      return;
+    }
+    int backing = open(file.c_str(), O_RDWR | O_CLOEXEC);
+    fd_ = open(("/dev/loop" + std::to_string(n)).c_str(), O_RDWR | O_CLOEXEC);
+    if (backing < 0 || fd_ < 0 || ioctl(fd_, LOOP_SET_FD, backing) != 0) {
+      why_ = std::string("cannot attach a loop device: ") + std::strerror(errno);
+      if (fd_ >= 0) close(fd_);
+      fd_ = -1;
+    }
+    if (backing >= 0) close(backing);
+  }
+  ~LoopDevice() {
+    if (fd_ < 0) return;
+    ioctl(fd_, LOOP_CLR_FD, 0);
+    close(fd_);
+  }
+  int fd() const { return fd_; }
+  const std::string& why() const { return why_; }
+
+ private:
+  int fd_ = -1;
+  std::string why_;
+};
+
+// A short read ends the image only at its end: a file's size, or a block
+// device's capacity (whose fstat st_size is 0).
+TEST(AtEndOfImageTest, FileSizeOrDeviceCapacity) {
+  TempImage file(3 * 4096);
+  int fd = open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_FALSE(at_end_of_image(fd, 0));
+  EXPECT_FALSE(at_end_of_image(fd, 3 * 4096 - 1));
+  EXPECT_TRUE(at_end_of_image(fd, 3 * 4096));
+  EXPECT_TRUE(at_end_of_image(fd, 5 * 4096));
+  close(fd);
+
+  LoopDevice dev(file.path());
+  if (dev.fd() < 0) GTEST_SKIP() << dev.why();
+  EXPECT_FALSE(at_end_of_image(dev.fd(), 4096)) << "a device is not at its end mid-way";
+  EXPECT_TRUE(at_end_of_image(dev.fd(), 3 * 4096));
 }
 
 TEST(AioModeTest, Parse) {
