@@ -140,19 +140,8 @@ int transfer(int fd, bool write, IoSegment& seg) {
     uint64_t want = 0;
     for (size_t i = 0; i < count; i++) want += rest[i].iov_len;
     if (write && n == 0) return EIO;
-    if (!write && static_cast<uint64_t>(n) < want) {
-      if (n == 0 || at_end_of_image(fd, seg.offset + seg.done + static_cast<uint64_t>(n))) {
-        // End of file (or a read that makes no progress, as the io_uring
-        // engine treats it): the rest reads as zero.
-        seg.done += static_cast<uint64_t>(n);
-        rest.clear();
-        advance_iov(seg.iov, seg.done, rest);
-        for (const iovec& v : rest) std::memset(v.iov_base, 0, v.iov_len);
-        seg.done = seg.length;
-        return 0;
-      }
-    }
     seg.done += static_cast<uint64_t>(n);
+    if (!write && static_cast<uint64_t>(n) < want) after_short_read(fd, seg, n == 0);
   }
   return 0;
 }
@@ -177,6 +166,14 @@ CoalescePoolStats coalesce_pool_stats() {
 bool at_end_of_image(int fd, uint64_t pos) {
   Expected<uint64_t> size = image_file_size(fd);
   return size.ok() && pos >= size.value();
+}
+
+void after_short_read(int fd, IoSegment& seg, bool no_progress) {
+  if (!no_progress && !at_end_of_image(fd, seg.offset + seg.done)) return;
+  std::vector<iovec> rest;
+  advance_iov(seg.iov, seg.done, rest);
+  for (const iovec& v : rest) std::memset(v.iov_base, 0, v.iov_len);
+  seg.done = seg.length;
 }
 
 void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out) {

@@ -103,8 +103,11 @@ void merge_rmw(IoSegment& seg);
 void advance_iov(const std::vector<iovec>& iov, uint64_t done, std::vector<iovec>& out);
 // Whether file offset `pos` is at or past the end of the image `fd`: a
 // regular file's size or a block device's capacity (fstat's st_size is 0 for
-// a device). A short read ending there reached the end of the image; one
-// ending before it is retried for the rest.
+// a device).
 bool at_end_of_image(int fd, uint64_t pos);
+// After a short read, seg.done counting what it read: at the end of the
+// image `fd` (or when the read made no progress) the rest of the segment
+// reads as zero and it is done; before it, the rest is still to read.
+void after_short_read(int fd, IoSegment& seg, bool no_progress);
 
 }  // namespace vessel

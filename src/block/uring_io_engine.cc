@@ -160,13 +160,7 @@ void UringIoEngine::on_cqe_locked(Op* op, int res, std::vector<IoRequest*>& fini
     if (write && res == 0) {
       req.error = EIO;
     } else if (!write && static_cast<uint64_t>(res) < want) {
-      if (res == 0 || at_end_of_image(image_.fd(), seg.offset + seg.done)) {
-        // Past the end of the file: the rest reads as zero.
-        std::vector<iovec> rest;
-        advance_iov(seg.iov, seg.done, rest);
-        for (const iovec& v : rest) std::memset(v.iov_base, 0, v.iov_len);
-        seg.done = seg.length;
-      }
+      after_short_read(image_.fd(), seg, res == 0);
     }
     if (req.error == 0 && seg.done < seg.length) {
       waiting_.push_back(op);  // a short transfer: the rest
